@@ -1,0 +1,306 @@
+/**
+ * The CPU backend: the whole GPT forward and backward pass, written out
+ * layer by layer over the functions of `gpt/layers.ts` (llm.c's
+ * gpt2_forward / gpt2_backward). It is the reference the WebGPU backend is
+ * tested against and the fallback where WebGPU is missing.
+ *
+ * Activations are kept per (B,T) shape and reused between calls.
+ */
+import {
+  type Backend, type LossResult, NonFiniteError, type OptimizerState, type StepHyper, type StepResult,
+  type TokenBatch,
+} from '../backend';
+import { type GptConfig, type ParamLayout, paramLayout, viewOf } from '../gpt/config';
+import {
+  attentionBackward, attentionForward, crossEntropyBackward, crossEntropyForward, encoderBackward, encoderForward,
+  geluBackward, geluForward, layernormBackward, layernormForward, matmulBackward, matmulForward, residualForward,
+} from '../gpt/layers';
+import { adamwUpdate, clipScale, globalNorm } from '../optim';
+import { checkBatch } from './batch';
+
+/** Activations of one block for a (B,T) shape. */
+interface BlockActs {
+  ln1: Float32Array; ln1Mean: Float32Array; ln1Rstd: Float32Array; // (B,T,C), (B,T), (B,T)
+  qkv: Float32Array; // (B,T,3C)
+  att: Float32Array; // (B,NH,T,T)
+  atty: Float32Array; // (B,T,C) attention output before the projection
+  attproj: Float32Array; // (B,T,C)
+  res2: Float32Array; // (B,T,C) residual after attention
+  ln2: Float32Array; ln2Mean: Float32Array; ln2Rstd: Float32Array;
+  fch: Float32Array; // (B,T,4C)
+  fchGelu: Float32Array; // (B,T,4C)
+  fcproj: Float32Array; // (B,T,C)
+  res3: Float32Array; // (B,T,C) block output
+}
+
+interface Acts {
+  B: number; T: number;
+  encoded: Float32Array; // (B,T,C)
+  blocks: BlockActs[];
+  lnf: Float32Array; lnfMean: Float32Array; lnfRstd: Float32Array;
+  logits: Float32Array; // (B,T,V)
+  ce: Float32Array; // (B,T)
+  /** Gradient scratch, allocated on the first backward pass at this shape. */
+  grad: GradScratch | null;
+}
+
+interface GradScratch {
+  dlogits: Float32Array; // (B,T,V)
+  dlnf: Float32Array; // (B,T,C)
+  dres: Float32Array; // (B,T,C) gradient w.r.t. the residual stream, walked down the blocks
+  dln: Float32Array; // (B,T,C)
+  datty: Float32Array; // (B,T,C)
+  dqkv: Float32Array; // (B,T,3C)
+  dfchGelu: Float32Array; // (B,T,4C)
+  dfch: Float32Array; // (B,T,4C)
+}
+
+function allocActs(c: GptConfig, B: number, T: number): Acts {
+  const { dModel: C, nHeads: NH, vocabSize: V } = c;
+  const N = B * T;
+  const f = (n: number) => new Float32Array(n);
+  const blocks: BlockActs[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    blocks.push({
+      ln1: f(N * C), ln1Mean: f(N), ln1Rstd: f(N), qkv: f(N * 3 * C), att: f(B * NH * T * T),
+      atty: f(N * C), attproj: f(N * C), res2: f(N * C),
+      ln2: f(N * C), ln2Mean: f(N), ln2Rstd: f(N), fch: f(N * 4 * C), fchGelu: f(N * 4 * C),
+      fcproj: f(N * C), res3: f(N * C),
+    });
+  }
+  return {
+    B, T, encoded: f(N * C), blocks, lnf: f(N * C), lnfMean: f(N), lnfRstd: f(N), logits: f(N * V), ce: f(N), grad: null,
+  };
+}
+
+function allocGradScratch(c: GptConfig, B: number, T: number): GradScratch {
+  const N = B * T;
+  const C = c.dModel;
+  const f = (n: number) => new Float32Array(n);
+  return {
+    dlogits: f(N * c.vocabSize), dlnf: f(N * C), dres: f(N * C), dln: f(N * C), datty: f(N * C),
+    dqkv: f(N * 3 * C), dfchGelu: f(N * 4 * C), dfch: f(N * 4 * C),
+  };
+}
+
+function actsBytes(a: Acts): number {
+  const arrays: Float32Array[] = [a.encoded, a.lnf, a.lnfMean, a.lnfRstd, a.logits, a.ce];
+  for (const b of a.blocks) arrays.push(...Object.values(b));
+  if (a.grad) arrays.push(...Object.values(a.grad));
+  return arrays.reduce((n, x) => n + x.byteLength, 0);
+}
+
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+  readonly description = 'CPU (TypeScript reference)';
+  readonly layout: ParamLayout;
+  private params: Float32Array;
+  private grads: Float32Array;
+  private m: Float32Array;
+  private v: Float32Array;
+  private step = 0;
+  private acts: Acts | null = null;
+
+  constructor(readonly config: GptConfig) {
+    this.layout = paramLayout(config);
+    const n = this.layout.total;
+    this.params = new Float32Array(n);
+    this.grads = new Float32Array(n);
+    this.m = new Float32Array(n);
+    this.v = new Float32Array(n);
+  }
+
+  async setParams(params: Float32Array): Promise<void> {
+    if (params.length !== this.layout.total) {
+      throw new Error(`setParams: expected ${this.layout.total} floats for this config, got ${params.length}`);
+    }
+    this.params.set(params);
+  }
+
+  async getParams(): Promise<Float32Array> {
+    return this.params.slice();
+  }
+
+  async getOptimizerState(): Promise<OptimizerState> {
+    return { step: this.step, m: this.m.slice(), v: this.v.slice() };
+  }
+
+  async setOptimizerState(state: OptimizerState): Promise<void> {
+    if (state.m.length !== this.layout.total || state.v.length !== this.layout.total) {
+      throw new Error(`setOptimizerState: moments must have ${this.layout.total} floats`);
+    }
+    this.step = state.step;
+    this.m.set(state.m);
+    this.v.set(state.v);
+  }
+
+  async forwardLogits(inputs: Int32Array, B: number, T: number): Promise<Float32Array> {
+    const acts = this.forward(inputs, B, T);
+    return acts.logits.slice(0, B * T * this.config.vocabSize);
+  }
+
+  async lastLogits(inputs: Int32Array, B: number, T: number, positions: Int32Array): Promise<Float32Array> {
+    const acts = this.forward(inputs, B, T);
+    const V = this.config.vocabSize;
+    const out = new Float32Array(B * V);
+    for (let b = 0; b < B; b++) {
+      const t = positions[b]!;
+      if (!(t >= 0 && t < T)) throw new Error(`lastLogits: position ${t} of row ${b} is outside [0, ${T})`);
+      out.set(acts.logits.subarray((b * T + t) * V, (b * T + t + 1) * V), b * V);
+    }
+    return out;
+  }
+
+  async evaluate(batch: TokenBatch): Promise<LossResult> {
+    checkBatch(batch, this.config);
+    const acts = this.forward(batch.inputs, batch.B, batch.T);
+    return this.lossOf(acts, batch);
+  }
+
+  async gradients(batch: TokenBatch): Promise<LossResult & { grads: Float32Array }> {
+    const result = this.forwardBackward(batch);
+    return { ...result, grads: this.grads.slice() };
+  }
+
+  async trainStep(batch: TokenBatch, h: StepHyper, read: { loss?: boolean; gradNorm?: boolean } = {}): Promise<StepResult> {
+    const { loss } = this.forwardBackward(batch);
+    const t = this.step + 1;
+    const norm = globalNorm(this.grads);
+    if (!Number.isFinite(loss)) throw new NonFiniteError(t, 'the loss');
+    if (!Number.isFinite(norm)) throw new NonFiniteError(t, 'the gradient');
+    adamwUpdate(this.params, this.grads, this.m, this.v, this.layout, h, t, clipScale(norm, h.gradClip));
+    this.step = t;
+    const out: StepResult = { step: t };
+    if (read.loss) out.loss = loss;
+    if (read.gradNorm) out.gradNorm = norm;
+    return out;
+  }
+
+  deviceBytes(): number {
+    return 0;
+  }
+
+  hostBytes(): number {
+    return 4 * 4 * this.layout.total + (this.acts ? actsBytes(this.acts) : 0);
+  }
+
+  dispose(): void {
+    this.acts = null;
+  }
+
+  // -------------------------------------------------------------------------
+
+  private actsFor(B: number, T: number): Acts {
+    if (!this.acts || this.acts.B !== B || this.acts.T !== T) this.acts = allocActs(this.config, B, T);
+    return this.acts;
+  }
+
+  private lossOf(acts: Acts, batch: TokenBatch): LossResult {
+    const { B, T, targets, weights } = batch;
+    crossEntropyForward(acts.ce, acts.logits, targets, B * T, this.config.vocabSize);
+    const perSeqLoss = new Float32Array(B);
+    let loss = 0;
+    for (let b = 0; b < B; b++) {
+      let s = 0;
+      for (let t = 0; t < T; t++) {
+        const w = weights[b * T + t]!;
+        if (w !== 0) s += w * acts.ce[b * T + t]!;
+      }
+      perSeqLoss[b] = s;
+      loss += s;
+    }
+    return { loss, perSeqLoss };
+  }
+
+  /** The forward pass up to the logits; activations are kept for backward. */
+  private forward(inputs: Int32Array, B: number, T: number): Acts {
+    const c = this.config;
+    const { dModel: C, nHeads: NH, vocabSize: V } = c;
+    if (T > c.contextLength) throw new Error(`sequence length ${T} exceeds contextLength ${c.contextLength}`);
+    if (inputs.length < B * T) throw new Error(`inputs: expected ${B * T} token ids, got ${inputs.length}`);
+    for (let i = 0; i < B * T; i++) {
+      const id = inputs[i]!;
+      if (!(id >= 0 && id < V)) throw new Error(`inputs: token id ${id} at index ${i} is outside [0, ${V})`);
+    }
+    const p = this.params;
+    const L = this.layout;
+    const N = B * T;
+    const acts = this.actsFor(B, T);
+    encoderForward(acts.encoded, inputs, viewOf(p, L.wte), viewOf(p, L.wpe), B, T, C);
+    let x = acts.encoded;
+    for (let l = 0; l < c.nLayers; l++) {
+      const w = L.blocks[l]!;
+      const a = acts.blocks[l]!;
+      layernormForward(a.ln1, a.ln1Mean, a.ln1Rstd, x, viewOf(p, w.ln1w), viewOf(p, w.ln1b), N, C);
+      matmulForward(a.qkv, a.ln1, viewOf(p, w.qkvw), viewOf(p, w.qkvb), N, C, 3 * C);
+      attentionForward(a.atty, a.att, a.qkv, B, T, C, NH);
+      matmulForward(a.attproj, a.atty, viewOf(p, w.attprojw), viewOf(p, w.attprojb), N, C, C);
+      residualForward(a.res2, x, a.attproj, N * C);
+      layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, viewOf(p, w.ln2w), viewOf(p, w.ln2b), N, C);
+      matmulForward(a.fch, a.ln2, viewOf(p, w.fcw), viewOf(p, w.fcb), N, C, 4 * C);
+      geluForward(a.fchGelu, a.fch, N * 4 * C);
+      matmulForward(a.fcproj, a.fchGelu, viewOf(p, w.fcprojw), viewOf(p, w.fcprojb), N, 4 * C, C);
+      residualForward(a.res3, a.res2, a.fcproj, N * C);
+      x = a.res3;
+    }
+    layernormForward(acts.lnf, acts.lnfMean, acts.lnfRstd, x, viewOf(p, L.lnfw), viewOf(p, L.lnfb), N, C);
+    matmulForward(acts.logits, acts.lnf, viewOf(p, L.wte), null, N, C, V); // tied head
+    return acts;
+  }
+
+  /** Forward, weighted loss, and the backward pass into this.grads (zeroed first). */
+  private forwardBackward(batch: TokenBatch): LossResult {
+    checkBatch(batch, this.config);
+    const { B, T, inputs, targets, weights } = batch;
+    const c = this.config;
+    const { dModel: C, nHeads: NH, vocabSize: V } = c;
+    const N = B * T;
+    const acts = this.forward(inputs, B, T);
+    const result = this.lossOf(acts, batch);
+    const p = this.params;
+    const g = this.grads;
+    const L = this.layout;
+    g.fill(0);
+    acts.grad ??= allocGradScratch(c, B, T);
+    const { dlogits, dlnf, dres, dln, datty, dqkv, dfchGelu, dfch } = acts.grad;
+
+    crossEntropyBackward(dlogits, acts.logits, targets, weights, N, V);
+    dlnf.fill(0);
+    matmulBackward(dlnf, viewOf(g, L.wte), null, dlogits, acts.lnf, viewOf(p, L.wte), N, C, V); // tied head
+    dres.fill(0);
+    const lastX = c.nLayers > 0 ? acts.blocks[c.nLayers - 1]!.res3 : acts.encoded;
+    layernormBackward(dres, viewOf(g, L.lnfw), viewOf(g, L.lnfb), dlnf, lastX, viewOf(p, L.lnfw),
+      acts.lnfMean, acts.lnfRstd, N, C);
+
+    // Walking down the blocks, dres holds the gradient w.r.t. the residual stream.
+    // A residual add passes dres to both of its inputs, so each branch's input
+    // gradient is simply ACCUMULATED into dres by the branch's LayerNorm backward.
+    for (let l = c.nLayers - 1; l >= 0; l--) {
+      const w = L.blocks[l]!; // gradient views share the parameter layout
+      const a = acts.blocks[l]!;
+      const x = l === 0 ? acts.encoded : acts.blocks[l - 1]!.res3;
+      // res3 = res2 + fcproj(gelu(fc(ln2(res2))))
+      dfchGelu.fill(0);
+      matmulBackward(dfchGelu, viewOf(g, w.fcprojw), viewOf(g, w.fcprojb), dres, a.fchGelu,
+        viewOf(p, w.fcprojw), N, 4 * C, C);
+      dfch.fill(0);
+      geluBackward(dfch, a.fch, dfchGelu, N * 4 * C);
+      dln.fill(0);
+      matmulBackward(dln, viewOf(g, w.fcw), viewOf(g, w.fcb), dfch, a.ln2, viewOf(p, w.fcw), N, C, 4 * C);
+      layernormBackward(dres, viewOf(g, w.ln2w), viewOf(g, w.ln2b), dln, a.res2, viewOf(p, w.ln2w),
+        a.ln2Mean, a.ln2Rstd, N, C);
+      // res2 = x + attproj(attention(qkv(ln1(x))))
+      datty.fill(0);
+      matmulBackward(datty, viewOf(g, w.attprojw), viewOf(g, w.attprojb), dres, a.atty,
+        viewOf(p, w.attprojw), N, C, C);
+      dqkv.fill(0);
+      attentionBackward(dqkv, datty, a.qkv, a.att, B, T, C, NH);
+      dln.fill(0);
+      matmulBackward(dln, viewOf(g, w.qkvw), viewOf(g, w.qkvb), dqkv, a.ln1, viewOf(p, w.qkvw), N, C, 3 * C);
+      layernormBackward(dres, viewOf(g, w.ln1w), viewOf(g, w.ln1b), dln, x, viewOf(p, w.ln1w),
+        a.ln1Mean, a.ln1Rstd, N, C);
+    }
+    encoderBackward(viewOf(g, L.wte), viewOf(g, L.wpe), dres, inputs, B, T, C);
+    return result;
+  }
+}
