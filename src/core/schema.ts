@@ -38,7 +38,7 @@ export const positiveInt = (what = 'a positive integer') =>
 /** A finite number in [min, max]. */
 export const finiteIn = (min: number, max: number) =>
   v.pipe(
-    v.number('must be a number'),
+    v.number(`must be a finite number in [${min}, ${max}]`),
     v.check(
       (x) => Number.isFinite(x) && x >= min && x <= max,
       (issue) => `must be a finite number in [${min}, ${max}], got ${String(issue.input)}`,

@@ -1,0 +1,158 @@
+/**
+ * Sampling from a Backend: greedy, temperature, top-k, top-p (nucleus),
+ * batched, with stop tokens and a budget of new tokens, seeded.
+ *
+ * The backend computes the logits (on the GPU for WebGPU; only the (B,V) rows
+ * needed are read back); the choice of token happens here, so both backends
+ * share one sampler. Each row draws from its own stream `foldIn(key, row)`,
+ * so a row's tokens do not depend on the other rows in the batch, and the
+ * same seed gives the same tokens on either backend (up to logits that tie
+ * within float rounding).
+ */
+import type { Backend } from './backend';
+import { type Key, Rng, foldIn } from './rng';
+
+export interface SampleOptions {
+  /** New tokens to generate at most per row. */
+  maxNewTokens: number;
+  /** Softmax temperature; 0 means greedy (argmax). */
+  temperature: number;
+  /** Keep only the k most likely tokens; 0 disables. */
+  topK: number;
+  /** Keep the smallest set of tokens whose probability reaches p; 1 disables. */
+  topP: number;
+  /** Generation of a row ends after it emits one of these (the stop token is kept). */
+  stopTokens: readonly number[];
+  key: Key;
+}
+
+export const defaultSampleOptions: Omit<SampleOptions, 'key'> = {
+  maxNewTokens: 32,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  stopTokens: [],
+};
+
+export interface Generation {
+  /** The new tokens only (the prompt is not repeated). */
+  tokens: number[];
+  /** Why the row ended: a stop token, the token budget, or the model's context length. */
+  stoppedBy: 'stop' | 'length' | 'context';
+}
+
+/** Check sampling options; throws a message naming the field. */
+export function checkSampleOptions(o: SampleOptions): void {
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) {
+    throw new Error(`maxNewTokens: must be a non-negative integer, got ${o.maxNewTokens}`);
+  }
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) {
+    throw new Error(`temperature: must be a finite number ≥ 0, got ${o.temperature}`);
+  }
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw new Error(`topK: must be a non-negative integer, got ${o.topK}`);
+  if (!(o.topP > 0 && o.topP <= 1)) throw new Error(`topP: must be in (0, 1], got ${o.topP}`);
+}
+
+/**
+ * Choose one token from a row of logits (V). Greedy when temperature is 0
+ * (lowest id wins ties); otherwise softmax(logits / temperature) restricted by
+ * top-k then top-p, sampled by inverse CDF over tokens sorted by probability.
+ */
+export function sampleToken(logits: Float32Array, o: Omit<SampleOptions, 'key'>, rng: Rng): number {
+  const V = logits.length;
+  if (o.temperature === 0) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits[v]! > logits[best]!) best = v;
+    return best;
+  }
+  // Candidates sorted by logit, descending; ties by id so the order is deterministic.
+  const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => logits[b]! - logits[a]! || a - b);
+  const k = o.topK > 0 ? Math.min(o.topK, V) : V;
+  const max = logits[order[0]!]!;
+  const probs = new Float64Array(k);
+  let sum = 0;
+  for (let i = 0; i < k; i++) {
+    probs[i] = Math.exp((logits[order[i]!]! - max) / o.temperature);
+    sum += probs[i]!;
+  }
+  // Nucleus: the smallest prefix whose mass reaches topP.
+  let keep = k;
+  if (o.topP < 1) {
+    let mass = 0;
+    for (let i = 0; i < k; i++) {
+      mass += probs[i]! / sum;
+      if (mass >= o.topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < keep; i++) kept += probs[i]!;
+  const u = rng.uniform() * kept;
+  let acc = 0;
+  for (let i = 0; i < keep; i++) {
+    acc += probs[i]!;
+    if (u < acc) return order[i]!;
+  }
+  return order[keep - 1]!;
+}
+
+/** Round a length up to a multiple of 8, so the backend sees few distinct (B,T) shapes. */
+function bucket(T: number, max: number): number {
+  return Math.min(max, Math.ceil(T / 8) * 8);
+}
+
+/** Generate continuations for a batch of prompts (token ids; each non-empty). */
+export async function generate(backend: Backend, prompts: readonly (readonly number[])[], o: SampleOptions): Promise<Generation[]> {
+  checkSampleOptions(o);
+  const ctx = backend.config.contextLength;
+  const B = prompts.length;
+  prompts.forEach((p, b) => {
+    if (p.length === 0) throw new Error(`prompts[${b}]: a prompt needs at least one token (e.g. BOS)`);
+    if (p.length > ctx) throw new Error(`prompts[${b}]: ${p.length} tokens exceed the context length ${ctx}`);
+  });
+  const rows = prompts.map((p) => [...p]);
+  const out: Generation[] = prompts.map(() => ({ tokens: [], stoppedBy: 'length' }));
+  const rngs = prompts.map((_, b) => new Rng(foldIn(o.key, b)));
+  const active = prompts.map(() => o.maxNewTokens > 0);
+  const stop = new Set(o.stopTokens);
+  for (let b = 0; b < B; b++) {
+    if (active[b] && rows[b]!.length >= ctx) {
+      active[b] = false;
+      out[b]!.stoppedBy = 'context';
+    }
+  }
+  const V = backend.config.vocabSize;
+  while (active.some(Boolean)) {
+    const longest = Math.max(...rows.map((r, b) => (active[b] ? r.length : 0)));
+    const T = bucket(longest, ctx);
+    const inputs = new Int32Array(B * T); // right-padded with id 0: causal attention never looks right
+    const positions = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const r = rows[b]!;
+      const n = Math.min(r.length, T);
+      inputs.set(r.slice(r.length - n), b * T);
+      positions[b] = n - 1;
+    }
+    const logits = await backend.lastLogits(inputs, B, T, positions);
+    for (let b = 0; b < B; b++) {
+      if (!active[b]) continue;
+      const token = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b]!);
+      rows[b]!.push(token);
+      const g = out[b]!;
+      g.tokens.push(token);
+      if (stop.has(token)) {
+        active[b] = false;
+        g.stoppedBy = 'stop';
+      } else if (g.tokens.length >= o.maxNewTokens) {
+        active[b] = false;
+        g.stoppedBy = 'length';
+      } else if (rows[b]!.length >= ctx) {
+        active[b] = false;
+        g.stoppedBy = 'context';
+      }
+    }
+  }
+  return out;
+}
