@@ -1,0 +1,4 @@
+export * from './types';
+export * from './families';
+export * from './verify';
+export * from './splits';
