@@ -4,14 +4,19 @@
  *   check   CPU-backend parity with the committed PyTorch fixtures; one line
  *           per check with its largest difference; exit 1 on any failure.
  *
- * Later labs add `run <experiment> --preset <name> --seed <n> --out <dir>`.
+ *   run     run an experiment on the CPU backend and write its files
+ *           (`run self-improve --preset classroom --seed 1 --out DIR`).
  */
 import { formatCheck, runParityChecks } from './parity';
+import { parseRunArgs, runExperiment } from './run-experiment';
 
 const USAGE = `usage: npm run lab -- <command>
 
 commands:
   check    compare the CPU backend with the PyTorch fixtures (test/reference/fixtures)
+  run <experiment> [--preset NAME] [--seed N] [--out DIR] [--set key=value ...]
+           run an experiment on the CPU backend; writes metrics.jsonl, summary.json, ... to DIR
+           experiments: self-improve (presets: classroom, write-up-replica, grokking)
   help     show this message`;
 
 async function check(): Promise<number> {
@@ -28,6 +33,9 @@ async function main(argv: string[]): Promise<number> {
     case 'check':
       if (rest.length > 0) throw new Error(`check takes no arguments, got: ${rest.join(' ')}`);
       return check();
+    case 'run':
+      await runExperiment(parseRunArgs(rest));
+      return 0;
     case undefined:
     case 'help':
     case '--help':

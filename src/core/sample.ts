@@ -98,9 +98,14 @@ export function sampleToken(logits: Float32Array, o: Omit<SampleOptions, 'key'>,
   return order[keep - 1]!;
 }
 
-/** Round a length up to a multiple of 8, so the backend sees few distinct (B,T) shapes. */
-function bucket(T: number, max: number): number {
-  return Math.min(max, Math.ceil(T / 8) * 8);
+/**
+ * The sequence length to run for a longest row of T tokens. WebGPU caches
+ * buffers and bind groups per (B,T), so it gets multiples of 8 (few distinct
+ * shapes); the CPU pays per position, so it gets T exactly.
+ */
+function paddedLength(backend: Backend, T: number): number {
+  const max = backend.config.contextLength;
+  return backend.kind === 'webgpu' ? Math.min(max, Math.ceil(T / 8) * 8) : Math.min(max, T);
 }
 
 /** Generate continuations for a batch of prompts (token ids; each non-empty). */
@@ -126,7 +131,7 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
   const V = backend.config.vocabSize;
   while (active.some(Boolean)) {
     const longest = Math.max(...rows.map((r, b) => (active[b] ? r.length : 0)));
-    const T = bucket(longest, ctx);
+    const T = paddedLength(backend, longest);
     const inputs = new Int32Array(B * T); // right-padded with id 0: causal attention never looks right
     const positions = new Int32Array(B);
     for (let b = 0; b < B; b++) {

@@ -23,7 +23,7 @@ export function parseConfig<S extends v.GenericSchema>(schema: S, input: unknown
   if (result.success) return result.output;
   const problems = result.issues.map((issue) => ({
     field: v.getDotPath(issue) ?? '(config)',
-    message: issue.type === 'strict_object' ? 'unknown key' : issue.message,
+    message: issue.type === 'strict_object' ? (issue.expected === 'never' ? 'unknown key' : 'is missing') : issue.message,
   }));
   throw new ConfigError(what, problems);
 }

@@ -53,6 +53,34 @@ export function lmBatch(sequences: readonly (readonly number[])[], T: number, pa
   return batch;
 }
 
+/**
+ * Build a supervised fine-tuning batch: each example is [BOS?] prompt then
+ * completion; only the completion's tokens are predicted (weights 1/#completion
+ * tokens in the batch, 0 on the prompt and the padding). Rows longer than T+1
+ * keep their first T+1 tokens.
+ */
+export function sftBatch(
+  examples: readonly { prompt: readonly number[]; completion: readonly number[] }[], T: number, padId = 0,
+): TokenBatch {
+  const B = examples.length;
+  const batch: TokenBatch = { B, T, inputs: new Int32Array(B * T).fill(padId), targets: new Int32Array(B * T).fill(padId), weights: new Float32Array(B * T) };
+  let count = 0;
+  examples.forEach((ex, b) => {
+    const seq = [...ex.prompt, ...ex.completion];
+    const n = Math.min(seq.length - 1, T);
+    for (let t = 0; t < n; t++) {
+      batch.inputs[b * T + t] = seq[t]!;
+      batch.targets[b * T + t] = seq[t + 1]!;
+      if (t + 1 >= ex.prompt.length) {
+        batch.weights[b * T + t] = 1;
+        count++;
+      }
+    }
+  });
+  if (count > 0) for (let i = 0; i < batch.weights.length; i++) batch.weights[i] /= count;
+  return batch;
+}
+
 /** Run `opts.steps` AdamW steps; `nextBatch(step)` supplies each step's batch. Returns the last loss read. */
 export async function trainSteps(
   backend: Backend, nextBatch: (step: number) => TokenBatch, optim: OptimConfig, opts: TrainOptions,

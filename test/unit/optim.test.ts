@@ -44,3 +44,7 @@ test('config validation names the field', () => {
   expect(() => validateOptimConfig({ ...defaultOptimConfig, learningRate: NaN })).toThrow(/learningRate: must be a finite number/);
   expect(validateOptimConfig(defaultOptimConfig)).toEqual(defaultOptimConfig);
 });
+
+test('a missing field is reported as missing, not as unknown', () => {
+  expect(() => validateGptConfig({ vocabSize: 10, contextLength: 8, dModel: 32, nLayers: 1 })).toThrow(/nHeads: is missing/);
+});

@@ -1,0 +1,138 @@
+/**
+ * `npm run lab -- run <experiment> [--preset P] [--seed N] [--out DIR] [--set key=value …]`
+ *
+ * Runs an experiment module on the CPU backend in Node, prints a table row
+ * per iteration, and writes to DIR:
+ *   metrics.jsonl   the run's metric stream, one record per line
+ *   samples.jsonl   the examples the run browsed (attempts, verdicts), with their iteration
+ *   <datasets>      the fixed data the run used (e.g. puzzles.jsonl)
+ *   model.safetensors  the final model, with config and tokenizer in its metadata
+ *   summary.json    {experiment, preset, seed, config, environment, seconds, …summary}
+ * The web page imports the same files.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CpuBackend } from '../src/core/backends/cpu';
+import { encodeCheckpoint } from '../src/core/checkpoint';
+import { tokenizerFromJSON } from '../src/core/tokenizer';
+import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
+import { experimentByName } from '../src/experiments';
+import type { MetricRecord, RunCheckpoint } from '../src/experiments/types';
+
+export interface RunArgs {
+  experiment: string;
+  preset: string | null;
+  seed: number;
+  out: string | null;
+  overrides: Record<string, string>;
+}
+
+/** Parse `run` arguments; throws a message naming the flag. */
+export function parseRunArgs(argv: string[]): RunArgs {
+  const [experiment, ...rest] = argv;
+  if (!experiment || experiment.startsWith('--')) throw new Error('run: name an experiment, e.g. `run self-improve --preset classroom`');
+  const args: RunArgs = { experiment, preset: null, seed: 1, out: null, overrides: {} };
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i]!;
+    const value = rest[i + 1];
+    if (value === undefined) throw new Error(`${flag}: needs a value`);
+    i++;
+    switch (flag) {
+      case '--preset': args.preset = value; break;
+      case '--seed': args.seed = parseSeed(value); break;
+      case '--out': args.out = value; break;
+      case '--set': {
+        const eq = value.indexOf('=');
+        if (eq < 1) throw new Error(`--set: expected key=value, got '${value}'`);
+        args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
+        break;
+      }
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value)`);
+    }
+  }
+  return args;
+}
+
+/** Prints rows as they come: the header with the first row, fixed column widths. */
+function tablePrinter(): (row: Record<string, string | number>) => void {
+  let cols: string[] | null = null;
+  let widths: number[] = [];
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  return (row) => {
+    if (!cols) {
+      cols = Object.keys(row);
+      widths = cols.map((c) => Math.max(c.length, 8));
+      console.log(line(cols));
+    }
+    console.log(line(cols.map((c) => String(row[c] ?? ''))));
+  };
+}
+
+export async function runExperiment(args: RunArgs): Promise<unknown> {
+  const exp = experimentByName(args.experiment);
+  const config = resolveConfig(exp, args.preset, coerceOverrides(exp.defaultConfig, args.overrides));
+  if (args.out) mkdirSync(args.out, { recursive: true });
+  const records: MetricRecord[] = [];
+  const samples: unknown[] = [];
+  const printRow = tablePrinter();
+  let last: RunCheckpoint | null = null;
+  let lastPrinted = 0;
+  const started = performance.now();
+  const summary = await exp.run(config, {
+    seed: args.seed,
+    createBackend: async (c) => new CpuBackend(c),
+    now: () => performance.now(),
+    emit: (e) => {
+      switch (e.type) {
+        case 'metrics': {
+          records.push(e.record);
+          const row = exp.tableRow?.(e.record);
+          if (row) printRow(row);
+          break;
+        }
+        case 'samples':
+          for (const row of e.rows) samples.push({ iteration: e.iteration, ...(row as object) });
+          break;
+        case 'checkpoint':
+          last = e.checkpoint;
+          break;
+        case 'progress': {
+          const now = performance.now();
+          if (now - lastPrinted > 5000) {
+            lastPrinted = now;
+            console.error(`  ${e.phase}: ${Math.round((100 * e.done) / e.total)}%`);
+          }
+          break;
+        }
+        case 'log':
+          console.error(`  ${e.message}`);
+          break;
+        case 'step':
+          break;
+        default:
+          e satisfies never;
+      }
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (args.out) {
+    const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
+    writeFileSync(join(args.out, 'metrics.jsonl'), jsonl(records));
+    writeFileSync(join(args.out, 'samples.jsonl'), jsonl(samples));
+    for (const [file, rows] of Object.entries(exp.datasets?.(config, args.seed) ?? {})) writeFileSync(join(args.out, file), jsonl(rows));
+    const ckpt = last as RunCheckpoint | null;
+    if (ckpt) {
+      writeFileSync(join(args.out, 'model.safetensors'), encodeCheckpoint({
+        config: ckpt.modelConfig, params: ckpt.params, tokenizer: tokenizerFromJSON(ckpt.tokenizer),
+        meta: { experiment: exp.name, seed: String(args.seed), iteration: String(ckpt.iteration) },
+      }));
+    }
+    writeFileSync(join(args.out, 'summary.json'), JSON.stringify({
+      experiment: exp.name, preset: args.preset, seed: args.seed, config,
+      environment: { backend: 'cpu', runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}` },
+      ...(summary as object), seconds,
+    }, null, 2) + '\n');
+    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,model.safetensors${Object.keys(exp.datasets?.(config, args.seed) ?? {}).map((f) => ',' + f).join('')}}`);
+  }
+  return summary;
+}

@@ -1,0 +1,14 @@
+/** Every experiment, by the name used in URLs, the CLI and stored runs. */
+import { selfImprove } from './self-improve';
+import type { Experiment } from './types';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own config type
+export const EXPERIMENTS: Record<string, Experiment<any, any>> = {
+  [selfImprove.name]: selfImprove,
+};
+
+export function experimentByName(name: string): Experiment<Record<string, unknown>, unknown> {
+  const e = EXPERIMENTS[name];
+  if (!e) throw new Error(`experiment: unknown '${name}' (choose from ${Object.keys(EXPERIMENTS).join(', ')})`);
+  return e;
+}
