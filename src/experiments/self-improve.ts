@@ -29,7 +29,7 @@ import { initParams } from '../core/gpt/init';
 import { type GrokPoint, type GrokResult, defaultGrokRule, detectGrokking } from '../core/metrics/grokking';
 import { meanPassAtK } from '../core/metrics/pass-at-k';
 import {
-  FAMILIES, FAMILY_NAMES, type FamilyName, type Puzzle, type SplitName, SPLIT_NAMES, type Splits, makeSplits, verify,
+  FAMILY_NAMES, type FamilyName, type Puzzle, type SplitName, SPLIT_NAMES, type Splits, makeSplits, verify,
 } from '../core/puzzles';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
@@ -608,8 +608,3 @@ export const selfImprove: Experiment<SelfImproveConfig, SelfImproveSummary> = {
   },
   run,
 };
-
-/** The difficulty table of every family (for docs and the UI). */
-export function difficultyTable(): { family: FamilyName; levels: readonly string[] }[] {
-  return FAMILY_NAMES.map((f) => ({ family: f, levels: FAMILIES[f].levels }));
-}

@@ -203,3 +203,10 @@ describe('splits', () => {
       .toThrow(/sizes: not enough distinct puzzles/);
   });
 });
+
+test('docs/puzzles.md shows the difficulty table the code generates', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { difficultyTableMarkdown } = await import('../../src/core/puzzles');
+  const doc = readFileSync(new URL('../../docs/puzzles.md', import.meta.url), 'utf8');
+  expect(doc).toContain(difficultyTableMarkdown());
+});

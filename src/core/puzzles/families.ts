@@ -11,7 +11,7 @@ const range10 = (f: (d: number) => string) => Array.from({ length: 10 }, (_, i) 
 
 function exprLevelText(d: number, notation: 'infix' | 'postfix'): string {
   const l = exprLevel(d);
-  const shape = notation === 'postfix' ? '' : l.nested ? ', parentheses' : ', no parentheses';
+  const shape = notation === 'postfix' ? '' : l.nested ? ', nested (parentheses where needed)' : ', flat (no parentheses)';
   return `${l.operands} operands of ≤${l.maxDigits} digit${l.maxDigits > 1 ? 's' : ''}, ${l.ops.join(' ')}${shape}`;
 }
 
@@ -217,6 +217,14 @@ export const sort: PuzzleFamily = {
 };
 
 export const FAMILIES: Record<FamilyName, PuzzleFamily> = { arithmetic, rpn, brackets, modular, reverse, sort };
+
+/** The difficulty table of every family as Markdown (docs/puzzles.md embeds it; a test keeps them equal). */
+export function difficultyTableMarkdown(): string {
+  const names = Object.keys(FAMILIES) as FamilyName[];
+  const head = `| d | ${names.join(' | ')} |\n|---|${names.map(() => '---').join('|')}|`;
+  const rows = Array.from({ length: 10 }, (_, i) => `| ${i + 1} | ${names.map((f) => FAMILIES[f].levels[i]).join(' | ')} |`);
+  return [head, ...rows].join('\n');
+}
 
 /** Generate one puzzle of a named family. */
 export function generatePuzzle(family: FamilyName, key: Key, difficulty: number): Puzzle {
