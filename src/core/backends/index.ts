@@ -1,0 +1,115 @@
+/**
+ * Choosing an engine: probe WebGPU, create the WebGPU backend when an adapter
+ * exists (its module, with the WGSL, is loaded with a dynamic import only
+ * then), and otherwise fall back to the CPU reference — always saying why.
+ */
+import { type Backend, type BackendKind, DeviceLimitError } from '../backend';
+import type { GptConfig } from '../gpt/config';
+import { CpuBackend } from './cpu';
+import { adapterName, checkFitsDevice, type DeviceLimits, isSoftwareAdapter } from './webgpu/device';
+
+export { checkFitsDevice, type DeviceLimits };
+
+/** What the environment offers, for the run record and the UI. */
+export interface DeviceReport {
+  webgpu: boolean;
+  /** One line: "WebGPU adapter 'NVIDIA …'", "no WebGPU adapter: CPU fallback", … */
+  reason: string;
+  adapterInfo: { vendor: string; architecture: string; device: string; description: string } | null;
+  /** A software adapter (SwiftShader, lavapipe, WARP): works, but slowly. */
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  shaderF16: boolean;
+}
+
+function emptyReport(reason: string): DeviceReport {
+  return { webgpu: false, reason, adapterInfo: null, isFallbackAdapter: false, features: [], limits: {}, shaderF16: false };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Ask for a WebGPU adapter and describe it. Never throws: a missing API, a
+ * refused request or no adapter come back as `adapter: null` with the reason.
+ */
+export async function probeWebGpu(
+  gpu: GPU | undefined = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu,
+): Promise<{ report: DeviceReport; adapter: GPUAdapter | null }> {
+  if (!gpu) return { report: emptyReport('navigator.gpu missing (this browser has no WebGPU): CPU fallback'), adapter: null };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { report: emptyReport(`requestAdapter failed (${errorText(e)}): CPU fallback`), adapter: null };
+  }
+  if (!adapter) return { report: emptyReport('no WebGPU adapter: CPU fallback'), adapter: null };
+  try {
+    // adapter.info is missing in browsers older than the 2024 spec: report an unnamed adapter, still usable.
+    const info: Partial<GPUAdapterInfo> = (adapter as { info?: GPUAdapterInfo }).info ?? {};
+    const adapterInfo = {
+      vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '',
+    };
+    const name = adapterName(adapterInfo);
+    const software = isSoftwareAdapter({ ...adapterInfo, isFallbackAdapter: info.isFallbackAdapter ?? false });
+    const limits: Record<string, number> = {};
+    // WebIDL attributes live on the prototype as enumerable getters, so for…in sees them.
+    for (const key in adapter.limits) {
+      const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+      if (typeof value === 'number') limits[key] = value;
+    }
+    const features = [...adapter.features].sort();
+    return {
+      report: {
+        webgpu: true,
+        reason: `WebGPU adapter '${name}'${software ? ' (software)' : ''}`,
+        adapterInfo,
+        isFallbackAdapter: software,
+        features,
+        limits,
+        shaderF16: adapter.features.has('shader-f16'),
+      },
+      adapter,
+    };
+  } catch (e) {
+    return { report: emptyReport(`reading the WebGPU adapter failed (${errorText(e)}): CPU fallback`), adapter: null };
+  }
+}
+
+/**
+ * The backend to train on: WebGPU when `prefer` is not 'cpu' and an adapter
+ * exists, else the CPU reference. `reason` says which and why (it is also
+ * `report.reason` unless the WebGPU device could not be created).
+ * A DeviceLimitError (the model does not fit the device) is rethrown rather
+ * than hidden behind a fallback: it names the setting to change.
+ */
+export async function createBackend(
+  config: GptConfig,
+  opts: { prefer?: BackendKind; onDeviceLost?: (message: string) => void; gpu?: GPU } = {},
+): Promise<{ backend: Backend; report: DeviceReport; reason: string }> {
+  const prefer: BackendKind = opts.prefer ?? 'webgpu';
+  const { report, adapter } = await probeWebGpu(opts.gpu);
+  switch (prefer) {
+    case 'cpu':
+      return { backend: new CpuBackend(config), report, reason: 'CPU backend requested' };
+    case 'webgpu': {
+      if (!adapter) return { backend: new CpuBackend(config), report, reason: report.reason };
+      try {
+        const { WebGpuBackend } = await import('./webgpu');
+        const backend = await WebGpuBackend.create(config, {
+          adapter,
+          ...(opts.onDeviceLost ? { onDeviceLost: opts.onDeviceLost } : {}),
+        });
+        return { backend, report, reason: report.reason };
+      } catch (e) {
+        if (e instanceof DeviceLimitError) throw e;
+        const reason = `WebGPU backend failed (${errorText(e)}): CPU fallback`;
+        return { backend: new CpuBackend(config), report, reason };
+      }
+    }
+    default:
+      return prefer satisfies never;
+  }
+}
