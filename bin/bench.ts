@@ -1,0 +1,521 @@
+/**
+ * `npm run bench -- train [options]`: how fast each engine trains the lab's GPT.
+ *
+ * For each model of `bench/configs.ts` (nano ~0.1M, micro ~1M, mini ~5M
+ * parameters) it times a FULL training step — forward, backward, gradient
+ * clipping, AdamW — of the same GPT, from the same initial parameters, on the
+ * same batch, on:
+ *
+ *   cpu         our CPU backend (CpuBackend.trainStep) in this Node process;
+ *   webgpu      our WebGPU backend in headless Chromium;
+ *   jax-webgpu  jax-js (bench/jax-gpt.ts) on WebGPU, same page setup, same adapter;
+ *   jax-wasm    jax-js on its WebAssembly backend;
+ *   torch       PyTorch on CPU with one thread (bench/torch_train.py, Debian's python3-torch).
+ *
+ * The timing protocol is in bench/protocol.ts. It prints a table per model
+ * with the ratios the project aims at, or with --json one JSON object per
+ * measurement. An engine that cannot run here is reported "not measured
+ * (reason)", never as 0.
+ *
+ * Options:
+ *   --configs nano,micro     models to run (default: all)
+ *   --only cpu,webgpu,...    engines to run (default: all)
+ *   --steps N                timed steps per measurement (default: per model)
+ *   --warmup N               warm-up steps per measurement (default: per model)
+ *   --budget S               wall-clock cap per measurement, seconds (default 30)
+ *   --json                   JSON lines on stdout instead of tables (progress stays on stderr)
+ *   --out FILE               also append the JSON lines to FILE (tables and JSON from one run)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { CpuBackend } from '../src/core/backends/cpu';
+import { paramLayout } from '../src/core/gpt/config';
+import {
+  BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
+  tokensPerStep,
+} from '../bench/configs';
+import { benchSelfImprove } from './bench-labs';
+import type { PageRequest, PageResponse } from '../bench/pages/train';
+import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
+import { type Lab, startLab } from '../test/browser/harness';
+
+const REPO_ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+/** Debian's interpreter, which has python3-torch (the pyenv python3 on PATH does not). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+const OUR_WEBGPU_MODULE = path.join(REPO_ROOT, 'src/core/backends/index.ts');
+
+const ENGINE_LABELS: Record<EngineId, string> = {
+  'cpu': 'ours CPU (Node)',
+  'webgpu': 'ours WebGPU',
+  'jax-webgpu': 'jax-js WebGPU',
+  'jax-wasm': 'jax-js Wasm',
+  'torch': 'PyTorch CPU 1 thread',
+};
+
+/** One line of `--json`: everything needed to compare runs across machines and commits. */
+interface Measurement {
+  bench: 'train';
+  model: string;
+  config: BenchModel['config'];
+  params: number;
+  batch: { B: number; T: number };
+  tokensPerStep: number;
+  /** nanoGPT's FLOP estimate of one step (bench/configs.ts flopsPerStep). */
+  flopsPerStep: number;
+  hyper: typeof BENCH_HYPER;
+  engine: EngineId;
+  status: 'measured' | 'not-measured';
+  /** Why it was not measured. */
+  reason?: string;
+  description?: string;
+  warmupSteps?: number;
+  timedSteps?: number;
+  /** Median ms of the synced steps (each ends with a loss readback). */
+  msPerStep?: number;
+  tokensPerSecond?: number;
+  /** flopsPerStep / msPerStep, in GFLOP/s. */
+  gflops?: number;
+  /** Backend creation + parameter upload, ms (our WebGPU backend compiles its pipelines here). */
+  setupMs?: number;
+  /** First warm-up step, ms: compilation (jax-js) + one step. */
+  firstStepMs?: number;
+  pipelinedMsPerStep?: number;
+  pipelinedTokensPerSecond?: number;
+  pipelinedSteps?: number;
+  capped?: boolean;
+  memory?: EngineRun['memory'];
+  /** Losses of the warm-up steps: equal across engines when they run the same maths. */
+  warmupLosses?: number[];
+  lastLoss?: number;
+  extra?: Record<string, unknown>;
+  timings?: EngineRun['timings'];
+  /** loadavg1: the 1-minute load average when the measurement started (other work on the machine skews timings). */
+  host: { node: string; cpus: number; cpuModel: string; platform: string; loadavg1: number };
+  timestamp: string;
+}
+
+interface Options {
+  models: BenchModel[];
+  engines: EngineId[];
+  steps: number | null;
+  warmup: number | null;
+  budgetMs: number;
+  json: boolean;
+  outFile: string | null;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
+    `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
+    '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n');
+  process.exit(2);
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      configs: { type: 'string' },
+      only: { type: 'string' },
+      steps: { type: 'string' },
+      warmup: { type: 'string' },
+      budget: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+  });
+  if (positionals[0] !== 'train' || positionals.length > 1) usage(`expected the benchmark name 'train', got '${positionals.join(' ')}'`);
+  const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : null);
+  const modelNames = list(values.configs) ?? BENCH_MODELS.map((m) => m.name);
+  const models = modelNames.map((name) => BENCH_MODELS.find((m) => m.name === name) ??
+    usage(`--configs: unknown model '${name}' (known: ${BENCH_MODELS.map((m) => m.name).join(', ')})`));
+  const engines = (list(values.only) ?? [...ENGINE_IDS]).map((e) => (ENGINE_IDS as readonly string[]).includes(e)
+    ? (e as EngineId) : usage(`--only: unknown engine '${e}' (known: ${ENGINE_IDS.join(', ')})`));
+  const count = (s: string | undefined, name: string, min: number): number | null => {
+    if (s === undefined) return null;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) usage(`${name}: expected an integer ≥ ${min}, got '${s}'`);
+    return n;
+  };
+  const budgetS = values.budget === undefined ? MEASURE_BUDGET_MS / 1000 : Number(values.budget);
+  if (!(budgetS > 0)) usage(`--budget: expected seconds > 0, got '${values.budget}'`);
+  return {
+    models, engines, json: values.json ?? false, outFile: values.out ?? null, budgetMs: budgetS * 1000,
+    steps: count(values.steps, '--steps', 1), warmup: count(values.warmup, '--warmup', 1),
+  };
+}
+
+function hostFacts(): Measurement['host'] {
+  const cpus = os.cpus();
+  return {
+    node: process.version, cpus: cpus.length, cpuModel: cpus[0]?.model ?? '?', platform: `${os.platform()} ${os.release()}`,
+    loadavg1: os.loadavg()[0]!,
+  };
+}
+
+function stepCounts(m: BenchModel, o: Options): { warmupSteps: number; timedSteps: number } {
+  return { warmupSteps: o.warmup ?? m.warmupSteps, timedSteps: o.steps ?? m.timedSteps };
+}
+
+// ---------------------------------------------------------------------------
+// Engines
+
+async function runCpu(m: BenchModel, o: Options): Promise<EngineRun> {
+  const setupStart = performance.now();
+  const backend = new CpuBackend(m.config);
+  await backend.setParams(benchParams(m));
+  const setupMs = performance.now() - setupStart;
+  const batch = benchBatch(m);
+  const timings = await timeTrainingSteps(
+    async (readLoss) => (await backend.trainStep(batch, BENCH_HYPER, { loss: readLoss })).loss,
+    { ...stepCounts(m, o), budgetMs: o.budgetMs, pipelined: false, now: () => performance.now() },
+  );
+  const run: EngineRun = {
+    description: `ours CPU: ${backend.description}, Node ${process.version}, 1 thread`,
+    setupMs,
+    timings,
+    memory: { bytes: backend.hostBytes(), kind: 'host-typed-arrays' },
+  };
+  backend.dispose();
+  return run;
+}
+
+let torchProbe: string | null | undefined; // null: torch imports; string: why not
+
+function torchUnavailable(): string | null {
+  if (torchProbe !== undefined) return torchProbe;
+  if (!existsSync(DEBIAN_PYTHON)) return (torchProbe = `${DEBIAN_PYTHON} not found`);
+  try {
+    execFileSync(DEBIAN_PYTHON, ['-c', 'import torch'], { stdio: 'pipe', timeout: 60_000 });
+    torchProbe = null;
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').pop();
+    torchProbe = `'${DEBIAN_PYTHON} -c "import torch"' failed${stderr ? `: ${stderr}` : ''}`;
+  }
+  return torchProbe;
+}
+
+/** Runs bench/torch_train.py on the same parameters and batch (written to a temp dir). */
+async function runTorch(m: BenchModel, o: Options): Promise<EngineRun> {
+  const why = torchUnavailable();
+  if (why) throw new NotMeasured(why);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'symbiosis-bench-'));
+  try {
+    const batch = benchBatch(m);
+    const tokens = new Int32Array(2 * batch.inputs.length);
+    tokens.set(batch.inputs, 0);
+    tokens.set(batch.targets, batch.inputs.length);
+    const paramsPath = path.join(dir, 'params.f32');
+    const batchPath = path.join(dir, 'batch.i32');
+    writeFileSync(paramsPath, benchParams(m)); // little-endian float32, our flat layout
+    writeFileSync(batchPath, tokens);
+    const spec = {
+      config: m.config, B: m.B, T: m.T, hyper: BENCH_HYPER, budgetMs: o.budgetMs, ...stepCounts(m, o),
+      paramsPath, batchPath,
+      layout: paramLayout(m.config).views.map(({ name, offset, shape, decay }) => ({ name, offset, shape, decay })),
+    };
+    const specPath = path.join(dir, 'spec.json');
+    writeFileSync(specPath, JSON.stringify(spec));
+    const script = path.join(REPO_ROOT, 'bench/torch_train.py');
+    const hardTimeoutMs = 3 * o.budgetMs + 180_000; // ≥ 2 steps always run, and one may outlast the budget
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(DEBIAN_PYTHON, [script, specPath], {
+        // One thread everywhere (torch.set_num_threads(1) is also called), like our CPU backend.
+        env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), hardTimeoutMs);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (signal) reject(new NotMeasured(`torch_train.py killed (${signal}) after ${hardTimeoutMs / 1000} s`));
+        else if (code !== 0) reject(new Error(`torch_train.py exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+        else resolve(stdout);
+      });
+    });
+    const last = out.trim().split('\n').pop() ?? '';
+    const reply = JSON.parse(last) as PageResponse;
+    if (!reply.ok) throw reply.notMeasured ? new NotMeasured(reply.reason) : new Error(reply.reason);
+    return reply.run;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+let lab: Lab | null = null;
+
+async function runInBrowser(engine: PageRequest['engine'], m: BenchModel, o: Options): Promise<EngineRun> {
+  if (engine === 'webgpu' && !existsSync(OUR_WEBGPU_MODULE)) {
+    throw new NotMeasured(`${path.relative(REPO_ROOT, OUR_WEBGPU_MODULE)} does not exist yet (our WebGPU backend is not written)`);
+  }
+  if (!lab) {
+    try {
+      lab = await startLab();
+    } catch (e) {
+      throw new NotMeasured(`could not start the dev server and Chromium: ${String(e)}`);
+    }
+  }
+  // A fresh page per measurement: clean GPU device, memory counters from zero.
+  const { page, errors } = await lab.newPage();
+  // ≥ 2 steps always run (one warm-up with shader compilation, one timed), and one may outlast the budget.
+  const hardTimeoutMs = 3 * o.budgetMs + 240_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await openBenchPage(page);
+    const req: PageRequest = { engine, model: m.name, budgetMs: o.budgetMs, ...stepCounts(m, o) };
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NotMeasured(`no result within ${hardTimeoutMs / 1000} s`)), hardTimeoutMs);
+    });
+    const reply = await Promise.race([page.evaluate((r) => window.benchTrain!(r), req), timeout]);
+    if (!reply.ok) {
+      const detail = errors.length ? ` [page errors: ${errors.slice(0, 3).join(' | ')}]` : '';
+      throw reply.notMeasured ? new NotMeasured(reply.reason + detail) : new Error(reply.reason + detail);
+    }
+    return reply.run;
+  } finally {
+    clearTimeout(timer);
+    await closeQuietly(page);
+  }
+}
+
+/**
+ * Load the bench page and wait until its script is ready. One retry: when
+ * Vite (re-)optimizes dependencies — on the first run, or because another
+ * dev server shares node_modules/.vite — a page can be left with stale
+ * module URLs (the harness runs Vite without HMR, so no reload reaches it).
+ */
+async function openBenchPage(page: Page): Promise<void> {
+  const url = `${lab!.url}/bench/pages/train.html`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 2) {
+        throw new Error(`the bench page did not become ready: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+    }
+  }
+}
+
+async function closeQuietly(page: Page): Promise<void> {
+  try {
+    await page.close({ runBeforeUnload: false });
+  } catch {
+    // already gone (crashed or killed): nothing to release
+  }
+}
+
+async function runEngine(engine: EngineId, m: BenchModel, o: Options): Promise<EngineRun> {
+  switch (engine) {
+    case 'cpu': return runCpu(m, o);
+    case 'torch': return runTorch(m, o);
+    case 'webgpu':
+    case 'jax-webgpu':
+    case 'jax-wasm': return runInBrowser(engine, m, o);
+    default: throw new Error(`unknown engine ${engine satisfies never}`);
+  }
+}
+
+async function measure(engine: EngineId, m: BenchModel, o: Options): Promise<Measurement> {
+  const tokens = tokensPerStep(m);
+  const base: Measurement = {
+    bench: 'train', model: m.name, config: m.config, params: paramCount(m), batch: { B: m.B, T: m.T },
+    tokensPerStep: tokens, flopsPerStep: flopsPerStep(m), hyper: BENCH_HYPER, engine, status: 'not-measured', host: hostFacts(),
+    timestamp: new Date().toISOString(),
+  };
+  try {
+    const run = await runEngine(engine, m, o);
+    const t = run.timings;
+    const out: Measurement = {
+      ...base,
+      status: 'measured',
+      description: run.description,
+      warmupSteps: t.warmupMs.length,
+      timedSteps: t.stepMs.length,
+      setupMs: run.setupMs,
+      firstStepMs: t.warmupMs[0]!,
+      capped: t.capped,
+      memory: run.memory,
+      warmupLosses: t.warmupLosses,
+      lastLoss: t.lastLoss,
+      timings: t,
+    };
+    out.msPerStep = t.medianMs;
+    out.tokensPerSecond = (tokens * 1000) / t.medianMs;
+    out.gflops = base.flopsPerStep / t.medianMs / 1e6;
+    if (t.pipelined) {
+      out.pipelinedMsPerStep = t.pipelined.msPerStep;
+      out.pipelinedTokensPerSecond = (tokens * 1000) / t.pipelined.msPerStep;
+      out.pipelinedSteps = t.pipelined.steps;
+    }
+    if (run.extra) out.extra = run.extra;
+    return out;
+  } catch (e) {
+    const reason = e instanceof NotMeasured ? e.message : `error: ${e instanceof Error ? e.message : String(e)}`;
+    return { ...base, reason };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Report
+
+function fmtMs(ms: number | undefined): string {
+  if (ms === undefined) return '—';
+  return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
+}
+
+function fmtInt(x: number | undefined): string {
+  return x === undefined ? '—' : Math.round(x).toLocaleString('en-US');
+}
+
+function fmtBytes(memory: EngineRun['memory'] | undefined): string {
+  if (!memory) return '—';
+  const label: Record<EngineRun['memory']['kind'], string> = {
+    'gpu-buffers-peak': 'GPU peak',
+    'host-typed-arrays': 'host',
+    'wasm-memory': 'wasm heap',
+    'process-rss-growth': 'RSS growth',
+  };
+  return `${(memory.bytes / 2 ** 20).toFixed(1)} MiB ${label[memory.kind]}`;
+}
+
+function fmtParams(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${(n / 1e3).toFixed(1)}k`;
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+}
+
+/** A ratio line: a / b in tokens/s (synced; pipelined too when either has it). */
+function ratioLine(label: string, ms: Measurement[], a: EngineId, b: EngineId, goal: number | null): string {
+  const name = `  ${label}`.padEnd(40);
+  const goalText = goal === null ? '' : `  (goal ≥ ${goal}×)`;
+  const ma = ms.find((x) => x.engine === a);
+  const mb = ms.find((x) => x.engine === b);
+  if (!ma?.tokensPerSecond || !mb?.tokensPerSecond) {
+    const missing = ([[a, ma], [b, mb]] as const).filter(([, x]) => !x?.tokensPerSecond)
+      .map(([e, x]) => `${ENGINE_LABELS[e]} ${!x ? 'not run' : 'not measured'}`);
+    return `${name}n/a: ${missing.join(', ')}${goalText}`;
+  }
+  const r = ma.tokensPerSecond / mb.tokensPerSecond;
+  const verdict = goal === null ? '' : r >= goal ? '  met' : '  NOT met';
+  let text = `${name}${r.toFixed(2)}×${goalText}${verdict}`;
+  if (ma.pipelinedTokensPerSecond || mb.pipelinedTokensPerSecond) {
+    const pa = ma.pipelinedTokensPerSecond ?? ma.tokensPerSecond;
+    const pb = mb.pipelinedTokensPerSecond ?? mb.tokensPerSecond;
+    text += `; pipelined ${(pa / pb).toFixed(2)}×`;
+  }
+  return text;
+}
+
+/** Relative difference of each engine's first losses from ours CPU (the reference). */
+function parityNote(ms: Measurement[]): string[] {
+  const ref = ms.find((x) => x.engine === 'cpu' && x.warmupLosses);
+  if (!ref?.warmupLosses) return [];
+  const lines: string[] = [];
+  for (const x of ms) {
+    if (x === ref || !x.warmupLosses) continue;
+    const n = Math.min(2, x.warmupLosses.length, ref.warmupLosses.length);
+    const diffs = Array.from({ length: n }, (_, i) => Math.abs(x.warmupLosses![i]! - ref.warmupLosses![i]!) / Math.abs(ref.warmupLosses![i]!));
+    const worst = Math.max(...diffs);
+    const flag = worst > 1e-3 ? '  MISMATCH: not the same maths?' : '';
+    lines.push(`  ${ENGINE_LABELS[x.engine].padEnd(22)} losses of steps 1..${n} differ from ours CPU by ≤ ${worst.toExponential(1)} (relative)${flag}`);
+  }
+  return lines;
+}
+
+function printTable(m: BenchModel, ms: Measurement[]): void {
+  const c = m.config;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`${m.name} — ${fmtParams(paramCount(m))} params (V=${c.vocabSize} ctx=${c.contextLength} C=${c.dModel} ` +
+    `L=${c.nLayers} NH=${c.nHeads}), batch B=${m.B} × T=${m.T} = ${tokensPerStep(m)} tokens/step, ` +
+    `≈${(flopsPerStep(m) / 1e9).toFixed(2)} GFLOP/step, load avg ${ms[0]?.host.loadavg1.toFixed(1) ?? '?'}`);
+  const widths = [22, 9, 9, 7, 10, 10, 8, 8, 20, 7, 6];
+  lines.push(pad(['engine', 'ms/step', 'tokens/s', 'GFLOP/s', 'pipe ms/st', 'pipe tok/s', 'setup ms', '1st ms', 'memory',
+    'loss@1', 'steps'], widths));
+  for (const x of ms) {
+    const label = ENGINE_LABELS[x.engine];
+    if (x.status !== 'measured') {
+      lines.push(`${label.padEnd(widths[0]!)}  not measured (${x.reason})`);
+      continue;
+    }
+    const steps = `${x.warmupSteps}+${x.timedSteps}${x.capped ? '*' : ''}`;
+    lines.push(pad([
+      label, fmtMs(x.msPerStep), fmtInt(x.tokensPerSecond), x.gflops?.toFixed(2) ?? '—', fmtMs(x.pipelinedMsPerStep),
+      fmtInt(x.pipelinedTokensPerSecond), fmtMs(x.setupMs),
+      fmtMs(x.firstStepMs), fmtBytes(x.memory), x.warmupLosses?.[0]?.toFixed(4) ?? '—', steps,
+    ], widths));
+  }
+  lines.push('ratios (tokens/s; median of synced steps):');
+  lines.push(ratioLine('ours WebGPU / jax-js WebGPU', ms, 'webgpu', 'jax-webgpu', 3));
+  lines.push(ratioLine('ours CPU / PyTorch 1 thread', ms, 'cpu', 'torch', 0.5));
+  lines.push(ratioLine('ours WebGPU / ours CPU', ms, 'webgpu', 'cpu', null));
+  const parity = parityNote(ms);
+  if (parity.length) lines.push('loss parity (same init, same batch, one AdamW step):', ...parity);
+  lines.push('engines:');
+  for (const x of ms) if (x.description) lines.push(`  ${ENGINE_LABELS[x.engine].padEnd(22)} ${x.description}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+function printLegend(o: Options): void {
+  process.stdout.write([
+    '',
+    `ms/step: median over the timed steps, each ending with a loss readback (warm-up steps first, untimed).`,
+    `pipe: the same number of steps back to back, one readback at the end (asynchronous engines only).`,
+    `setup: backend creation + parameter upload (our WebGPU compiles its pipelines there); 1st: the first step (jax-js compiles there).`,
+    `steps: warm-up + timed; * = stopped by the ${o.budgetMs / 1000} s per-measurement cap.`,
+    `GFLOP/s: nanoGPT's 6·N + 12·L·C·T FLOPs per token over the median step (masked attention counted).`,
+    `memory: GPU peak = peak live GPUBuffer bytes of the page; host = the backend's typed arrays; ` +
+      `wasm heap = jax-js's WebAssembly.Memory; RSS growth = RSS after the steps minus RSS before the model.`,
+    '',
+  ].join('\n'));
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'self-improve') {
+    // Lab benchmarks live in bin/bench-labs.ts: seeds × seconds × the lab's own criteria.
+    const { values } = parseArgs({ args: process.argv.slice(3), options: { seeds: { type: 'string' }, preset: { type: 'string' } } });
+    const seeds = (values.seeds ?? '1,2,3').split(',').map((x) => Number(x.trim()));
+    if (seeds.some((x) => !Number.isSafeInteger(x) || x < 0)) usage(`--seeds: expected non-negative integers, got '${values.seeds}'`);
+    await benchSelfImprove(seeds, values.preset ?? 'classroom');
+    return;
+  }
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  try {
+    for (const m of o.models) {
+      const results: Measurement[] = [];
+      for (const engine of o.engines) {
+        process.stderr.write(`[bench] ${m.name} ${engine} ... `);
+        const t0 = performance.now();
+        const r = await measure(engine, m, o);
+        const took = ((performance.now() - t0) / 1000).toFixed(1);
+        process.stderr.write(r.status === 'measured'
+          ? `${fmtMs(r.msPerStep)} ms/step (${took} s)\n`
+          : `not measured: ${r.reason?.split('\n')[0]} (${took} s)\n`);
+        results.push(r);
+        if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+        if (o.outFile) appendFileSync(o.outFile, JSON.stringify(r) + '\n');
+      }
+      if (!o.json) printTable(m, results);
+    }
+    if (!o.json) printLegend(o);
+  } finally {
+    await lab?.close();
+  }
+  process.stderr.write(`[bench] done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+await main();
