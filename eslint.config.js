@@ -1,0 +1,96 @@
+// Lint: the recommended JS/TS/Svelte rules, plus the project's import
+// direction (house style §2): ui → workers (types only) → experiments → core,
+// with persistence reachable from workers only.
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** No Math.random where results must be reproducible from a seed (house style §7). */
+const noMathRandom = {
+  object: 'Math',
+  property: 'random',
+  message: 'Math.random cannot be seeded: take a Key from core/rng and use Rng.',
+};
+
+export default defineConfig(
+  { ignores: ['node_modules/', 'dist/', '.scratch/', 'public/', '.vite/', 'test-results/'] },
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  svelte.configs.recommended,
+  {
+    languageOptions: {
+      globals: { ...globals.browser, ...globals.node, ...globals.worker },
+    },
+    rules: {
+      // `_`-prefixed names are deliberately unused (e.g. a required parameter).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  // Import direction. The project's imports are relative paths, so each layer's
+  // forbidden neighbours are matched on the specifier. (A resolver-based plugin
+  // would also work, but eslint-plugin-import-x pulls native resolver builds
+  // whose other-platform entries this registry lacks, which breaks `npm ci`.)
+  {
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'core is pure: it imports only core (house style §1–2).' },
+          { regex: '^(svelte|idb|comlink)(/|$)', message: 'core runs in Node, workers and the runner: no Svelte, idb or comlink (house style §1).' },
+        ],
+      }],
+      'no-restricted-properties': ['error', noMathRandom],
+    },
+  },
+  {
+    files: ['src/experiments/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|persist|workers)(/|$)', message: 'experiments import core only; workers call them and persist what they emit (house style §2).' },
+          { regex: '^(svelte|idb|comlink)(/|$)', message: 'experiments run in Node too: no Svelte, idb or comlink.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['bin/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '(^|/)persist(/|$)', message: 'only workers touch persistence (house style §2).' }],
+      }],
+    },
+  },
+  {
+    // The UI may import a worker's TYPE (for Comlink.Remote) but never its code:
+    // workers are started with `new Worker(new URL(...))`.
+    files: ['src/ui/**/*.ts', 'src/ui/**/*.svelte'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)persist(/|$)', message: 'only workers touch persistence (house style §2).' },
+            {
+              regex: '(^|/)workers/',
+              allowTypeImports: true,
+              message: 'the UI imports only a worker\'s type; start it with new Worker(new URL(...)) (house style §2, §8).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Svelte components and rune modules are TypeScript.
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: {
+      parserOptions: {
+        extraFileExtensions: ['.svelte'],
+        parser: tseslint.parser,
+      },
+    },
+  },
+);
