@@ -8,7 +8,8 @@
  *   <datasets>      the fixed data the run used (e.g. puzzles.jsonl)
  *   model.safetensors  the final model, with config and tokenizer in its metadata
  *   summary.json    {experiment, preset, seed, config, environment, seconds, …summary}
- * The web page imports the same files.
+ *   run.jsonl       all of the above but the model in one file, the format the web page
+ *                   exports and imports (src/persist/run-file.ts describes it)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { encodeCheckpoint } from '../src/core/checkpoint';
 import { tokenizerFromJSON } from '../src/core/tokenizer';
 import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
 import { experimentByName } from '../src/experiments';
+import { formatRunFile } from '../src/experiments/run-file';
 import type { MetricRecord, RunCheckpoint } from '../src/experiments/types';
 
 export interface RunArgs {
@@ -74,6 +76,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
   if (args.out) mkdirSync(args.out, { recursive: true });
   const records: MetricRecord[] = [];
   const samples: unknown[] = [];
+  const sampleEvents: { iteration: number; rows: unknown[] }[] = [];
   const printRow = tablePrinter();
   let last: RunCheckpoint | null = null;
   let lastPrinted = 0;
@@ -92,6 +95,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
         }
         case 'samples':
           for (const row of e.rows) samples.push({ iteration: e.iteration, ...(row as object) });
+          sampleEvents.push({ iteration: e.iteration, rows: e.rows });
           break;
         case 'checkpoint':
           last = e.checkpoint;
@@ -119,7 +123,8 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : '');
     writeFileSync(join(args.out, 'metrics.jsonl'), jsonl(records));
     writeFileSync(join(args.out, 'samples.jsonl'), jsonl(samples));
-    for (const [file, rows] of Object.entries(exp.datasets?.(config, args.seed) ?? {})) writeFileSync(join(args.out, file), jsonl(rows));
+    const datasets = exp.datasets?.(config, args.seed) ?? {};
+    for (const [file, rows] of Object.entries(datasets)) writeFileSync(join(args.out, file), jsonl(rows));
     const ckpt = last as RunCheckpoint | null;
     if (ckpt) {
       writeFileSync(join(args.out, 'model.safetensors'), encodeCheckpoint({
@@ -127,12 +132,15 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
         meta: { experiment: exp.name, seed: String(args.seed), iteration: String(ckpt.iteration) },
       }));
     }
+    const environment = { backend: 'cpu' as const, runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}` };
     writeFileSync(join(args.out, 'summary.json'), JSON.stringify({
-      experiment: exp.name, preset: args.preset, seed: args.seed, config,
-      environment: { backend: 'cpu', runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}` },
-      ...(summary as object), seconds,
+      experiment: exp.name, preset: args.preset, seed: args.seed, config, environment, ...(summary as object), seconds,
     }, null, 2) + '\n');
-    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,model.safetensors${Object.keys(exp.datasets?.(config, args.seed) ?? {}).map((f) => ',' + f).join('')}}`);
+    writeFileSync(join(args.out, 'run.jsonl'), formatRunFile({
+      run: { experiment: exp.name, preset: args.preset, seed: args.seed, config, environment, status: 'done', summary },
+      metrics: records, samples: sampleEvents, datasets,
+    }));
+    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,run.jsonl,model.safetensors${Object.keys(datasets).map((f) => ',' + f).join('')}}`);
   }
   return summary;
 }

@@ -1,0 +1,245 @@
+/**
+ * The lab's IndexedDB database: its typed schema, the numbered upgrade
+ * steps, and the two errors every caller may see (storage full, a record in
+ * a format this build does not read). This file is the only one in the
+ * project that imports `idb` (house style §10); `store.ts` builds the
+ * run-level API on top of it.
+ *
+ * Stores (version 1):
+ *   runs         RunRecord, key `id`; index `by-created` (createdAt)
+ *   metrics      MetricRow {runId, seq, record}, key [runId, seq]; index `by-run`
+ *   samples      SampleRow {runId, iteration, rows}, key [runId, iteration]; index `by-run`
+ *   checkpoints  CheckpointRow (RunCheckpoint with ArrayBuffers), key [runId, iteration]; index `by-run`
+ *
+ * Compound keys starting with the run id keep a run's rows together, so a
+ * key range [runId, -∞]…[runId, +∞] reads or deletes them in order.
+ */
+import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, openDB } from 'idb';
+import type { GptConfig } from '../core/gpt/config';
+import type { TokenizerJson } from '../core/tokenizer';
+import type { MetricRecord } from '../experiments/types';
+
+export const DB_NAME = 'symbiosis-lab';
+
+/**
+ * The format of every stored record (`formatVersion`). Bump it when a record's
+ * shape changes incompatibly, and add an upgrade step that rewrites the old
+ * records, so no saved run is stranded.
+ */
+export const RECORD_VERSION = 1;
+
+/** A run's status as stored. 'interrupted' is not stored: see liveness.ts. */
+export type StoredRunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/** Where a run ran: `backend` always; the rest are descriptions (adapter, reason, runtime). */
+import type { RunEnvironment } from '../experiments/run-file';
+
+export type { RunEnvironment };
+
+/** Approximate bytes a run occupies, kept up to date by every write (for storageUsage without reading checkpoints). */
+export interface StoredBytes {
+  metrics: number;
+  samples: number;
+  /** Bytes of each retained checkpoint, by iteration. */
+  checkpoints: Record<string, number>;
+}
+
+export interface RunRecord {
+  id: string;
+  formatVersion: number;
+  experiment: string;
+  preset: string | null;
+  seed: number;
+  /** The full resolved config (defaults ← preset ← overrides). */
+  config: Record<string, unknown>;
+  /** What the person changed relative to the preset (for the share link). */
+  overrides: Record<string, unknown>;
+  environment: RunEnvironment;
+  status: StoredRunStatus;
+  /** ms since the epoch; a live run refreshes it every few seconds. */
+  heartbeatAt: number;
+  createdAt: number;
+  updatedAt: number;
+  error: string | null;
+  /** What the experiment's run() returned; null until it finished. */
+  summary: unknown;
+  lastCheckpointIteration: number | null;
+  /** The highest `iteration` seen in a metric record or checkpoint; null before the first. */
+  lastIteration: number | null;
+  /** Metric rows stored so far: the next row's seq. */
+  metricCount: number;
+  storedBytes: StoredBytes;
+  /** The file name when the run was imported; null for runs made in this browser. */
+  importedFrom: string | null;
+}
+
+export interface MetricRow {
+  formatVersion: number;
+  runId: string;
+  /** 0, 1, 2, … in emission order. */
+  seq: number;
+  record: MetricRecord;
+}
+
+export interface SampleRow {
+  formatVersion: number;
+  runId: string;
+  iteration: number;
+  rows: unknown[];
+}
+
+/** A RunCheckpoint as stored: the Float32Arrays as ArrayBuffers (one copy, no typed-array view to rebuild). */
+export interface CheckpointRow {
+  formatVersion: number;
+  runId: string;
+  iteration: number;
+  modelConfig: GptConfig;
+  tokenizer: TokenizerJson;
+  params: ArrayBuffer;
+  extraParams: Record<string, ArrayBuffer>;
+  state: unknown;
+  records: MetricRecord[];
+  /** The run's metric rows when this checkpoint was taken: rows from seq metricCount on are newer and dropped on resume. */
+  metricCount: number;
+  savedAt: number;
+}
+
+export interface LabDbSchema extends DBSchema {
+  runs: { key: string; value: RunRecord; indexes: { 'by-created': number } };
+  metrics: { key: [string, number]; value: MetricRow; indexes: { 'by-run': string } };
+  samples: { key: [string, number]; value: SampleRow; indexes: { 'by-run': string } };
+  checkpoints: { key: [string, number]; value: CheckpointRow; indexes: { 'by-run': string } };
+}
+
+export type LabDb = IDBPDatabase<LabDbSchema>;
+export type LabStoreName = StoreNames<LabDbSchema>;
+
+type UpgradeTx = IDBPTransaction<LabDbSchema, LabStoreName[], 'versionchange'>;
+
+/**
+ * Upgrade step n takes the database from version n-1 to n. Steps only ever
+ * get appended; a browser at version k runs steps k+1…latest in order.
+ */
+const UPGRADES: ((db: LabDb, tx: UpgradeTx) => void)[] = [
+  // 1: the four stores.
+  (db) => {
+    db.createObjectStore('runs', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+    db.createObjectStore('metrics', { keyPath: ['runId', 'seq'] }).createIndex('by-run', 'runId');
+    db.createObjectStore('samples', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+    db.createObjectStore('checkpoints', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+  },
+];
+
+export const DB_VERSION = UPGRADES.length;
+
+/** The key range of every row of one run in a [runId, n]-keyed store. */
+export function runRange(runId: string, from = -Infinity): IDBKeyRange {
+  return IDBKeyRange.bound([runId, from], [runId, Infinity]);
+}
+
+/** Raised when the browser refuses a write for lack of space; the transaction was rolled back, nothing saved earlier is lost. */
+export class StorageFullError extends Error {
+  constructor(cause: unknown) {
+    super('storage is full: the browser refused to save more. Delete runs you no longer need (Run history → Delete), then resume; nothing saved earlier was lost.', { cause });
+    this.name = 'StorageFullError';
+  }
+}
+
+/** Raised when a stored record or the database was written in a format this build does not read. */
+export class StoredFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoredFormatError';
+  }
+}
+
+const nameOf = (e: unknown): string | undefined =>
+  typeof e === 'object' && e !== null && 'name' in e ? String((e as { name: unknown }).name) : undefined;
+
+/**
+ * Translate a storage failure for the user: a QuotaExceededError (thrown by
+ * a request, or the error a transaction aborted with) becomes a
+ * StorageFullError; anything else is returned unchanged.
+ */
+export function storageError(e: unknown): unknown {
+  if (e instanceof StorageFullError) return e;
+  // Chromium reports quota as QuotaExceededError; old Firefox used NS_ERROR_DOM_QUOTA_REACHED.
+  const name = nameOf(e);
+  if (name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED') return new StorageFullError(e);
+  return e;
+}
+
+/** Throw a StoredFormatError with a hint when a record's formatVersion is not RECORD_VERSION. */
+export function checkFormat(record: { formatVersion?: unknown }, what: string): void {
+  const got = record.formatVersion;
+  if (got === RECORD_VERSION) return;
+  const newer = typeof got === 'number' && got > RECORD_VERSION;
+  throw new StoredFormatError(newer
+    ? `${what} was saved by a newer version of Symbiosis Lab (record format ${got}, this page reads ${RECORD_VERSION}): reload the page to update`
+    : `${what} has record format ${String(got)}, which this version of Symbiosis Lab (format ${RECORD_VERSION}) cannot read: export what you need from a matching version, or delete it`);
+}
+
+/** Open (creating or upgrading) the database; failures come back with what to do. */
+export async function openLabDb(name = DB_NAME): Promise<LabDb> {
+  if (typeof indexedDB === 'undefined') {
+    throw new Error('IndexedDB is not available in this browser (private mode?): runs cannot be saved');
+  }
+  try {
+    const db = await openDB<LabDbSchema>(name, DB_VERSION, {
+      upgrade(database, oldVersion, newVersion, tx) {
+        for (let step = oldVersion + 1; step <= (newVersion ?? DB_VERSION); step++) UPGRADES[step - 1]!(database, tx);
+      },
+      // A newer tab wants to upgrade: step aside so it can; this page's later writes fail with a reload hint.
+      blocking() {
+        db.close();
+      },
+    });
+    return db;
+  } catch (e) {
+    if (nameOf(e) === 'VersionError') {
+      throw new StoredFormatError(`the saved runs were written by a newer version of Symbiosis Lab (database version above ${DB_VERSION}): reload the page to update`);
+    }
+    throw storageError(e);
+  }
+}
+
+/**
+ * Run `body` in one transaction and wait for it to commit. If `body` throws,
+ * the transaction is aborted, so none of its writes happen; a quota failure
+ * (from a request or at commit) comes back as a StorageFullError. `body` must
+ * await only requests of `tx` (IndexedDB commits a transaction when it has
+ * no pending request at the end of a task).
+ */
+export async function inTransaction<N extends LabStoreName[], T>(
+  db: LabDb,
+  stores: N,
+  mode: IDBTransactionMode,
+  body: (tx: IDBPTransaction<LabDbSchema, N, 'readwrite'>) => Promise<T>,
+): Promise<T> {
+  let tx: IDBPTransaction<LabDbSchema, N, 'readwrite'>;
+  try {
+    tx = db.transaction(stores, mode as 'readwrite');
+  } catch (e) {
+    if (nameOf(e) === 'InvalidStateError') {
+      throw new Error('the database connection was closed (a newer version of the page opened, or site data was cleared): reload the page', { cause: e });
+    }
+    throw storageError(e);
+  }
+  // Observe `done` now so an abort is never an unhandled rejection.
+  const done = tx.done.then(() => null, (e: unknown) => e ?? new Error('transaction aborted'));
+  try {
+    const result = await body(tx);
+    const failure = await done;
+    if (failure !== null) throw failure;
+    return result;
+  } catch (e) {
+    try {
+      tx.abort();
+    } catch {
+      // Already committed or aborted: nothing left to undo.
+    }
+    await done;
+    // The transaction's own error (e.g. quota at commit) says more than a request's AbortError.
+    throw storageError(tx.error ?? e);
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * The one client of `workers/lab.worker.ts`, used by every lab page: start,
+ * watch, cancel and resume runs, and browse, export, import and delete the
+ * stored ones. The UI never imports src/persist; everything goes through
+ * two instances of the worker:
+ *   - the runner, started per run and terminated to cancel it (its run is
+ *     then marked 'cancelled' through the history worker: a terminated
+ *     worker cannot write, and asking a busy worker to stop could wait for
+ *     a long GPU step — terminating is immediate);
+ *   - the history worker, started on first use and kept, for reads,
+ *     deletes, exports, imports and that 'cancelled' mark.
+ * Errors never vanish: a failed action sets `error` (and rethrows, except
+ * refreshRuns), a failed run sets `active.error`.
+ */
+import * as Comlink from 'comlink';
+import type {
+  BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StorageUsage,
+} from '../../workers/lab.worker';
+
+export type { BackendChoice, RunListItem, RunStatus };
+
+export interface RunProgress {
+  phase: string;
+  done: number;
+  total: number;
+  /** Seconds left at the rate since this session of the run began; null until the rate is known. */
+  etaSeconds: number | null;
+}
+
+/** A run being watched: live (started or resumed here) or opened from the history. */
+export interface ActiveRun {
+  runId: string;
+  experiment: string;
+  config: Record<string, unknown>;
+  seed: number;
+  preset: string | null;
+  status: RunStatus;
+  progress: RunProgress | null;
+  records: MetricRecord[];
+  samples: { iteration: number; rows: unknown[] }[];
+  log: string[];
+  error: string | null;
+}
+
+export interface StartRunOptions {
+  experiment: string;
+  preset: string | null;
+  seed: number;
+  overrides: Record<string, unknown>;
+  backend: BackendChoice;
+}
+
+/** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */
+const FLUSH_MS = 100;
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+interface WorkerHandle {
+  worker: Worker;
+  remote: Comlink.Remote<LabWorkerApi>;
+}
+
+/** The runner of one run: terminated when the run ends or is cancelled. */
+interface RunnerHandle extends WorkerHandle {
+  runId: string;
+}
+
+/** What the live run's events have changed since the last flush. */
+interface Pending {
+  records: ActiveRun['records'];
+  samples: ActiveRun['samples'];
+  log: string[];
+  progress: RunProgress | null;
+}
+
+export class LabClient {
+  runs = $state.raw<RunListItem[]>([]);
+  active = $state.raw<ActiveRun | null>(null);
+  storage = $state.raw<StorageUsage | null>(null);
+  /** The last user-facing error (import, quota, a failed action); the page may clear it. */
+  error = $state<string | null>(null);
+
+  #runner: RunnerHandle | null = null;
+  #history: WorkerHandle | null = null;
+  /** Incremented per start/resume/cancel: events of an older session are ignored. */
+  #session = 0;
+  #pending: Pending = { records: [], samples: [], log: [], progress: null };
+  #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Settles the pending start()/resume() of a session that is dropped before its run began. */
+  #abandon: (() => void) | null = null;
+  /** The first progress report of this session (time, units done), for the ETA. */
+  #rateStart: { at: number; done: number } | null = null;
+
+  /** Reload the run history and the storage estimate. Never throws: a failure sets `error`. */
+  async refreshRuns(): Promise<void> {
+    try {
+      const { runs, storage } = await this.#historyApi().history();
+      this.runs = runs;
+      this.storage = storage;
+    } catch (e) {
+      this.error = `could not read the run history: ${messageOf(e)}`;
+    }
+  }
+
+  /**
+   * Start a run. Resolves with its id once the run is stored and running
+   * (the run goes on; watch `active`). Rejects on a bad setting, naming it.
+   */
+  async start(opts: StartRunOptions): Promise<string> {
+    this.#assertIdle();
+    const runId = crypto.randomUUID();
+    return this.#launch(runId, (remote, onEvent) => remote.start({ ...opts, overrides: { ...opts.overrides }, runId }, onEvent));
+  }
+
+  /** Stop the live run at once (terminating its worker) and mark it cancelled; its last checkpoint stays resumable. */
+  async cancel(): Promise<void> {
+    // The run's id is known from the moment it was asked for, so a run cancelled before the worker answered is marked too.
+    const runId = this.#runner?.runId ?? null;
+    this.#dropRunner();
+    if (runId === null) return;
+    const run = this.active;
+    if (run?.runId === runId && run.status === 'running') {
+      this.active = { ...run, status: 'cancelled', progress: run.progress ? { ...run.progress, etaSeconds: null } : null };
+    }
+    try {
+      // A no-op for a run that already ended, or whose record the worker never got to create.
+      await this.#historyApi().markCancelled(runId);
+    } catch (e) {
+      this.error = `the run stopped, but marking it cancelled failed (it will show as interrupted): ${messageOf(e)}`;
+    }
+    await this.refreshRuns();
+  }
+
+  /** Continue a stopped run from its latest checkpoint; resolves once it is running again. */
+  async resume(runId: string): Promise<void> {
+    this.#assertIdle();
+    await this.#launch(runId, (remote, onEvent) => remote.resume(runId, onEvent));
+  }
+
+  /**
+   * Load a stored run for viewing. It becomes `active` unless a run is live
+   * here (then only the returned value has it: keep it, e.g. to overlay runs).
+   */
+  async open(runId: string): Promise<ActiveRun> {
+    if (this.active?.runId === runId && this.active.status === 'running') return this.active;
+    try {
+      const r = await this.#historyApi().openRun(runId);
+      const opened: ActiveRun = {
+        runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
+        progress: null, records: r.records, samples: r.samples, log: [], error: r.error,
+      };
+      if (this.active?.status !== 'running') this.active = opened;
+      return opened;
+    } catch (e) {
+      throw this.#fail(`could not open the run: ${messageOf(e)}`);
+    }
+  }
+
+  /** Delete a run and everything stored with it (cancelling it first if it is the live run). */
+  async remove(runId: string): Promise<void> {
+    if (this.active?.runId === runId && this.active.status === 'running') await this.cancel();
+    try {
+      await this.#historyApi().deleteRun(runId);
+    } catch (e) {
+      throw this.#fail(`could not delete the run: ${messageOf(e)}`);
+    }
+    if (this.active?.runId === runId) this.active = null;
+    await this.refreshRuns();
+  }
+
+  /** The run as run.jsonl (the headless runner's format), for download. */
+  async exportRun(runId: string): Promise<Blob> {
+    try {
+      return new Blob([await this.#historyApi().exportRun(runId)], { type: 'application/x-ndjson' });
+    } catch (e) {
+      throw this.#fail(`could not export the run: ${messageOf(e)}`);
+    }
+  }
+
+  /** The run's latest model as a safetensors file, for download. */
+  async exportModel(runId: string): Promise<Blob> {
+    try {
+      const { bytes } = await this.#historyApi().exportModel(runId);
+      return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+    } catch (e) {
+      throw this.#fail(`could not export the model: ${messageOf(e)}`);
+    }
+  }
+
+  /** Import a run.jsonl file as a new run; returns its id. A bad file throws (and sets `error`) naming the line and field. */
+  async importRun(file: File): Promise<string> {
+    let runId: string;
+    try {
+      runId = await this.#historyApi().importRun(file, file.name);
+    } catch (e) {
+      throw this.#fail(`could not import ${file.name}: ${messageOf(e)}`);
+    }
+    await this.refreshRuns();
+    return runId;
+  }
+
+  // --- the live run ------------------------------------------------------------
+
+  /** Start the runner and a session; resolves with the run id once the worker's 'run' event arrives. */
+  #launch(
+    runId: string,
+    call: (remote: Comlink.Remote<LabWorkerApi>, onEvent: (e: LabEvent) => void) => Promise<unknown>,
+  ): Promise<string> {
+    // The runner first: starting it drops any previous one, which ends the previous session.
+    const runner = this.#startRunner(runId);
+    const session = ++this.#session;
+    this.#resetPending();
+    this.error = null;
+    return new Promise<string>((resolve, reject) => {
+      let started = false;
+      // Cancelled before the worker answered: the promise still settles, with the id the run was given.
+      this.#abandon = () => resolve(runId);
+      const onEvent = (e: LabEvent) => {
+        if (session !== this.#session) return;
+        if (e.type === 'run') {
+          started = true;
+          this.#abandon = null;
+          resolve(e.runId);
+        }
+        this.#handle(e);
+      };
+      // The call's own result is not needed (the events carry everything); only a rejection is.
+      call(runner.remote, Comlink.proxy(onEvent)).catch((e: unknown) => {
+        if (session !== this.#session) return;
+        this.#abandon = null;
+        this.#dropRunner();
+        if (!started) {
+          reject(this.#fail(messageOf(e)));
+          return;
+        }
+        this.#fail(`the run stopped: ${messageOf(e)}`);
+        if (this.active) this.active = { ...this.active, status: 'failed', error: messageOf(e) };
+      });
+    });
+  }
+
+  // Status changes come from the events, not from the worker call resolving:
+  // the events travel on their own MessagePort and may arrive after it.
+  #handle(e: LabEvent): void {
+    switch (e.type) {
+      case 'run':
+        this.#resetPending();
+        this.active = {
+          runId: e.runId, experiment: e.experiment, config: e.config, seed: e.seed, preset: e.preset, status: 'running',
+          progress: null, records: e.records, samples: e.samples,
+          log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after iteration ${e.resumedFrom}`],
+          error: null,
+        };
+        void this.refreshRuns();
+        return;
+      case 'progress': {
+        const now = performance.now();
+        // The rate is measured from the first report of this session, so a resumed run's ETA is not skewed by its past.
+        this.#rateStart ??= { at: now, done: e.done };
+        const units = e.done - this.#rateStart.done;
+        const seconds = (now - this.#rateStart.at) / 1000;
+        const etaSeconds = units > 0 && seconds > 0 ? ((e.total - e.done) * seconds) / units : null;
+        this.#pending.progress = { phase: e.phase, done: e.done, total: e.total, etaSeconds };
+        break;
+      }
+      case 'metrics':
+        this.#pending.records.push(e.record);
+        break;
+      case 'samples':
+        this.#pending.samples.push({ iteration: e.iteration, rows: e.rows });
+        break;
+      case 'log':
+        this.#pending.log.push(e.message);
+        break;
+      case 'saved':
+        this.#pending.log.push(`saved checkpoint after iteration ${e.iteration}`);
+        break;
+      case 'step':
+        // The loss of single steps is not kept: the metric records carry what is plotted.
+        return;
+      case 'finished':
+        this.#flush();
+        if (this.active) {
+          this.active = {
+            ...this.active,
+            status: e.status,
+            error: e.error,
+            progress: this.active.progress ? { ...this.active.progress, etaSeconds: e.status === 'done' ? 0 : null } : null,
+          };
+        }
+        if (e.error !== null) this.error = e.error;
+        // The runner's work is done; a fresh one starts with the next run.
+        this.#dropRunner();
+        void this.refreshRuns();
+        return;
+      default:
+        e satisfies never;
+        return;
+    }
+    this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  /** Publish the events collected since the last flush to `active`. */
+  #flush(): void {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    const p = this.#pending;
+    const a = this.active;
+    if (!a) return;
+    if (!p.records.length && !p.samples.length && !p.log.length && !p.progress) return;
+    this.active = {
+      ...a,
+      records: p.records.length ? [...a.records, ...p.records] : a.records,
+      samples: p.samples.length ? [...a.samples, ...p.samples] : a.samples,
+      log: p.log.length ? [...a.log, ...p.log] : a.log,
+      progress: p.progress ?? a.progress,
+    };
+    this.#pending = { records: [], samples: [], log: [], progress: null };
+  }
+
+  #resetPending(): void {
+    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    this.#pending = { records: [], samples: [], log: [], progress: null };
+    this.#rateStart = null;
+  }
+
+  #assertIdle(): void {
+    // A runner exists from the request until the run ends (it is dropped on 'finished', cancel and crashes).
+    if (this.#runner !== null) {
+      throw this.#fail('a run is in progress: cancel it (or wait for it to finish) first');
+    }
+  }
+
+  #startRunner(runId: string): RunnerHandle {
+    this.#dropRunner();
+    const handle = this.#spawn('lab-runner', (message) => {
+      // The worker died (out of memory, a crash): its run keeps its last checkpoint and shows as interrupted.
+      this.#dropRunner();
+      if (this.active?.status === 'running') {
+        this.active = { ...this.active, status: 'interrupted', error: `the run's worker crashed: ${message}; resume it to continue from its last checkpoint` };
+      }
+      this.error = `the run's worker crashed: ${message}`;
+    });
+    this.#runner = { ...handle, runId };
+    return this.#runner;
+  }
+
+  /** Terminate the runner; whatever its run still sends is ignored. */
+  #dropRunner(): void {
+    this.#flush();
+    this.#session++;
+    this.#abandon?.();
+    this.#abandon = null;
+    this.#runner?.remote[Comlink.releaseProxy]();
+    this.#runner?.worker.terminate();
+    this.#runner = null;
+  }
+
+  #historyApi(): Comlink.Remote<LabWorkerApi> {
+    this.#history ??= this.#spawn('lab-history', (message) => {
+      this.#history = null;
+      this.error = `the run history worker crashed: ${message}`;
+    });
+    return this.#history.remote;
+  }
+
+  #spawn(name: string, onCrash: (message: string) => void): WorkerHandle {
+    // This URL is not state: it only tells Vite where the worker's entry is.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    const worker = new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name });
+    worker.addEventListener('error', (e) => {
+      e.preventDefault();
+      onCrash(e.message || 'unknown error');
+    });
+    return { worker, remote: Comlink.wrap<LabWorkerApi>(worker) };
+  }
+
+  /** Set `error` and return an Error with the same message (for `throw`). */
+  #fail(message: string): Error {
+    this.error = message;
+    return new Error(message);
+  }
+}
