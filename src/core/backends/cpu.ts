@@ -90,6 +90,8 @@ function actsBytes(a: Acts): number {
   return arrays.reduce((n, x) => n + x.byteLength, 0);
 }
 
+const CACHED_SHAPES = 4;
+
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly description = 'CPU (TypeScript reference)';
@@ -99,7 +101,8 @@ export class CpuBackend implements Backend {
   private m: Float32Array;
   private v: Float32Array;
   private step = 0;
-  private acts: Acts | null = null;
+  /** Activations per (B,T) shape, most recently used last; a few are kept because batches of varying length alternate. */
+  private actsCache: Acts[] = [];
 
   constructor(readonly config: GptConfig) {
     this.layout = paramLayout(config);
@@ -181,18 +184,21 @@ export class CpuBackend implements Backend {
   }
 
   hostBytes(): number {
-    return 4 * 4 * this.layout.total + (this.acts ? actsBytes(this.acts) : 0);
+    return 4 * 4 * this.layout.total + this.actsCache.reduce((n, a) => n + actsBytes(a), 0);
   }
 
   dispose(): void {
-    this.acts = null;
+    this.actsCache = [];
   }
 
   // -------------------------------------------------------------------------
 
   private actsFor(B: number, T: number): Acts {
-    if (!this.acts || this.acts.B !== B || this.acts.T !== T) this.acts = allocActs(this.config, B, T);
-    return this.acts;
+    const i = this.actsCache.findIndex((a) => a.B === B && a.T === T);
+    const acts = i >= 0 ? this.actsCache.splice(i, 1)[0]! : allocActs(this.config, B, T);
+    this.actsCache.push(acts);
+    if (this.actsCache.length > CACHED_SHAPES) this.actsCache.shift();
+    return acts;
   }
 
   private lossOf(acts: Acts, batch: TokenBatch): LossResult {
