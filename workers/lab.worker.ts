@@ -13,12 +13,11 @@
  */
 import * as Comlink from 'comlink';
 import type { Backend, BackendKind, LossResult, OptimizerState, StepHyper, StepResult, TokenBatch } from '../src/core/backend';
-import { createBackend, probeWebGpu } from '../src/core/backends/index';
+import { autoBackend, createBackend, probeWebGpu } from '../src/core/backends/index';
 import type { GptConfig } from '../src/core/gpt/config';
 import { ConfigError, parseConfig } from '../src/core/schema';
 import { experimentByName } from '../src/experiments';
 import { resolveConfig } from '../src/experiments/config';
-import { autoBackend } from '../src/experiments/engine-demo';
 import type { ExperimentEvent, MetricRecord, RunCheckpoint, RunContext } from '../src/experiments/types';
 import {
   HEARTBEAT_MS, LabStore, type RunEnvironment, type RunListItem, type RunStatus, RunWriter, StorageFullError, type StorageUsage,

@@ -6,11 +6,11 @@
  */
 import * as Comlink from 'comlink';
 import type { Backend, BackendKind } from '../src/core/backend';
-import { type DeviceReport, createBackend, probeWebGpu } from '../src/core/backends/index';
+import { type DeviceReport, autoBackend, createBackend, probeWebGpu } from '../src/core/backends/index';
 import type { GptConfig } from '../src/core/gpt/config';
 import { encodeCheckpoint } from '../src/core/checkpoint';
 import {
-  type EngineDemoConfig, type EngineDemoEvent, autoBackend, demoTokenizer, run, validateEngineDemo,
+  type EngineDemoConfig, type EngineDemoEvent, demoTokenizer, run, validateEngineDemo,
 } from '../src/experiments/engine-demo';
 
 /** 'auto': WebGPU on a hardware adapter, else the CPU (see autoBackend). */

@@ -9,7 +9,7 @@
  *     to each sub-task without the sub-tasks' draw counts affecting each other.
  *
  * `Rng` wraps a key with a counter for code that wants a stream (`uniform()`,
- * `normal()`, ...). Never use Math.random in core: it cannot be seeded.
+ * `normal()`, ...). Core never uses the platform's unseeded generator: every draw comes from a key.
  */
 
 export type Key = readonly [number, number];

@@ -8,8 +8,7 @@
  * which.
  */
 import * as v from 'valibot';
-import type { Backend, BackendKind, TokenBatch } from '../core/backend';
-import type { DeviceReport } from '../core/backends/index';
+import type { Backend, TokenBatch } from '../core/backend';
 import { type GptConfig, type OptimConfig, defaultOptimConfig, validateGptConfig, validateOptimConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { type Key, Rng, keyFromSeed, split } from '../core/rng';
@@ -137,20 +136,6 @@ export function validateEngineDemo(input: unknown): ValidDemoConfig {
     seed: c.seed as number,
   };
   return { config, model, optim };
-}
-
-/**
- * The backend "auto" asks for. A software WebGPU adapter (SwiftShader,
- * lavapipe) trains these small models slower than the CPU backend (the
- * default config, 200 steps on a 2-core machine: SwiftShader 9.6 s, CPU
- * 6.0 s), so auto takes the CPU there; with a hardware adapter, or none, it
- * leaves the choice to createBackend (WebGPU when an adapter exists).
- */
-export function autoBackend(report: DeviceReport): { prefer: BackendKind; reason: string } | null {
-  if (report.webgpu && report.isFallbackAdapter) {
-    return { prefer: 'cpu', reason: `${report.reason} is slower than the CPU for models this small: CPU` };
-  }
-  return null;
 }
 
 /** A report at each step whose loss was read back. */

@@ -113,3 +113,17 @@ export async function createBackend(
       return prefer satisfies never;
   }
 }
+
+/**
+ * The backend "auto" asks for. A software WebGPU adapter (SwiftShader,
+ * lavapipe) trains these small models slower than the CPU backend (the
+ * default config, 200 steps on a 2-core machine: SwiftShader 9.6 s, CPU
+ * 6.0 s), so auto takes the CPU there; with a hardware adapter, or none, it
+ * leaves the choice to createBackend (WebGPU when an adapter exists).
+ */
+export function autoBackend(report: DeviceReport): { prefer: BackendKind; reason: string } | null {
+  if (report.webgpu && report.isFallbackAdapter) {
+    return { prefer: 'cpu', reason: `${report.reason} is slower than the CPU for models this small: CPU` };
+  }
+  return null;
+}
