@@ -56,7 +56,20 @@ export interface RunContext {
   resume?: RunCheckpoint;
   /** A monotonic clock in ms. */
   now(): number;
+  /**
+   * Sentence embeddings from a pretrained model (transformers.js), where the
+   * host can load one: the lab worker in the browser, the headless runner
+   * given a local model folder. Absent, or resolving `{ok: false, reason}`,
+   * when no model is available: the experiment then reports the metric as
+   * not computed, with the reason, never as 0.
+   */
+  embed?: (texts: readonly string[], onProgress?: (done: number, total: number) => void) => Promise<EmbedResult>;
 }
+
+/** Unit-length sentence embeddings (mean-pooled, L2-normalised), one per text, or why there are none. */
+export type EmbedResult =
+  | { ok: true; model: string; vectors: Float32Array[] }
+  | { ok: false; reason: string };
 
 export interface Experiment<C extends Record<string, unknown>, S = unknown> {
   /** Identifier used in URLs, the CLI and stored runs, e.g. 'self-improve'. */
