@@ -129,21 +129,25 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
     }
   }
   const V = backend.config.vocabSize;
+  // The CPU pays per row, so it runs only the rows still generating; WebGPU
+  // caches per (B,T) shape and keeps the batch whole (a finished row costs it little).
+  const compact = backend.kind === 'cpu';
   while (active.some(Boolean)) {
-    const longest = Math.max(...rows.map((r, b) => (active[b] ? r.length : 0)));
+    const live = compact ? rows.flatMap((_, b) => (active[b] ? [b] : [])) : rows.map((_, b) => b);
+    const longest = Math.max(...live.map((b) => (active[b] ? rows[b]!.length : 0)));
     const T = paddedLength(backend, longest);
-    const inputs = new Int32Array(B * T); // right-padded with id 0: causal attention never looks right
-    const positions = new Int32Array(B);
-    for (let b = 0; b < B; b++) {
+    const inputs = new Int32Array(live.length * T); // right-padded with id 0: causal attention never looks right
+    const positions = new Int32Array(live.length);
+    live.forEach((b, i) => {
       const r = rows[b]!;
       const n = Math.min(r.length, T);
-      inputs.set(r.slice(r.length - n), b * T);
-      positions[b] = n - 1;
-    }
-    const logits = await backend.lastLogits(inputs, B, T, positions);
-    for (let b = 0; b < B; b++) {
+      inputs.set(r.slice(r.length - n), i * T);
+      positions[i] = n - 1;
+    });
+    const logits = await backend.lastLogits(inputs, live.length, T, positions);
+    for (const [i, b] of live.entries()) {
       if (!active[b]) continue;
-      const token = sampleToken(logits.subarray(b * V, (b + 1) * V), o, rngs[b]!);
+      const token = sampleToken(logits.subarray(i * V, (i + 1) * V), o, rngs[b]!);
       rows[b]!.push(token);
       const g = out[b]!;
       g.tokens.push(token);

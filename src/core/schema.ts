@@ -44,3 +44,17 @@ export const finiteIn = (min: number, max: number) =>
       (issue) => `must be a finite number in [${min}, ${max}], got ${String(issue.input)}`,
     ),
   );
+
+/** An integer in [min, max], with a message that says what was given. */
+export const integerIn = (min: number, max: number) =>
+  v.pipe(
+    v.number(`must be an integer from ${min} to ${max}`),
+    v.check((x) => Number.isInteger(x) && x >= min && x <= max, (i) => `must be an integer from ${min} to ${max}, got ${String(i.input)}`),
+  );
+
+/** A finite number in [min, max], worded for a form ("a number from 0 to 1"). */
+export const numberIn = (min: number, max: number) =>
+  v.pipe(
+    v.number(`must be a number from ${min} to ${max}`),
+    v.check((x) => Number.isFinite(x) && x >= min && x <= max, (i) => `must be a number from ${min} to ${max}, got ${String(i.input)}`),
+  );

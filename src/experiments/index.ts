@@ -1,10 +1,12 @@
 /** Every experiment, by the name used in URLs, the CLI and stored runs. */
+import { collapse } from './collapse';
 import { selfImprove } from './self-improve';
 import type { Experiment } from './types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own config type
 export const EXPERIMENTS: Record<string, Experiment<any, any>> = {
   [selfImprove.name]: selfImprove,
+  [collapse.name]: collapse,
 };
 
 export function experimentByName(name: string): Experiment<Record<string, unknown>, unknown> {

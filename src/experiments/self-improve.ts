@@ -33,7 +33,7 @@ import {
 } from '../core/puzzles';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
-import { positiveInt } from '../core/schema';
+import { integerIn as intIn, numberIn as numIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
 import { sftBatch, trainSteps } from '../core/train';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
@@ -113,17 +113,6 @@ export const defaultConfig: SelfImproveConfig = {
   passK: 2,
   evalEvery: 0,
 };
-
-const intIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be an integer from ${min} to ${max}`),
-    v.check((x) => Number.isInteger(x) && x >= min && x <= max, (i) => `must be an integer from ${min} to ${max}, got ${String(i.input)}`),
-  );
-const numIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be a number from ${min} to ${max}`),
-    v.check((x) => Number.isFinite(x) && x >= min && x <= max, (i) => `must be a number from ${min} to ${max}, got ${String(i.input)}`),
-  );
 
 const schema = v.pipe(
   v.strictObject({

@@ -52,6 +52,12 @@ export interface RunContext {
   createBackend(config: GptConfig): Promise<Backend>;
   emit(event: ExperimentEvent): void;
   signal?: AbortSignal;
+  /**
+   * Data the visitor supplied for this run (an uploaded corpus, a loaded
+   * dataset), by name. The host stores it with the run, so a resumed run sees
+   * the same inputs; a share link cannot carry it.
+   */
+  inputs?: Readonly<Record<string, RunInput>>;
   /** Continue after this checkpoint instead of starting fresh. */
   resume?: RunCheckpoint;
   /** A monotonic clock in ms. */
@@ -64,6 +70,12 @@ export interface RunContext {
    * not computed, with the reason, never as 0.
    */
   embed?: (texts: readonly string[], onProgress?: (done: number, total: number) => void) => Promise<EmbedResult>;
+}
+
+/** An input file: its name and bytes. */
+export interface RunInput {
+  name: string;
+  bytes: Uint8Array;
 }
 
 /** Unit-length sentence embeddings (mean-pooled, L2-normalised), one per text, or why there are none. */

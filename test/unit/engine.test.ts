@@ -102,6 +102,21 @@ describe('sampling', () => {
     expect(long[0]!.tokens).toHaveLength(2);
   });
 
+  test('lastLogits (head at the asked-for positions only) has the bits of forwardLogits', async () => {
+    const backend = await freshBackend(4);
+    const B = 3;
+    const T = 9;
+    const inputs = new Int32Array(B * T).map((_, i) => (i * 7) % 13);
+    const positions = new Int32Array([8, 0, 4]);
+    const full = await backend.forwardLogits(inputs, B, T);
+    const last = await backend.lastLogits(inputs, B, T, positions);
+    const V = config.vocabSize;
+    for (let b = 0; b < B; b++) {
+      const t = positions[b]!;
+      expect(Array.from(last.subarray(b * V, (b + 1) * V))).toEqual(Array.from(full.subarray((b * T + t) * V, (b * T + t + 1) * V)));
+    }
+  });
+
   test('sampleToken draws in proportion to softmax(logits / temperature)', () => {
     const logits = Float32Array.from([0, 1, 2, -1]);
     const rng = Rng.fromSeed(4);

@@ -9,7 +9,7 @@ import { Rng } from '../../src/core/rng';
 import { ConfigError } from '../../src/core/schema';
 import { pretokenize } from '../../src/core/tokenizer/bpe';
 import {
-  BpeTokenizer, CharTokenizer, UnknownCharacterError, alphabetFromCorpus, tokenizerFromJSON, trainBpe,
+  BpeTokenizer, CharTokenizer, UnknownCharacterError, UnknownWordError, WordTokenizer, alphabetFromCorpus, tokenizerFromJSON, trainBpe,
 } from '../../src/core/tokenizer/index';
 
 // ---------------------------------------------------------------------------
@@ -189,6 +189,41 @@ describe('char tokenizer', () => {
   });
 });
 
+describe('word tokenizer', () => {
+  test('ids: words in order, then BOS, EOS, PAD; whitespace runs split; decode drops specials', () => {
+    const tok = new WordTokenizer(['the', 'cat', 'sleeps']);
+    expect([tok.bos, tok.eos, tok.pad, tok.vocabSize, tok.unk]).toEqual([3, 4, 5, 6, null]);
+    expect(tok.encode('  the cat\n\tsleeps ')).toEqual([0, 1, 2]);
+    expect(tok.encode('')).toEqual([]);
+    expect(tok.decode([tok.bos, 0, 1, tok.pad, 2, tok.eos])).toBe('the cat sleeps');
+    expect(() => tok.decode([6])).toThrow(/id 6 at position 0 is outside \[0, 6\)/);
+  });
+
+  test('an unknown word is an error naming it, unless the vocabulary has <unk>', () => {
+    const exact = new WordTokenizer(['the', 'cat']);
+    expect(() => exact.encode('the dog')).toThrow(UnknownWordError);
+    expect(() => exact.encode('the dog')).toThrow(/unknown word "dog" at word 1/);
+    const capped = new WordTokenizer(['the', 'cat', '<unk>']);
+    expect(capped.encode('the dog cat')).toEqual([0, 2, 1]);
+    expect(capped.decode(capped.encode('the dog'))).toBe('the <unk>');
+  });
+
+  test('a bad vocabulary is a ConfigError naming the field', () => {
+    expect(() => new WordTokenizer(['a', 'b', 'a'])).toThrow(/words: duplicate word "a" at 0 and 2/);
+    expect(() => new WordTokenizer([])).toThrow(/words: must not be empty/);
+    expect(() => new WordTokenizer(['a b'])).toThrow(/words: word 0 "a b" is empty or holds whitespace/);
+    expect(() => new WordTokenizer([''])).toThrow(ConfigError);
+  });
+
+  test('JSON round trip', () => {
+    const tok = new WordTokenizer(['the', 'cat', '<unk>', 'café']);
+    const back = tokenizerFromJSON(JSON.parse(JSON.stringify(tok.toJSON())));
+    expect(back).toBeInstanceOf(WordTokenizer);
+    expect(back.toJSON()).toEqual(tok.toJSON());
+    expect(back.encode('café cat dog')).toEqual([3, 1, 2]);
+  });
+});
+
 describe('BPE pre-tokenizer', () => {
   test('splits like GPT-2', () => {
     expect(pretokenize("Hello world's  123 foo!!\n\n  bar")).toEqual(
@@ -339,7 +374,10 @@ describe('tokenizerFromJSON errors name the field', () => {
       /format: must be 'symbiosis-lab\/tokenizer' \(this is not a tokenizer saved by Symbiosis Lab\)/],
     ['a newer version', { ...char, version: 2 }, /version: unsupported tokenizer version 2 \(this build reads 1\): .*newer/],
     ['a version as a string', { ...char, version: '1' }, /version: must be a number/],
-    ['an unknown kind', { ...char, kind: 'wordpiece' }, /kind: must be 'char' or 'bpe'/],
+    ['an unknown kind', { ...char, kind: 'wordpiece' }, /kind: must be 'char', 'word' or 'bpe'/],
+    ['word: words missing', { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'word' }, /tokenizer: words: is missing$/],
+    ['word: a word not a string', { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'word', words: ['a', 3] }, /words\.1: must be a string/],
+    ['word: duplicate word', { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'word', words: ['a', 'a'] }, /words: duplicate word "a"/],
     ['an unknown key', { ...char, extra: 1 }, /extra: unknown key/],
     ['char: alphabet missing', { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'char' }, /tokenizer: alphabet: is missing$/],
     ['char: alphabet not a string', { ...char, alphabet: ['a'] }, /alphabet: must be a string/],

@@ -142,15 +142,18 @@ export class CpuBackend implements Backend {
     return acts.logits.slice(0, B * T * this.config.vocabSize);
   }
 
+  /** The trunk for every position, but the LM head only at the B asked-for positions (sampling needs no more). */
   async lastLogits(inputs: Int32Array, B: number, T: number, positions: Int32Array): Promise<Float32Array> {
-    const acts = this.forward(inputs, B, T);
-    const V = this.config.vocabSize;
-    const out = new Float32Array(B * V);
+    const { dModel: C, vocabSize: V } = this.config;
     for (let b = 0; b < B; b++) {
       const t = positions[b]!;
       if (!(t >= 0 && t < T)) throw new Error(`lastLogits: position ${t} of row ${b} is outside [0, ${T})`);
-      out.set(acts.logits.subarray((b * T + t) * V, (b * T + t + 1) * V), b * V);
     }
+    const acts = this.forward(inputs, B, T, false);
+    const rows = new Float32Array(B * C); // (B,C): the final LayerNorm's output at each row's position
+    for (let b = 0; b < B; b++) rows.set(acts.lnf.subarray((b * T + positions[b]!) * C, (b * T + positions[b]! + 1) * C), b * C);
+    const out = new Float32Array(B * V);
+    matmulForward(out, rows, viewOf(this.params, this.layout.wte), null, B, C, V); // tied head
     return out;
   }
 
@@ -218,8 +221,8 @@ export class CpuBackend implements Backend {
     return { loss, perSeqLoss };
   }
 
-  /** The forward pass up to the logits; activations are kept for backward. */
-  private forward(inputs: Int32Array, B: number, T: number): Acts {
+  /** The forward pass up to the logits (or only the final LayerNorm, without `head`); activations are kept for backward. */
+  private forward(inputs: Int32Array, B: number, T: number, head = true): Acts {
     const c = this.config;
     const { dModel: C, nHeads: NH, vocabSize: V } = c;
     if (T > c.contextLength) throw new Error(`sequence length ${T} exceeds contextLength ${c.contextLength}`);
@@ -250,7 +253,7 @@ export class CpuBackend implements Backend {
       x = a.res3;
     }
     layernormForward(acts.lnf, acts.lnfMean, acts.lnfRstd, x, viewOf(p, L.lnfw), viewOf(p, L.lnfb), N, C);
-    matmulForward(acts.logits, acts.lnf, viewOf(p, L.wte), null, N, C, V); // tied head
+    if (head) matmulForward(acts.logits, acts.lnf, viewOf(p, L.wte), null, N, C, V); // tied head
     return acts;
   }
 

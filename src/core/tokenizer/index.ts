@@ -2,9 +2,11 @@
  * Tokenizers: the one interface the engine, the samplers and the checkpoints
  * use, and the JSON form a tokenizer is saved in.
  *
- * Two kinds:
+ * Three kinds:
  *   - `char` (`char.ts`): one id per Unicode code point of a fixed alphabet —
- *     for generated grammars and puzzles, whose alphabets are small and known.
+ *     for puzzles, whose alphabets are small and known.
+ *   - `word` (`word.ts`): one id per word of a fixed vocabulary — for the
+ *     collapse lab's generated grammar and uploaded plain-text corpora.
  *   - `bpe` (`bpe.ts`): byte-level BPE trained inside the lab (GPT-2 style) —
  *     for natural text such as AG News.
  *
@@ -22,17 +24,18 @@ import * as v from 'valibot';
 import { ConfigError, parseConfig, positiveInt } from '../schema';
 import { BpeTokenizer, type BpeTokenizerJson } from './bpe';
 import { CharTokenizer, type CharTokenizerJson } from './char';
+import { WordTokenizer, type WordTokenizerJson } from './word';
 
 /** The `format` tag of a saved tokenizer. */
 export const TOKENIZER_FORMAT = 'symbiosis-lab/tokenizer';
 /** Bumped when the JSON form changes incompatibly; readers accept only this one. */
 export const TOKENIZER_VERSION = 1;
 
-export type TokenizerJson = CharTokenizerJson | BpeTokenizerJson;
+export type TokenizerJson = CharTokenizerJson | WordTokenizerJson | BpeTokenizerJson;
 
 /** What the engine, samplers and checkpoints need from a tokenizer. */
 export interface Tokenizer {
-  readonly kind: 'char' | 'bpe';
+  readonly kind: 'char' | 'word' | 'bpe';
   /** Number of ids, specials included: every id is in [0, vocabSize). */
   readonly vocabSize: number;
   /** Text → ids (no specials added). Throws on text the tokenizer cannot represent. */
@@ -75,7 +78,7 @@ const versionSchema = jsonObjectLoose({
     ),
   ),
 });
-const kindSchema = jsonObjectLoose({ kind: v.picklist(['char', 'bpe'], "must be 'char' or 'bpe'") });
+const kindSchema = jsonObjectLoose({ kind: v.picklist(['char', 'word', 'bpe'], "must be 'char', 'word' or 'bpe'") });
 
 const common = {
   format: v.literal(TOKENIZER_FORMAT),
@@ -86,6 +89,12 @@ const charJsonSchema = jsonObject({
   ...common,
   kind: v.literal('char'),
   alphabet: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')),
+});
+
+const wordJsonSchema = jsonObject({
+  ...common,
+  kind: v.literal('word'),
+  words: v.pipe(v.array(v.string('must be a string'), 'must be an array of words'), v.minLength(1, 'must not be empty')),
 });
 
 const tokenId = v.pipe(
@@ -118,6 +127,10 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
       const parsed = parseConfig(charJsonSchema, json, 'tokenizer');
       return new CharTokenizer(parsed.alphabet);
     }
+    case 'word': {
+      const parsed = parseConfig(wordJsonSchema, json, 'tokenizer');
+      return new WordTokenizer(parsed.words);
+    }
     case 'bpe': {
       const parsed = parseConfig(bpeJsonSchema, json, 'tokenizer');
       const tokenizer = new BpeTokenizer(parsed.merges);
@@ -135,4 +148,5 @@ export function tokenizerFromJSON(json: unknown): Tokenizer {
 }
 
 export { CharTokenizer, alphabetFromCorpus, UnknownCharacterError } from './char';
+export { WordTokenizer, UnknownWordError, UNK_WORD } from './word';
 export { BpeTokenizer, pretokenize, trainBpe, type BpeTrainOptions } from './bpe';
