@@ -39,6 +39,7 @@ export default defineConfig(
         patterns: [
           { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'core is pure: it imports only core (house style §1–2).' },
           { regex: '^(svelte|idb|comlink)(/|$)', message: 'core runs in Node, workers and the runner: no Svelte, idb or comlink (house style §1).' },
+          { regex: '(^|/)pretrained(/|$)|^@huggingface/transformers(/|$)', message: 'core is pure: pretrained models (transformers.js) load in workers and the runner, through src/pretrained.' },
         ],
       }],
       'no-restricted-properties': ['error', noMathRandom],
@@ -51,8 +52,35 @@ export default defineConfig(
         patterns: [
           { regex: '(^|/)(ui|persist|workers)(/|$)', message: 'experiments import core only; workers call them and persist what they emit (house style §2).' },
           { regex: '^(svelte|idb|comlink)(/|$)', message: 'experiments run in Node too: no Svelte, idb or comlink.' },
+          { regex: '(^|/)pretrained(/|$)|^@huggingface/transformers(/|$)', message: 'experiments get embeddings only through RunContext.embed: the host (worker, runner) loads the model.' },
         ],
       }],
+    },
+  },
+  {
+    // Dataset loaders (fetch, parquet) run in workers, Node tests and the runner: core only, like experiments.
+    files: ['src/data/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|experiments|persist|workers|pretrained)(/|$)', message: 'data loaders import core only; the data worker caches what they return (house style §2).' },
+          { regex: '^(svelte|idb|comlink)(/|$)', message: 'data loaders run in Node too: no Svelte, idb or comlink.' },
+        ],
+      }],
+      'no-restricted-properties': ['error', noMathRandom],
+    },
+  },
+  {
+    // Pretrained models (transformers.js): used by workers and the runner; run in Node too.
+    files: ['src/pretrained/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'pretrained imports core only; workers and the runner call it (house style §2).' },
+          { regex: '^(svelte|idb|comlink)(/|$)', message: 'pretrained runs in Node too: no Svelte, idb or comlink.' },
+        ],
+      }],
+      'no-restricted-properties': ['error', noMathRandom],
     },
   },
   {

@@ -11,10 +11,20 @@
  *   samples      SampleRow {runId, iteration, rows}, key [runId, iteration]; index `by-run`
  *   checkpoints  CheckpointRow (RunCheckpoint with ArrayBuffers), key [runId, iteration]; index `by-run`
  *
+ * Added in version 2 (datasets.ts builds the API):
+ *   datasets     DatasetRecord (name, source, classes, sizes), key `id`; index `by-created`
+ *   datasetRows  DatasetRowsRecord {datasetId, splits}, key `datasetId`: the rows, kept
+ *                apart so listing datasets never reads them
+ *
+ * Added in version 3:
+ *   runInputs    RunInputsRow {runId, inputs}, key `runId`: files a run was started with
+ *                (an uploaded corpus), so a resumed run reads the same data
+ *
  * Compound keys starting with the run id keep a run's rows together, so a
  * key range [runId, -∞]…[runId, +∞] reads or deletes them in order.
  */
 import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, openDB } from 'idb';
+import type { DatasetSource, LabelledRow } from '../core/data/labelled';
 import type { GptConfig } from '../core/gpt/config';
 import type { TokenizerJson } from '../core/tokenizer';
 import type { MetricRecord } from '../experiments/types';
@@ -42,6 +52,8 @@ export interface StoredBytes {
   samples: number;
   /** Bytes of each retained checkpoint, by iteration. */
   checkpoints: Record<string, number>;
+  /** Bytes of the run's input files (absent in records from before version 3: none). */
+  inputs?: number;
 }
 
 export interface RunRecord {
@@ -104,11 +116,44 @@ export interface CheckpointRow {
   savedAt: number;
 }
 
+/** A cached labelled dataset's description; its rows are in DatasetRowsRecord. `formatVersion` is DATASET_FORMAT_VERSION (datasets.ts). */
+export interface DatasetRecord {
+  id: string;
+  formatVersion: number;
+  name: string;
+  source: DatasetSource;
+  labelNames: string[];
+  /** Rows per split, and per class within each split (counts[k] for label k). */
+  splitSizes: Record<string, number>;
+  classCounts: Record<string, number[]>;
+  /** Approximate bytes the rows occupy (characters of their text). */
+  bytes: number;
+  /** What loading it skipped or fell back on, for the picker to show. */
+  notes: string[];
+  createdAt: number;
+}
+
+export interface DatasetRowsRecord {
+  formatVersion: number;
+  datasetId: string;
+  splits: Record<string, LabelledRow[]>;
+}
+
+/** The files a run was started with, by the name the experiment reads them under (RunContext.inputs). */
+export interface RunInputsRow {
+  formatVersion: number;
+  runId: string;
+  inputs: Record<string, { name: string; bytes: ArrayBuffer }>;
+}
+
 export interface LabDbSchema extends DBSchema {
   runs: { key: string; value: RunRecord; indexes: { 'by-created': number } };
   metrics: { key: [string, number]; value: MetricRow; indexes: { 'by-run': string } };
   samples: { key: [string, number]; value: SampleRow; indexes: { 'by-run': string } };
   checkpoints: { key: [string, number]; value: CheckpointRow; indexes: { 'by-run': string } };
+  datasets: { key: string; value: DatasetRecord; indexes: { 'by-created': number } };
+  datasetRows: { key: string; value: DatasetRowsRecord };
+  runInputs: { key: string; value: RunInputsRow };
 }
 
 export type LabDb = IDBPDatabase<LabDbSchema>;
@@ -127,6 +172,15 @@ const UPGRADES: ((db: LabDb, tx: UpgradeTx) => void)[] = [
     db.createObjectStore('metrics', { keyPath: ['runId', 'seq'] }).createIndex('by-run', 'runId');
     db.createObjectStore('samples', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
     db.createObjectStore('checkpoints', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+  },
+  // 2: cached labelled datasets (descriptions and rows apart).
+  (db) => {
+    db.createObjectStore('datasets', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+    db.createObjectStore('datasetRows', { keyPath: 'datasetId' });
+  },
+  // 3: the files a run was started with.
+  (db) => {
+    db.createObjectStore('runInputs', { keyPath: 'runId' });
   },
 ];
 

@@ -8,14 +8,14 @@
  * in particular a checkpoint and the run record that points at it are
  * written together, and an import writes the whole file or nothing.
  */
-import type { RunCheckpoint, MetricRecord } from '../experiments/types';
+import type { MetricRecord, RunCheckpoint, RunInput } from '../experiments/types';
 import { EXPERIMENTS } from '../experiments';
 import { resolveConfig } from '../experiments/config';
 import { encodeCheckpoint } from '../core/checkpoint';
 import { tokenizerFromJSON } from '../core/tokenizer';
 import {
-  type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunRecord, type SampleRow,
-  type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
+  type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleRow,
+  StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
 } from './db';
 import { type RunStatus, displayStatus, heldRunLocks } from './liveness';
 import { type RunFileStatus, formatRunFile, parseRunFile } from '../experiments/run-file';
@@ -33,6 +33,8 @@ export interface NewRun {
   config: Record<string, unknown>;
   overrides: Record<string, unknown>;
   environment: RunEnvironment;
+  /** Files the run reads (RunContext.inputs), stored with it. */
+  inputs?: Readonly<Record<string, RunInput>>;
 }
 
 /** One row of the run history. */
@@ -166,14 +168,33 @@ export class LabStore {
       lastCheckpointIteration: null,
       lastIteration: null,
       metricCount: 0,
-      storedBytes: { metrics: 0, samples: 0, checkpoints: {} },
+      storedBytes: { metrics: 0, samples: 0, checkpoints: {}, inputs: 0 },
       importedFrom: null,
     };
-    await inTransaction(this.db, ['runs'], 'readwrite', async (tx) => {
+    const inputs: RunInputsRow['inputs'] = {};
+    for (const [key, input] of Object.entries(init.inputs ?? {})) {
+      // A copy of exactly the view's bytes (the view may be a window on a larger buffer).
+      inputs[key] = { name: input.name, bytes: input.bytes.slice().buffer };
+      run.storedBytes.inputs! += input.bytes.byteLength;
+    }
+    await inTransaction(this.db, ['runs', 'runInputs'], 'readwrite', async (tx) => {
       // `add`, not `put`: an id that exists already is an error, never an overwrite.
       await tx.objectStore('runs').add(run);
+      if (Object.keys(inputs).length > 0) {
+        await tx.objectStore('runInputs').add({ formatVersion: RECORD_VERSION, runId: run.id, inputs });
+      }
     });
     return run;
+  }
+
+  /** The files the run was started with (empty when none). */
+  async getRunInputs(runId: string): Promise<Record<string, RunInput>> {
+    const row = await this.db.get('runInputs', runId);
+    if (!row) return {};
+    if (row.formatVersion !== RECORD_VERSION) {
+      throw new StoredFormatError(`the input files of run ${runId} are stored in format ${row.formatVersion}; this build reads ${RECORD_VERSION}`);
+    }
+    return Object.fromEntries(Object.entries(row.inputs).map(([k, x]) => [k, { name: x.name, bytes: new Uint8Array(x.bytes) }]));
   }
 
   /** Append one record to the run's metric stream. */
@@ -428,12 +449,13 @@ export class LabStore {
 
   /** Delete a run and all its rows, in one transaction. */
   async deleteRun(runId: string): Promise<void> {
-    await inTransaction(this.db, ['runs', 'metrics', 'samples', 'checkpoints'], 'readwrite', async (tx) => {
+    await inTransaction(this.db, ['runs', 'metrics', 'samples', 'checkpoints', 'runInputs'], 'readwrite', async (tx) => {
       await Promise.all([
         tx.objectStore('runs').delete(runId),
         tx.objectStore('metrics').delete(runRange(runId)),
         tx.objectStore('samples').delete(runRange(runId)),
         tx.objectStore('checkpoints').delete(runRange(runId)),
+        tx.objectStore('runInputs').delete(runId),
       ]);
     });
   }
@@ -445,7 +467,9 @@ export class LabStore {
     const perRun: Record<string, number> = {};
     for (const run of await this.db.getAll('runs')) {
       const b = run.storedBytes;
-      perRun[run.id] = b ? b.metrics + b.samples + Object.values(b.checkpoints).reduce((x, y) => x + y, 0) + approxBytes(run.config) : 0;
+      perRun[run.id] = b
+        ? b.metrics + b.samples + (b.inputs ?? 0) + Object.values(b.checkpoints).reduce((x, y) => x + y, 0) + approxBytes(run.config)
+        : 0;
     }
     return { usedBytes: estimate.usage ?? 0, quotaBytes: estimate.quota ?? null, perRun };
   }

@@ -20,6 +20,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runExperiment } from '../../bin/run-experiment';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
+import { EXPERIMENTS } from '../../src/experiments';
 import type { SelfImproveConfig } from '../../src/experiments/self-improve';
 import type { MetricRecord } from '../../src/experiments/types';
 import { type Lab, startLab } from './harness';
@@ -150,6 +151,34 @@ describe('store', () => {
     expect(r.usage.perRun[r.a]).toBeGreaterThan(2 * 2 * 8 * 4); // two checkpoints of two 8-float buffers, at least
     expect(r.afterDelete).toEqual({ runs: [r.b], metrics: 0, samples: 0, checkpoint: null, otherMetrics: 1 });
     expect(r.missing).toMatch(/does not exist/);
+  });
+
+  test('input files are stored with their run, read back byte for byte, counted, and deleted with it', async () => {
+    const r = await page.evaluate(async () => {
+      const { persist } = window;
+      const store = await persist.LabStore.open('store-inputs');
+      const env = { backend: 'cpu' as const, description: 'CPU (reference)' };
+      // A view on part of a larger buffer: only the view's bytes may be stored.
+      const backing = new Uint8Array([9, 9, 104, 105, 0xc3, 0xa9, 9]);
+      const bytes = backing.subarray(2, 6);
+      const withFile = await store.createRun({
+        experiment: 'collapse', preset: null, seed: 1, config: {}, overrides: {}, environment: env,
+        inputs: { corpus: { name: 'story.txt', bytes } },
+      });
+      const without = await store.createRun({ experiment: 'collapse', preset: null, seed: 2, config: {}, overrides: {}, environment: env });
+      const back = await store.getRunInputs(withFile.id);
+      const none = await store.getRunInputs(without.id);
+      const usage = await store.storageUsage();
+      await store.deleteRun(withFile.id);
+      const afterDelete = await store.getRunInputs(withFile.id);
+      store.close();
+      return {
+        name: back.corpus?.name, bytes: Array.from(back.corpus?.bytes ?? []), none, stored: withFile.storedBytes.inputs,
+        usageWith: usage.perRun[withFile.id]!, usageWithout: usage.perRun[without.id]!, afterDelete,
+      };
+    });
+    expect(r).toMatchObject({ name: 'story.txt', bytes: [104, 105, 0xc3, 0xa9], none: {}, stored: 4, afterDelete: {} });
+    expect(r.usageWith - r.usageWithout).toBe(4);
   });
 
   test('a checkpoint and its run update commit together or not at all', async () => {
@@ -328,7 +357,7 @@ describe('run files', () => {
       ['older version', `${header({}, { version: 0 })}\n${metric}\n`, /line 1: version: 0 is not a version this page reads/],
       ['truncated inside a line', `${header()}\n${metric.slice(0, 30)}`, /line 2: not valid JSON \(the file may be truncated\)/],
       ['truncated at a line end', `${header({}, { counts: { metrics: 2, samples: 0, dataset: 0 } })}\n${metric}\n`, /counts\.metrics: the header announces 2 metrics lines but the file has 1/],
-      ['unknown experiment', `${header({ experiment: 'telepathy' })}\n${metric}\n`, /line 1: run\.experiment: unknown experiment 'telepathy' \(this page has: self-improve\)/],
+      ['unknown experiment', `${header({ experiment: 'telepathy' })}\n${metric}\n`, new RegExp(`line 1: run\\.experiment: unknown experiment 'telepathy' \\(this page has: ${Object.keys(EXPERIMENTS).join(', ')}\\)`)],
       ['bad config field', `${header({ config: '__BAD_CONFIG__' })}\n${metric}\n`, /line 1: run\.config\.nHeads: must divide dModel/],
       ['bad record', `${header()}\n{"metrics":{"iteration":1}}\n`, /line 2: metrics\.kind: is missing/],
       ['bad samples line', `${header({}, { counts: { metrics: 1, samples: 1, dataset: 0 } })}\n${metric}\n{"samples":{"iteration":-1,"rows":[]}}\n`, /line 3: samples\.iteration: must be ≥ 0/],

@@ -1,0 +1,149 @@
+/**
+ * Cached labelled datasets in IndexedDB: what the data worker (and only it)
+ * uses to keep a dataset loaded from the Hub or a file, list the cached
+ * ones, read one back, and delete it.
+ *
+ * A dataset is two records written in one transaction: its description
+ * (`datasets`, small, what the list reads) and its rows (`datasetRows`).
+ * Both carry DATASET_FORMAT_VERSION; a record in another format is listed
+ * with the reason (so it can be deleted) and refuses to load, with a hint.
+ * A full disk comes back as StorageFullError, with nothing written.
+ */
+import { type LabelledDataset, classCounts } from '../core/data/labelled';
+import {
+  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, inTransaction, openLabDb,
+} from './db';
+
+/**
+ * The format of dataset records. Bump it when DatasetRecord or
+ * DatasetRowsRecord changes shape: older caches then ask to be deleted and
+ * loaded again (a cache can always be rebuilt from its source).
+ */
+export const DATASET_FORMAT_VERSION = 1;
+
+/** One row of the cached-datasets list. */
+export interface DatasetListItem {
+  id: string;
+  name: string;
+  source: DatasetRecord['source'] | null;
+  labelNames: string[];
+  splitSizes: Record<string, number>;
+  classCounts: Record<string, number[]>;
+  bytes: number;
+  notes: string[];
+  createdAt: number;
+  /** Why this cached dataset cannot be used (a foreign format); null when it can. */
+  error: string | null;
+}
+
+/** A cached dataset with its rows. */
+export interface StoredDataset extends LabelledDataset {
+  id: string;
+  createdAt: number;
+  bytes: number;
+  notes: string[];
+}
+
+function checkDatasetFormat(record: { formatVersion?: unknown }, what: string): void {
+  const got = record.formatVersion;
+  if (got === DATASET_FORMAT_VERSION) return;
+  const newer = typeof got === 'number' && got > DATASET_FORMAT_VERSION;
+  throw new StoredFormatError(newer
+    ? `${what} was cached by a newer version of Symbiosis Lab (format ${got}, this page reads ${DATASET_FORMAT_VERSION}): reload the page to update`
+    : `${what} was cached in format ${String(got)}, which this version (format ${DATASET_FORMAT_VERSION}) does not read: delete it and load it again`);
+}
+
+function missing(id: string): Error {
+  return new Error(`dataset ${id} is not cached (was it deleted in another tab?)`);
+}
+
+/** Characters of text in the rows: roughly their size in bytes. */
+function approxBytes(splits: Record<string, { text: string }[]>): number {
+  let n = 0;
+  for (const rows of Object.values(splits)) for (const r of rows) n += r.text.length + 8;
+  return n;
+}
+
+function toListItem(r: DatasetRecord): DatasetListItem {
+  try {
+    checkDatasetFormat(r, `dataset ${r.id}`);
+  } catch (e) {
+    return {
+      id: r.id, name: String(r.name ?? r.id), source: null, labelNames: [], splitSizes: {}, classCounts: {}, bytes: Number(r.bytes ?? 0),
+      notes: [], createdAt: Number(r.createdAt ?? 0), error: (e as Error).message,
+    };
+  }
+  return {
+    id: r.id, name: r.name, source: r.source, labelNames: r.labelNames, splitSizes: r.splitSizes, classCounts: r.classCounts,
+    bytes: r.bytes, notes: r.notes, createdAt: r.createdAt, error: null,
+  };
+}
+
+export class DatasetStore {
+  constructor(readonly db: LabDb) {}
+
+  /** Open the lab's database (creating or upgrading it). */
+  static async open(name = DB_NAME): Promise<DatasetStore> {
+    return new DatasetStore(await openLabDb(name));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Store a dataset under `id`, replacing any cached one with that id; both records in one transaction. */
+  async put(id: string, dataset: LabelledDataset, notes: string[] = []): Promise<DatasetListItem> {
+    const record: DatasetRecord = {
+      id,
+      formatVersion: DATASET_FORMAT_VERSION,
+      name: dataset.name,
+      source: dataset.source,
+      labelNames: dataset.labelNames,
+      splitSizes: Object.fromEntries(Object.entries(dataset.splits).map(([s, rows]) => [s, rows.length])),
+      classCounts: Object.fromEntries(Object.entries(dataset.splits).map(([s, rows]) => [s, classCounts(rows, dataset.labelNames.length)])),
+      bytes: approxBytes(dataset.splits),
+      notes,
+      createdAt: Date.now(),
+    };
+    const rows: DatasetRowsRecord = { formatVersion: DATASET_FORMAT_VERSION, datasetId: id, splits: dataset.splits };
+    await inTransaction(this.db, ['datasets', 'datasetRows'], 'readwrite', async (tx) => {
+      await Promise.all([tx.objectStore('datasetRows').put(rows), tx.objectStore('datasets').put(record)]);
+    });
+    return toListItem(record);
+  }
+
+  /** Every cached dataset, newest first; one in a foreign format is listed with its `error`. */
+  async list(): Promise<DatasetListItem[]> {
+    const all = await this.db.getAllFromIndex('datasets', 'by-created');
+    return all.reverse().map(toListItem);
+  }
+
+  /** Whether a usable dataset with this id is cached. */
+  async has(id: string): Promise<boolean> {
+    const r = await this.db.get('datasets', id);
+    return r !== undefined && r.formatVersion === DATASET_FORMAT_VERSION;
+  }
+
+  /** A cached dataset with its rows; throws when missing or in a foreign format. */
+  async get(id: string): Promise<StoredDataset> {
+    const { record, rows } = await inTransaction(this.db, ['datasets', 'datasetRows'], 'readonly', async (tx) => {
+      const [record, rows] = await Promise.all([tx.objectStore('datasets').get(id), tx.objectStore('datasetRows').get(id)]);
+      return { record, rows };
+    });
+    if (!record) throw missing(id);
+    checkDatasetFormat(record, `dataset ${id}`);
+    if (!rows) throw new StoredFormatError(`dataset ${id} has lost its rows (the cache was partly cleared): delete it and load it again`);
+    checkDatasetFormat(rows, `the rows of dataset ${id}`);
+    return {
+      id, name: record.name, source: record.source, labelNames: record.labelNames, splits: rows.splits,
+      createdAt: record.createdAt, bytes: record.bytes, notes: record.notes,
+    };
+  }
+
+  /** Delete a cached dataset (both records); deleting one that is not there is not an error. */
+  async delete(id: string): Promise<void> {
+    await inTransaction(this.db, ['datasets', 'datasetRows'], 'readwrite', async (tx) => {
+      await Promise.all([tx.objectStore('datasets').delete(id), tx.objectStore('datasetRows').delete(id)]);
+    });
+  }
+}
