@@ -4,12 +4,21 @@
  * criteria look at.
  *
  *   npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]
+ *   npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]
  *
  * self-improve: validation accuracy at iteration 0 and at the last
  * iteration, the gain in points, and the mean gain over seeds.
+ *
+ * collapse: per seed and mode, perplexity on real text, Distinct-2 and tail
+ * mass at generation 0 and at the last generation, as the change in percent;
+ * the lab's criteria (replace: perplexity up, Distinct-2 and tail mass down;
+ * accumulate: each within 10% of generation 0) marked yes/no; and whether
+ * the Gaussian ML variance (mean over seeds) stays inside its 10–90% band
+ * around the theory curve.
  */
 import { CpuBackend } from '../src/core/backends/cpu';
 import { resolveConfig } from '../src/experiments/config';
+import { type CollapseSummary, collapse } from '../src/experiments/collapse';
 import { type SelfImproveSummary, selfImprove } from '../src/experiments/self-improve';
 
 export async function benchSelfImprove(seeds: number[], preset: string): Promise<void> {
@@ -34,4 +43,39 @@ export async function benchSelfImprove(seeds: number[], preset: string): Promise
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`mean gain ${mean(gains).toFixed(1)} points; seconds per seed: mean ${mean(times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`);
+}
+
+export async function benchCollapse(seeds: number[], preset: string): Promise<void> {
+  const config = resolveConfig(collapse, preset, {});
+  console.log(`collapse, preset '${preset}', CPU backend, seeds ${seeds.join(', ')}; change from generation 0 to ${config.generations}`);
+  console.log('seed  seconds  mode                   perplexity            distinct-2            tail mass             criteria');
+  const times: number[] = [];
+  const pct = (a: number, b: number) => `${b >= a ? '+' : ''}${(100 * (b / a - 1)).toFixed(1)}%`;
+  const cell = (a: number, b: number) => `${a.toFixed(3)} → ${b.toFixed(3)} (${pct(a, b)})`.padEnd(22);
+  for (const seed of seeds) {
+    const t0 = performance.now();
+    const s: CollapseSummary = await collapse.run(config, {
+      seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {},
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    times.push(seconds);
+    for (const [mode, series] of Object.entries(s.modes)) {
+      const first = series![0]!;
+      const last = series![series!.length - 1]!;
+      const within = (a: number, b: number) => Math.abs(b / a - 1) <= 0.1;
+      const verdict = mode === 'replace'
+        ? `ppl up ${last.perplexity > first.perplexity ? 'yes' : 'NO'}, d2 down ${last.distinct2 < first.distinct2 ? 'yes' : 'NO'}, tail down ${last.tailMass < first.tailMass ? 'yes' : 'NO'}`
+        : mode === 'accumulate'
+          ? `within 10%: ppl ${within(first.perplexity, last.perplexity) ? 'yes' : 'NO'}, d2 ${within(first.distinct2, last.distinct2) ? 'yes' : 'NO'}, tail ${within(first.tailMass, last.tailMass) ? 'yes' : 'NO'}`
+          : '';
+      console.log(`${String(seed).padStart(4)}  ${seconds.toFixed(1).padStart(7)}  ${mode.padEnd(21)}  ${cell(first.perplexity, last.perplexity)}${cell(first.distinct2, last.distinct2)}${cell(first.tailMass, last.tailMass)}${verdict}`);
+    }
+    const g = s.gaussian;
+    const inside = g.theory.filter((t, i) => t >= g.low[i]! && t <= g.high[i]!).length;
+    const worst = Math.max(...g.variance.map((v, i) => Math.abs(v / g.theory[i]! - 1)));
+    console.log(`      gaussian (n ${g.n}, ${g.seeds} seeds, ML): theory inside the 10–90% band at ${inside}/${g.theory.length} generations; `
+      + `mean over seeds vs theory: worst ${(100 * worst).toFixed(1)}%`);
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`seconds per seed: mean ${mean(times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`);
 }

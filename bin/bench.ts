@@ -38,7 +38,7 @@ import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
   tokensPerStep,
 } from '../bench/configs';
-import { benchSelfImprove } from './bench-labs';
+import { benchCollapse, benchSelfImprove } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
 import { type Lab, startLab } from '../test/browser/harness';
@@ -111,7 +111,8 @@ interface Options {
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
     `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
-    '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n');
+    '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
+    '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n');
   process.exit(2);
 }
 
@@ -484,12 +485,13 @@ function printLegend(o: Options): void {
 }
 
 async function main(): Promise<void> {
-  if (process.argv[2] === 'self-improve') {
+  const labBench = process.argv[2];
+  if (labBench === 'self-improve' || labBench === 'collapse') {
     // Lab benchmarks live in bin/bench-labs.ts: seeds × seconds × the lab's own criteria.
     const { values } = parseArgs({ args: process.argv.slice(3), options: { seeds: { type: 'string' }, preset: { type: 'string' } } });
     const seeds = (values.seeds ?? '1,2,3').split(',').map((x) => Number(x.trim()));
     if (seeds.some((x) => !Number.isSafeInteger(x) || x < 0)) usage(`--seeds: expected non-negative integers, got '${values.seeds}'`);
-    await benchSelfImprove(seeds, values.preset ?? 'classroom');
+    await (labBench === 'self-improve' ? benchSelfImprove : benchCollapse)(seeds, values.preset ?? 'classroom');
     return;
   }
   const o = parseOptions(process.argv.slice(2));

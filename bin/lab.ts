@@ -17,6 +17,9 @@ commands:
   run <experiment> [--preset NAME] [--seed N] [--out DIR] [--set key=value ...]
            run an experiment on the CPU backend; writes metrics.jsonl, summary.json, ... to DIR
            experiments: self-improve (presets: classroom, write-up-replica, grokking)
+                        collapse (presets: classroom, pure-sampling, long)
+           --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
+           --embedding-model DIR: a local transformers.js model folder for sentence embeddings
   help     show this message`;
 
 async function check(): Promise<number> {

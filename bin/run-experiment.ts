@@ -10,16 +10,22 @@
  *   summary.json    {experiment, preset, seed, config, environment, seconds, …summary}
  *   run.jsonl       all of the above but the model in one file, the format the web page
  *                   exports and imports (src/persist/run-file.ts describes it)
+ *
+ * `--embedding-model DIR` gives experiments sentence embeddings (RunContext.embed)
+ * from a local transformers.js model folder; Node never downloads one.
+ * `--input name=FILE` gives them a file (RunContext.inputs), e.g. the collapse
+ * lab's uploaded corpus: `--set corpus=upload --input corpus=story.txt`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { CpuBackend } from '../src/core/backends/cpu';
 import { encodeCheckpoint } from '../src/core/checkpoint';
 import { tokenizerFromJSON } from '../src/core/tokenizer';
 import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
 import { experimentByName } from '../src/experiments';
 import { formatRunFile } from '../src/experiments/run-file';
-import type { MetricRecord, RunCheckpoint } from '../src/experiments/types';
+import type { MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
+import type { EmbedFunction } from '../src/pretrained/embeddings';
 
 export interface RunArgs {
   experiment: string;
@@ -27,6 +33,10 @@ export interface RunArgs {
   seed: number;
   out: string | null;
   overrides: Record<string, string>;
+  /** A local model folder for RunContext.embed (config.json, tokenizer.json, onnx/model.onnx). */
+  embeddingModel?: string | null;
+  /** Files for RunContext.inputs: name → path (`--input corpus=story.txt`). */
+  inputs?: Record<string, string>;
 }
 
 /** Parse `run` arguments; throws a message naming the flag. */
@@ -43,13 +53,20 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--preset': args.preset = value; break;
       case '--seed': args.seed = parseSeed(value); break;
       case '--out': args.out = value; break;
+      case '--embedding-model': args.embeddingModel = value; break;
+      case '--input': {
+        const eq = value.indexOf('=');
+        if (eq < 1) throw new Error(`--input: expected name=file, got '${value}'`);
+        args.inputs = { ...args.inputs, [value.slice(0, eq)]: value.slice(eq + 1) };
+        break;
+      }
       case '--set': {
         const eq = value.indexOf('=');
         if (eq < 1) throw new Error(`--set: expected key=value, got '${value}'`);
         args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
-      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value)`);
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --embedding-model DIR)`);
     }
   }
   return args;
@@ -70,9 +87,39 @@ function tablePrinter(): (row: Record<string, string | number>) => void {
   };
 }
 
+/**
+ * RunContext.embed for the headless runner: the model in `dir`, loaded on
+ * first use (transformers.js is imported only then); without a folder, every
+ * call resolves {ok: false} saying how to give one. A folder without
+ * config.json is refused at once, before the run starts.
+ */
+export function headlessEmbed(dir: string | null | undefined): NonNullable<RunContext['embed']> {
+  if (!dir) {
+    return async () => ({
+      ok: false,
+      reason: 'no embedding model: the headless runner cannot download one; pass --embedding-model DIR (a local transformers.js model folder)',
+    });
+  }
+  const folder = resolve(dir);
+  if (!existsSync(join(folder, 'config.json'))) {
+    throw new Error(`--embedding-model: ${folder} has no config.json (expected a transformers.js model folder: config.json, tokenizer.json, onnx/model.onnx)`);
+  }
+  let embed: Promise<EmbedFunction> | null = null;
+  return async (texts, onProgress) => {
+    embed ??= import('../src/pretrained/embeddings').then((m) => m.embedOnDemand({ model: folder, allowRemote: false }));
+    return (await embed)(texts, onProgress);
+  };
+}
+
 export async function runExperiment(args: RunArgs): Promise<unknown> {
   const exp = experimentByName(args.experiment);
   const config = resolveConfig(exp, args.preset, coerceOverrides(exp.defaultConfig, args.overrides));
+  const embed = headlessEmbed(args.embeddingModel);
+  const inputs: Record<string, RunInput> = {};
+  for (const [name, path] of Object.entries(args.inputs ?? {})) {
+    if (!existsSync(path)) throw new Error(`--input ${name}: ${path} does not exist`);
+    inputs[name] = { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
+  }
   if (args.out) mkdirSync(args.out, { recursive: true });
   const records: MetricRecord[] = [];
   const samples: unknown[] = [];
@@ -85,6 +132,8 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     seed: args.seed,
     createBackend: async (c) => new CpuBackend(c),
     now: () => performance.now(),
+    embed,
+    inputs,
     emit: (e) => {
       switch (e.type) {
         case 'metrics': {

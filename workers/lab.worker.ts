@@ -12,13 +12,16 @@
  * they are committed (their parameters stay here).
  */
 import * as Comlink from 'comlink';
-import type { Backend, BackendKind, LossResult, OptimizerState, StepHyper, StepResult, TokenBatch } from '../src/core/backend';
+import type {
+  Backend, BackendKind, Decoder, LossResult, OptimizerState, StepHyper, StepResult, TokenBatch,
+} from '../src/core/backend';
 import { autoBackend, createBackend, probeWebGpu } from '../src/core/backends/index';
 import type { GptConfig } from '../src/core/gpt/config';
 import { ConfigError, parseConfig } from '../src/core/schema';
 import { experimentByName } from '../src/experiments';
 import { resolveConfig } from '../src/experiments/config';
-import type { ExperimentEvent, MetricRecord, RunCheckpoint, RunContext } from '../src/experiments/types';
+import type { EmbedResult, ExperimentEvent, MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
+import type { EmbedFunction } from '../src/pretrained/embeddings';
 import {
   HEARTBEAT_MS, LabStore, type RunEnvironment, type RunListItem, type RunStatus, RunWriter, StorageFullError, type StorageUsage,
   withRunLock,
@@ -37,6 +40,8 @@ export interface StartOptions {
   seed: number;
   overrides: Record<string, unknown>;
   backend: BackendChoice;
+  /** Files the run reads (RunContext.inputs): stored with the run, so a resume reads them too. */
+  inputs?: Record<string, RunInput>;
 }
 
 /** The run exists in the database and is about to (re)start. */
@@ -107,8 +112,17 @@ function nextTask(): Promise<void> {
 
 class YieldingBackend implements Backend {
   #lastYield = performance.now();
+  readonly createDecoder?: (B: number) => Decoder;
 
-  constructor(readonly inner: Backend) {}
+  constructor(readonly inner: Backend) {
+    const create = inner.createDecoder?.bind(inner);
+    if (create) {
+      this.createDecoder = (B) => {
+        const decoder = create(B);
+        return { step: (rows, tokens, positions) => this.#then(decoder.step(rows, tokens, positions)) };
+      };
+    }
+  }
 
   get kind(): BackendKind { return this.inner.kind; }
   get config(): GptConfig { return this.inner.config; }
@@ -157,6 +171,28 @@ function openStore(): Promise<LabStore> {
   return storePromise;
 }
 
+// --- sentence embeddings (RunContext.embed) ----------------------------------
+
+/**
+ * The default embedding model (src/pretrained), loaded at a run's first
+ * `embed` and kept for this worker's later calls. transformers.js is imported
+ * only then, so runs that never embed never load it. A model that cannot be
+ * loaded (offline, …) resolves {ok: false, reason}; a cancelled run rejects.
+ */
+let embedFunction: Promise<EmbedFunction> | null = null;
+
+async function embed(texts: readonly string[], onProgress: ((done: number, total: number) => void) | undefined, signal: AbortSignal): Promise<EmbedResult> {
+  let run: EmbedFunction;
+  try {
+    embedFunction ??= import('../src/pretrained/embeddings').then((m) => m.embedOnDemand());
+    run = await embedFunction;
+  } catch (e) {
+    embedFunction = null;
+    return { ok: false, reason: `the embedding code could not be loaded: ${messageOf(e)}` };
+  }
+  return run(texts, onProgress, signal);
+}
+
 // --- running -----------------------------------------------------------------
 
 /** Resolve 'auto' and describe the backend the run will ask for (before the experiment creates it). */
@@ -187,6 +223,7 @@ interface Execution {
   prefer: BackendKind;
   environment: RunEnvironment;
   resume: RunCheckpoint | null;
+  inputs: Record<string, RunInput>;
   send: (e: LabEvent) => void;
 }
 
@@ -227,6 +264,8 @@ async function execute(x: Execution): Promise<RunResult> {
     seed: x.seed,
     signal: controller.signal,
     now: () => performance.now(),
+    embed: (texts, onProgress) => embed(texts, onProgress, controller.signal),
+    inputs: x.inputs,
     ...(x.resume ? { resume: x.resume } : {}),
     createBackend: async (gpt) => {
       const created = await createBackend(gpt, {
@@ -318,11 +357,12 @@ const api = {
     const runId = opts.runId ?? crypto.randomUUID();
     const send = forwarder(onEvent);
     return withRunLock(runId, async () => {
+      const inputs = opts.inputs ?? {};
       await store.createRun({
-        id: runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, overrides: opts.overrides, environment,
+        id: runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, overrides: opts.overrides, environment, inputs,
       });
       send({ type: 'run', runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, environment, resumedFrom: null, records: [], samples: [] });
-      return execute({ store, runId, experiment: exp.name, config, seed: opts.seed, prefer, environment, resume: null, send });
+      return execute({ store, runId, experiment: exp.name, config, seed: opts.seed, prefer, environment, resume: null, inputs, send });
     });
   },
 
@@ -351,12 +391,13 @@ const api = {
       const choice: BackendChoice = requested === 'auto' || requested === 'cpu' || requested === 'webgpu' ? requested : run.environment.backend;
       const { prefer } = await planBackend(choice);
       const point = await store.prepareResume(runId);
+      const inputs = await store.getRunInputs(runId);
       send({
         type: 'run', runId, experiment: run.experiment, preset: run.preset, seed: run.seed, config, environment: run.environment,
         resumedFrom: point.checkpoint.iteration, records: point.records, samples: point.samples,
       });
       return execute({
-        store, runId, experiment: run.experiment, config, seed: run.seed, prefer, environment: run.environment, resume: point.checkpoint, send,
+        store, runId, experiment: run.experiment, config, seed: run.seed, prefer, environment: run.environment, resume: point.checkpoint, inputs, send,
       });
     });
   },

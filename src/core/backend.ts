@@ -74,6 +74,19 @@ export class DeviceLimitError extends Error {
   }
 }
 
+/**
+ * Incremental decoding with a key/value cache: each call feeds ONE token per
+ * listed row at that row's next position and returns the next-token logits,
+ * so generating n tokens costs n positions instead of n prefixes. Rows are
+ * slots 0…B−1 of the decoder, advanced independently (a finished row is
+ * simply no longer listed). The logits have the same bits as the full
+ * forward pass at that position.
+ */
+export interface Decoder {
+  /** logits (M,V) ← tokens (M) fed to slots rows (M) at positions (M) (0-based; each row's positions must go 0, 1, 2, …). */
+  step(rows: Int32Array, tokens: Int32Array, positions: Int32Array): Promise<Float32Array>;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly config: GptConfig;
@@ -90,6 +103,12 @@ export interface Backend {
 
   /** logits (B,T,V) of the forward pass. */
   forwardLogits(inputs: Int32Array, B: number, T: number): Promise<Float32Array>;
+  /**
+   * A KV-cache decoder over the current parameters for B rows, where the
+   * backend has one (the CPU backend); sampling falls back to lastLogits
+   * otherwise. Parameters must not change while it is in use.
+   */
+  createDecoder?(B: number): Decoder;
   /** logits (B,V) at position positions[b] of each row (for sampling). */
   lastLogits(inputs: Int32Array, B: number, T: number, positions: Int32Array): Promise<Float32Array>;
   /** The weighted loss without gradients. */

@@ -9,7 +9,7 @@
  * same seed gives the same tokens on either backend (up to logits that tie
  * within float rounding).
  */
-import type { Backend } from './backend';
+import type { Backend, Decoder } from './backend';
 import { type Key, Rng, foldIn } from './rng';
 
 export interface SampleOptions {
@@ -128,6 +128,7 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
       out[b]!.stoppedBy = 'context';
     }
   }
+  if (backend.createDecoder) return generateWithCache(backend, backend.createDecoder(B), rows, out, active, rngs, stop, o);
   const V = backend.config.vocabSize;
   // The CPU pays per row, so it runs only the rows still generating; WebGPU
   // caches per (B,T) shape and keeps the batch whole (a finished row costs it little).
@@ -162,6 +163,56 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
         g.stoppedBy = 'context';
       }
     }
+  }
+  return out;
+}
+
+/**
+ * generate() over a KV-cache decoder: the prompts are fed position by
+ * position (all rows in lockstep), then each new token costs one position.
+ * Same streams, same stopping rules, and (the decoder's logits having the
+ * full forward's bits) the same tokens as the path without a cache.
+ */
+async function generateWithCache(
+  backend: Backend, decoder: Decoder, rows: number[][], out: Generation[], active: boolean[], rngs: Rng[], stop: Set<number>,
+  o: SampleOptions,
+): Promise<Generation[]> {
+  const V = backend.config.vocabSize;
+  const ctx = backend.config.contextLength;
+  const B = rows.length;
+  const last: (Float32Array | null)[] = rows.map(() => null); // each row's next-token logits (V)
+  const feed = async (list: number[], tokenAt: (b: number) => number, positionOf: (b: number) => number) => {
+    if (list.length === 0) return;
+    const logits = await decoder.step(Int32Array.from(list), Int32Array.from(list, tokenAt), Int32Array.from(list, positionOf));
+    list.forEach((b, i) => (last[b] = logits.subarray(i * V, (i + 1) * V)));
+  };
+  // Prefill: position t of every active row whose prompt is longer than t.
+  const longest = Math.max(0, ...rows.map((r, b) => (active[b] ? r.length : 0)));
+  for (let t = 0; t < longest; t++) {
+    await feed(rows.flatMap((r, b) => (active[b] && t < r.length ? [b] : [])), (b) => rows[b]![t]!, () => t);
+  }
+  while (active.some(Boolean)) {
+    const next: number[] = [];
+    for (let b = 0; b < B; b++) {
+      if (!active[b]) continue;
+      const token = sampleToken(last[b]!, o, rngs[b]!);
+      rows[b]!.push(token);
+      const g = out[b]!;
+      g.tokens.push(token);
+      if (stop.has(token)) {
+        active[b] = false;
+        g.stoppedBy = 'stop';
+      } else if (g.tokens.length >= o.maxNewTokens) {
+        active[b] = false;
+        g.stoppedBy = 'length';
+      } else if (rows[b]!.length >= ctx) {
+        active[b] = false;
+        g.stoppedBy = 'context';
+      } else {
+        next.push(b);
+      }
+    }
+    await feed(next, (b) => rows[b]![rows[b]!.length - 1]!, (b) => rows[b]!.length - 1);
   }
   return out;
 }

@@ -489,20 +489,34 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
     return Array.from(ll, (x, i) => x / items[i]!.continuation.length);
   };
 
+  // A model that could not be loaded is not asked again in this run (offline, every try would fail the same way).
+  let embedFailure: string | null = null;
   const embedNote = async (sentences: readonly (readonly string[])[]): Promise<{ value: number | null; note: string }> => {
     if (c.embeddingSamples === 0) return { value: null, note: 'not computed: embeddingSamples is 0' };
     if (!ctx.embed) return { value: null, note: 'not computed: this host has no embedding model' };
+    if (embedFailure !== null) return { value: null, note: `not computed: ${embedFailure}` };
     const texts = sentences.slice(0, c.embeddingSamples).map((s) => s.join(' '));
     try {
       const r = await ctx.embed(texts);
-      if (!r.ok) return { value: null, note: `not computed: ${r.reason}` };
+      if (!r.ok) {
+        embedFailure = r.reason;
+        return { value: null, note: `not computed: ${r.reason}` };
+      }
       return { value: meanPairwiseCosineDistance(r.vectors, { batchSize: 128 }), note: `${r.model}, ${texts.length} samples` };
     } catch (e) {
-      return { value: null, note: `not computed: ${e instanceof Error ? e.message : String(e)}` };
+      checkCancel();
+      embedFailure = e instanceof Error ? e.message : String(e);
+      return { value: null, note: `not computed: ${embedFailure}` };
     }
   };
 
-  const viewerPrompts = corpus.heldOut.slice(0, c.viewerPrompts).map((s) => s.slice(0, Math.min(2, s.length - 1)));
+  // Distinct prompts: the first two words of held-out sentences (one word for a two-word sentence).
+  const viewerPrompts: string[][] = [];
+  for (const s of corpus.heldOut) {
+    if (viewerPrompts.length >= c.viewerPrompts) break;
+    const p = s.slice(0, Math.min(2, s.length - 1));
+    if (p.length > 0 && !viewerPrompts.some((q) => q.join(' ') === p.join(' '))) viewerPrompts.push(p);
+  }
 
   /** Measure the model now on the backend (parameters `params`) and its samples; emit its rows. */
   const measure = async (

@@ -70,7 +70,27 @@ export interface RunContext {
    * not computed, with the reason, never as 0.
    */
   embed?: (texts: readonly string[], onProgress?: (done: number, total: number) => void) => Promise<EmbedResult>;
+  /**
+   * Text from a pretrained instruct model (transformers.js), one output per
+   * chat request, where the host can run one (the browser lab). Absent, or
+   * resolving `{ok: false, reason}`, when it cannot; `seed` makes the
+   * sampling reproducible.
+   */
+  generateText?: (
+    requests: { messages: ChatMessage[] }[],
+    options: { maxNewTokens: number; temperature: number; topP: number; seed: number },
+    onProgress?: (done: number, total: number) => void,
+  ) => Promise<GenerateTextResult>;
 }
+
+/** One turn of a chat prompt. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** The texts written, one per request in order, and the model's name; or why there are none. */
+export type GenerateTextResult = { ok: true; model: string; texts: string[] } | { ok: false; reason: string };
 
 /** An input file: its name and bytes. */
 export interface RunInput {

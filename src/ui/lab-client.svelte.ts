@@ -13,6 +13,7 @@
  * refreshRuns), a failed run sets `active.error`.
  */
 import * as Comlink from 'comlink';
+import type { RunInput } from '../experiments/types';
 import type {
   BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StorageUsage,
 } from '../../workers/lab.worker';
@@ -48,6 +49,8 @@ export interface StartRunOptions {
   seed: number;
   overrides: Record<string, unknown>;
   backend: BackendChoice;
+  /** Files the run needs (an uploaded corpus), stored with it so a resume sees them too. */
+  inputs?: Record<string, RunInput>;
 }
 
 /** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */

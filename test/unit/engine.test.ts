@@ -117,6 +117,29 @@ describe('sampling', () => {
     }
   });
 
+  test('the KV-cache decoder gives the full forward\'s logits bit for bit, and generate() the same tokens with or without it', async () => {
+    const backend = await freshBackend(5);
+    const V = config.vocabSize;
+    const seq = [3, 1, 4, 1, 5, 9, 2, 6];
+    const full = await backend.forwardLogits(Int32Array.from(seq), 1, seq.length);
+    const decoder = backend.createDecoder(2);
+    for (let t = 0; t < seq.length; t++) {
+      // Slot 1 decodes the sequence; slot 0 is fed something else at the same steps, which must not matter.
+      const logits = await decoder.step(Int32Array.from([0, 1]), Int32Array.from([7, seq[t]!]), Int32Array.from([t, t]));
+      expect(Array.from(logits.subarray(V, 2 * V)), `position ${t}`).toEqual(Array.from(full.subarray(t * V, (t + 1) * V)));
+    }
+    // The same backend seen without its decoder takes the recompute-the-prefix path.
+    const plain = Object.create(backend, { createDecoder: { value: undefined } }) as CpuBackend;
+    const prompts = [[1], [2, 3, 4], [5, 6], Array(14).fill(1)];
+    for (const opts of [
+      { maxNewTokens: 10, temperature: 1.3, topK: 0, topP: 1, stopTokens: [7], key: keyFromSeed(21) },
+      { maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, stopTokens: [], key: keyFromSeed(22) },
+      { maxNewTokens: 6, temperature: 0.8, topK: 3, topP: 0.9, stopTokens: [2, 8], key: keyFromSeed(23) },
+    ]) {
+      expect(await generate(backend, prompts, opts)).toEqual(await generate(plain, prompts, opts));
+    }
+  });
+
   test('sampleToken draws in proportion to softmax(logits / temperature)', () => {
     const logits = Float32Array.from([0, 1, 2, -1]);
     const rng = Rng.fromSeed(4);

@@ -7,12 +7,12 @@
  * Activations are kept per (B,T) shape and reused between calls.
  */
 import {
-  type Backend, type LossResult, NonFiniteError, type OptimizerState, type StepHyper, type StepResult,
+  type Backend, type Decoder, type LossResult, NonFiniteError, type OptimizerState, type StepHyper, type StepResult,
   type TokenBatch,
 } from '../backend';
 import { type GptConfig, type ParamLayout, paramLayout, viewOf } from '../gpt/config';
 import {
-  attentionBackward, attentionForward, crossEntropyBackward, crossEntropyForward, encoderBackward, encoderForward,
+  attentionBackward, attentionDecode, attentionForward, crossEntropyBackward, crossEntropyForward, encoderBackward, encoderForward,
   geluBackward, geluForward, layernormBackward, layernormForward, matmulBackward, matmulForward, residualForward,
 } from '../gpt/layers';
 import { adamwUpdate, clipScale, globalNorm } from '../optim';
@@ -155,6 +155,10 @@ export class CpuBackend implements Backend {
     const out = new Float32Array(B * V);
     matmulForward(out, rows, viewOf(this.params, this.layout.wte), null, B, C, V); // tied head
     return out;
+  }
+
+  createDecoder(B: number): Decoder {
+    return new CpuDecoder(this.config, this.params, this.layout, B);
   }
 
   async evaluate(batch: TokenBatch): Promise<LossResult> {
@@ -311,5 +315,85 @@ export class CpuBackend implements Backend {
     }
     encoderBackward(viewOf(g, L.wte), viewOf(g, L.wpe), dres, inputs, B, T, C);
     return result;
+  }
+}
+
+/**
+ * The CPU backend's KV-cache decoder: per layer, keys and values (B,maxT,C)
+ * of every position fed so far; each step runs the block stack on the M new
+ * positions only, with the same layer functions as the full forward (a row's
+ * result never depends on the rows around it), so the logits equal the full
+ * forward's bit for bit. It reads the backend's parameter buffer live.
+ */
+class CpuDecoder implements Decoder {
+  private readonly kCache: Float32Array[] = [];
+  private readonly vCache: Float32Array[] = [];
+  private readonly attScratch: Float32Array;
+
+  constructor(
+    private readonly config: GptConfig,
+    private readonly params: Float32Array,
+    private readonly layout: ParamLayout,
+    private readonly B: number,
+  ) {
+    const { contextLength: T, dModel: C } = config;
+    for (let l = 0; l < config.nLayers; l++) {
+      this.kCache.push(new Float32Array(B * T * C));
+      this.vCache.push(new Float32Array(B * T * C));
+    }
+    this.attScratch = new Float32Array(T);
+  }
+
+  async step(rows: Int32Array, tokens: Int32Array, positions: Int32Array): Promise<Float32Array> {
+    const c = this.config;
+    const { dModel: C, nHeads: NH, vocabSize: V, contextLength: maxT } = c;
+    const M = rows.length;
+    if (tokens.length !== M || positions.length !== M) throw new Error(`decoder: rows, tokens and positions must have one entry each (got ${M}, ${tokens.length}, ${positions.length})`);
+    for (let m = 0; m < M; m++) {
+      if (!(rows[m]! >= 0 && rows[m]! < this.B)) throw new Error(`decoder: row ${rows[m]} is outside [0, ${this.B})`);
+      if (!(positions[m]! >= 0 && positions[m]! < maxT)) throw new Error(`decoder: position ${positions[m]} is outside [0, ${maxT})`);
+      if (!(tokens[m]! >= 0 && tokens[m]! < V)) throw new Error(`decoder: token id ${tokens[m]} is outside [0, ${V})`);
+    }
+    const p = this.params;
+    const L = this.layout;
+    const f = (n: number) => new Float32Array(n);
+    // x (M,C): token + position embedding (encoderForward's sum, one row per new position).
+    const x = f(M * C);
+    const wte = viewOf(p, L.wte);
+    const wpe = viewOf(p, L.wpe);
+    for (let m = 0; m < M; m++) {
+      const ix = tokens[m]! * C;
+      const pp = positions[m]! * C;
+      for (let i = 0; i < C; i++) x[m * C + i] = wte[ix + i]! + wpe[pp + i]!;
+    }
+    const ln = f(M * C), mean = f(M), rstd = f(M), qkv = f(M * 3 * C), atty = f(M * C), proj = f(M * C);
+    const fch = f(M * 4 * C), gelu = f(M * 4 * C), res = f(M * C);
+    let cur = x;
+    for (let l = 0; l < c.nLayers; l++) {
+      const w = L.blocks[l]!;
+      layernormForward(ln, mean, rstd, cur, viewOf(p, w.ln1w), viewOf(p, w.ln1b), M, C);
+      matmulForward(qkv, ln, viewOf(p, w.qkvw), viewOf(p, w.qkvb), M, C, 3 * C);
+      const kc = this.kCache[l]!;
+      const vc = this.vCache[l]!;
+      for (let m = 0; m < M; m++) {
+        const at = (rows[m]! * maxT + positions[m]!) * C;
+        kc.set(qkv.subarray(m * 3 * C + C, m * 3 * C + 2 * C), at);
+        vc.set(qkv.subarray(m * 3 * C + 2 * C, m * 3 * C + 3 * C), at);
+      }
+      attentionDecode(atty, qkv, kc, vc, this.attScratch, rows, positions, M, maxT, C, NH);
+      matmulForward(proj, atty, viewOf(p, w.attprojw), viewOf(p, w.attprojb), M, C, C);
+      const res2 = f(M * C);
+      residualForward(res2, cur, proj, M * C);
+      layernormForward(ln, mean, rstd, res2, viewOf(p, w.ln2w), viewOf(p, w.ln2b), M, C);
+      matmulForward(fch, ln, viewOf(p, w.fcw), viewOf(p, w.fcb), M, C, 4 * C);
+      geluForward(gelu, fch, M * 4 * C);
+      matmulForward(proj, gelu, viewOf(p, w.fcprojw), viewOf(p, w.fcprojb), M, 4 * C, C);
+      residualForward(res, res2, proj, M * C);
+      cur = res.slice();
+    }
+    layernormForward(ln, mean, rstd, cur, viewOf(p, L.lnfw), viewOf(p, L.lnfb), M, C);
+    const logits = f(M * V);
+    matmulForward(logits, ln, wte, null, M, C, V); // tied head
+    return logits;
   }
 }

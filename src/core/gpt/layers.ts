@@ -167,14 +167,20 @@ export function gemmNT(
   for (; m < M; m++) for (let n = 0; n < N; n++) gemmCell(out, a, b, bias, m, n, K, N, accumulate);
 }
 
-/** One element of gemmNT (the edges the blocked loop leaves over). */
+/**
+ * One element of gemmNT (the edges the blocked loop leaves over), summed in
+ * the blocked loop's order (k ascending, then the bias), so an output row has
+ * the same bits whichever path computes it: a row's result never depends on
+ * the batch around it (the KV-cache decoder relies on this).
+ */
 function gemmCell(
   out: Float32Array, a: Float32Array, b: Float32Array, bias: Float32Array | null,
   m: number, n: number, K: number, N: number, accumulate: boolean,
 ): void {
-  let s = bias ? bias[n]! : 0;
+  let s = 0;
   const am = m * K, bn = n * K;
   for (let k = 0; k < K; k++) s += a[am + k]! * b[bn + k]!;
+  if (bias) s += bias[n]!;
   if (accumulate) out[m * N + n] += s;
   else out[m * N + n] = s;
 }
@@ -278,6 +284,54 @@ export function attentionForward(
           const w = att[a + t2]!;
           for (let i = 0; i < hs; i++) out[o + i] += w * qkv[vv + i]!;
         }
+      }
+    }
+  }
+}
+
+/**
+ * Attention for ONE new position per row, against a key/value cache (the
+ * decoder's step). out (M,C) ← q (M,3C) rows (only the q part is read),
+ * kCache/vCache (R,maxT,C) for cache rows rows[m], attending to positions
+ * 0…positions[m]. The arithmetic mirrors attentionForward statement for
+ * statement (float32 stores included), so the result has the same bits as
+ * the full forward's row at that position. att is (maxT) float32 scratch.
+ */
+export function attentionDecode(
+  out: Float32Array, qkv: Float32Array, kCache: Float32Array, vCache: Float32Array, att: Float32Array,
+  rows: Int32Array, positions: Int32Array, M: number, maxT: number, C: number, NH: number,
+): void {
+  const hs = C / NH;
+  const scale = 1 / Math.sqrt(hs);
+  const C3 = 3 * C;
+  for (let m = 0; m < M; m++) {
+    const t = positions[m]!;
+    const base = rows[m]! * maxT * C;
+    for (let h = 0; h < NH; h++) {
+      const q = m * C3 + h * hs;
+      let max = -Infinity;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const k = base + t2 * C + h * hs;
+        let s = 0;
+        for (let i = 0; i < hs; i++) s += qkv[q + i]! * kCache[k + i]!;
+        s *= scale;
+        att[t2] = s;
+        if (s > max) max = s;
+      }
+      let sum = 0;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const e = Math.exp(att[t2]! - max);
+        att[t2] = e;
+        sum += e;
+      }
+      const inv = 1 / sum;
+      for (let t2 = 0; t2 <= t; t2++) att[t2] *= inv;
+      const o = m * C + h * hs;
+      for (let i = 0; i < hs; i++) out[o + i] = 0;
+      for (let t2 = 0; t2 <= t; t2++) {
+        const vv = base + t2 * C + h * hs;
+        const w = att[t2]!;
+        for (let i = 0; i < hs; i++) out[o + i] += w * vCache[vv + i]!;
       }
     }
   }

@@ -1,0 +1,106 @@
+/**
+ * What every lab page does with its form and its runs, in one place: the
+ * URL follows the form once the visitor edits it (and a pasted link fills
+ * the form), a share link's problems stay listed until their fields are
+ * fixed, and start / resume / view / compare / reuse-settings go through the
+ * app's LabClient. A page creates one LabPage during its initialisation
+ * (the URL effect is tied to the component).
+ */
+import { untrack } from 'svelte';
+import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
+import type { Experiment, RunInput } from '../experiments/types';
+import type { ActiveRun, LabClient } from './lab-client.svelte';
+import { type LinkIssue, LabForm } from './lab-form.svelte';
+import { LabRuns } from './lab-runs.svelte';
+
+export class LabPage<C extends Record<string, unknown>> {
+  readonly experiment: Experiment<C>;
+  readonly form: LabForm<C>;
+  readonly runs: LabRuns;
+  readonly client: LabClient;
+  /** True once the visitor changed a setting here: from then on the URL follows the form. */
+  edited = $state(false);
+  #written = '';
+
+  constructor(client: LabClient, experiment: Experiment<C>, preset: string | null) {
+    this.client = client;
+    this.experiment = experiment;
+    this.form = new LabForm<C>(experiment, preset);
+    this.runs = new LabRuns(client, experiment.name);
+    this.form.applyHash(location.hash);
+    $effect(() => {
+      const link = this.form.link;
+      if (!this.edited || !link) return;
+      const hash = linkToHash(link);
+      if (location.hash !== hash) history.replaceState(history.state, '', hash);
+      this.#written = hash;
+    });
+    $effect(() => {
+      void untrack(() => this.runs.init());
+    });
+  }
+
+  /** For `<svelte:window onhashchange>`: a link pasted into the address bar (not one this page wrote) fills the form. */
+  onHashChange(): void {
+    if (location.hash !== this.#written && this.form.applyHash(location.hash)) {
+      this.edited = false;
+      window.scrollTo({ top: 0 }); // the setup (and any problem with the link) is at the top
+    }
+  }
+
+  /** A link's problem with a field goes away once the field is fixed; unknown keys and presets stay until dismissed. */
+  readonly linkIssues = $derived.by((): LinkIssue[] => {
+    const f = this.form;
+    return f.linkIssues.filter((i) =>
+      i.field === 'seed' ? f.seedError !== null : i.field in this.experiment.defaultConfig ? i.field in f.checked.errors : true,
+    );
+  });
+
+  /** Start a run of the form's settings (with any input files); a failure is in client.error. */
+  async start(inputs?: Record<string, RunInput>): Promise<void> {
+    const f = this.form;
+    f.linkIssues = [];
+    try {
+      await this.runs.start({
+        experiment: this.experiment.name, preset: f.preset, seed: f.seed!, overrides: f.checked.overrides, backend: f.backend,
+        ...(inputs ? { inputs } : {}),
+      });
+    } catch {
+      // client.error says why (a bad setting names its field).
+    }
+  }
+
+  async resume(runId: string): Promise<void> {
+    try {
+      await this.runs.resume(runId);
+    } catch {
+      // client.error says why.
+    }
+  }
+
+  view(runId: string): void {
+    this.runs.view(runId).catch(() => undefined);
+  }
+
+  compare(runId: string | null): void {
+    this.runs.compare(runId).catch(() => undefined);
+  }
+
+  /** Copy a stored run's settings into the form. */
+  useSettings(run: ActiveRun): void {
+    this.form.applyRun(run);
+    this.edited = true;
+  }
+
+  /** A link that reproduces a stored run: its preset (when this version knows it), seed and changed fields. */
+  linkOf(run: ActiveRun): LinkState | null {
+    const exp = this.experiment;
+    const preset = run.preset !== null && exp.presets[run.preset] ? run.preset : null;
+    try {
+      const config = resolveConfig(exp, null, run.config);
+      return { experiment: exp.name, preset, seed: run.seed, overrides: overridesToStrings(resolveConfig(exp, preset, {}), config) };
+    } catch {
+      return null; // settings this version no longer accepts cannot be linked
+    }
+  }
+}
