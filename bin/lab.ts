@@ -18,6 +18,7 @@ commands:
            run an experiment on the CPU backend; writes metrics.jsonl, summary.json, ... to DIR
            experiments: self-improve (presets: classroom, write-up-replica, grokking)
                         collapse (presets: classroom, pure-sampling, long)
+                        diversity (presets: classroom, write-up)
            --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
   help     show this message`;

@@ -1,5 +1,6 @@
 /** Every experiment, by the name used in URLs, the CLI and stored runs. */
 import { collapse } from './collapse';
+import { diversity } from './diversity';
 import { selfImprove } from './self-improve';
 import type { Experiment } from './types';
 
@@ -7,6 +8,7 @@ import type { Experiment } from './types';
 export const EXPERIMENTS: Record<string, Experiment<any, any>> = {
   [selfImprove.name]: selfImprove,
   [collapse.name]: collapse,
+  [diversity.name]: diversity,
 };
 
 export function experimentByName(name: string): Experiment<Record<string, unknown>, unknown> {

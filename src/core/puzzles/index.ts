@@ -2,3 +2,4 @@ export * from './types';
 export * from './families';
 export * from './verify';
 export * from './splits';
+export * from './targets';
