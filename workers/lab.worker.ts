@@ -20,8 +20,11 @@ import type { GptConfig } from '../src/core/gpt/config';
 import { ConfigError, parseConfig } from '../src/core/schema';
 import { experimentByName } from '../src/experiments';
 import { resolveConfig } from '../src/experiments/config';
-import type { EmbedResult, ExperimentEvent, MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
+import type {
+  ChatMessage, EmbedResult, ExperimentEvent, GenerateTextResult, MetricRecord, RunCheckpoint, RunContext, RunInput,
+} from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
+import type { Generator } from '../src/pretrained/generator';
 import {
   HEARTBEAT_MS, LabStore, type RunEnvironment, type RunListItem, type RunStatus, RunWriter, StorageFullError, type StorageUsage,
   withRunLock,
@@ -75,7 +78,26 @@ export interface FinishedEvent {
   error: string | null;
 }
 
-export type LabEvent = Exclude<ExperimentEvent, { type: 'checkpoint' }> | RunStartedEvent | SavedEvent | FinishedEvent;
+/** A pretrained model's files arriving (transformers.js caches them: a second run loads from the cache). */
+export interface DownloadEvent {
+  type: 'download';
+  model: string;
+  file: string;
+  loaded: number;
+  total: number;
+  done: boolean;
+}
+
+/** The text a pretrained model is writing right now (the latest prompt's output so far), for the page to show. */
+export interface StreamEvent {
+  type: 'stream';
+  model: string;
+  prompt: number;
+  text: string;
+}
+
+export type LabEvent =
+  | Exclude<ExperimentEvent, { type: 'checkpoint' }> | RunStartedEvent | SavedEvent | FinishedEvent | DownloadEvent | StreamEvent;
 
 /** What a finished run reports to the worker call's caller. */
 export interface RunResult {
@@ -193,6 +215,72 @@ async function embed(texts: readonly string[], onProgress: ((done: number, total
   return run(texts, onProgress, signal);
 }
 
+/**
+ * A pretrained instruct model (src/pretrained/generator), loaded at a run's
+ * first `generateText` with download events and kept for this worker's later
+ * calls with the same model. A model that cannot be loaded (offline, …)
+ * resolves {ok: false, reason}; a cancelled run rejects.
+ */
+let textModel: { id: string; generator: Promise<Generator> } | null = null;
+
+async function generateText(
+  requests: { messages: ChatMessage[] }[],
+  options: { maxNewTokens: number; temperature: number; topP: number; seed: number; model?: string },
+  onProgress: ((done: number, total: number) => void) | undefined,
+  signal: AbortSignal,
+  send: (e: LabEvent) => void,
+): Promise<GenerateTextResult> {
+  const { DEFAULT_GENERATE_BATCH, DEFAULT_GENERATOR_MODEL, loadGenerator } = await import('../src/pretrained/generator');
+  const id = options.model ?? DEFAULT_GENERATOR_MODEL;
+  if (textModel?.id !== id) {
+    const previous = textModel;
+    textModel = {
+      id,
+      generator: loadGenerator({ model: id }, (p) => send({
+        type: 'download', model: p.model, file: p.file, loaded: p.loaded, total: p.total, done: p.status === 'done',
+      })),
+    };
+    void previous?.generator.then((g) => g.dispose(), () => undefined);
+  }
+  let generator: Generator;
+  try {
+    generator = await textModel.generator;
+  } catch (e) {
+    textModel = null;
+    return { ok: false, reason: messageOf(e) };
+  }
+  let started = 0;
+  const streamed = new Map<number, string>();
+  let lastSent = 0;
+  try {
+    const result = await generator.generate(requests.map((r) => r.messages), {
+      maxNewTokens: options.maxNewTokens, temperature: options.temperature, topP: options.topP, seed: options.seed,
+    }, {
+      signal,
+      onToken: (prompt, text) => {
+        const sofar = (streamed.get(prompt) ?? '') + text;
+        streamed.set(prompt, sofar);
+        // At most ~10 stream events a second: the page shows the text being written, not every token.
+        const now = performance.now();
+        if (now - lastSent > 100) {
+          lastSent = now;
+          send({ type: 'stream', model: generator.modelId, prompt, text: sofar });
+        }
+        // Prompts run in order, a batch at a time: one that has begun means the ones a batch before it are written.
+        if (prompt + 1 > started) {
+          started = prompt + 1;
+          onProgress?.(Math.max(0, started - DEFAULT_GENERATE_BATCH), requests.length);
+        }
+      },
+    });
+    onProgress?.(requests.length, requests.length);
+    return { ok: true, model: generator.modelId, texts: result.generations.map((g) => g.text) };
+  } catch (e) {
+    if (signal.aborted) throw e;
+    return { ok: false, reason: messageOf(e) };
+  }
+}
+
 // --- running -----------------------------------------------------------------
 
 /** Resolve 'auto' and describe the backend the run will ask for (before the experiment creates it). */
@@ -265,6 +353,7 @@ async function execute(x: Execution): Promise<RunResult> {
     signal: controller.signal,
     now: () => performance.now(),
     embed: (texts, onProgress) => embed(texts, onProgress, controller.signal),
+    generateText: (requests, options, onProgress) => generateText(requests, options, onProgress, controller.signal, x.send),
     inputs: x.inputs,
     ...(x.resume ? { resume: x.resume } : {}),
     createBackend: async (gpt) => {

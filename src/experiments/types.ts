@@ -78,7 +78,11 @@ export interface RunContext {
    */
   generateText?: (
     requests: { messages: ChatMessage[] }[],
-    options: { maxNewTokens: number; temperature: number; topP: number; seed: number },
+    options: {
+      maxNewTokens: number; temperature: number; topP: number; seed: number;
+      /** The model (a Hugging Face id the host can load); the host's default when absent. */
+      model?: string;
+    },
     onProgress?: (done: number, total: number) => void,
   ) => Promise<GenerateTextResult>;
 }

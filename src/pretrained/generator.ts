@@ -22,20 +22,14 @@ import {
 } from '@huggingface/transformers';
 import { type DeviceReport, probeWebGpu } from '../core/backends/index';
 import { foldIn, keyFromSeed, Rng } from '../core/rng';
+import { DEFAULT_GENERATOR_MODEL } from '../core/models';
 import { checkSampleOptions, sampleToken } from '../core/sample';
 import {
   CancelledError, configureTransformers, IS_NODE, type LoadProgress, loadTokenizer, ModelLoadError, type ModelSource, nextTask,
   progressReporter,
 } from './env';
 
-/** Instruct models the lab offers (ONNX exports laid out for transformers.js, with q4 and q4f16 weights). */
-export const GENERATOR_MODELS = [
-  { id: 'onnx-community/Qwen2.5-0.5B-Instruct', label: 'Qwen2.5 0.5B Instruct', note: 'the default; q4f16 483 MB, q4 786 MB' },
-  { id: 'onnx-community/Qwen2-0.5B-Instruct-ONNX', label: 'Qwen2 0.5B Instruct', note: "the write-up's generator (Qwen/Qwen2-0.5B-Instruct)" },
-  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', label: 'SmolLM2 360M Instruct', note: 'smallest; q4f16 299 MB, q4 417 MB' },
-] as const;
-
-export const DEFAULT_GENERATOR_MODEL: string = GENERATOR_MODELS[0].id;
+export { DEFAULT_GENERATOR_MODEL, GENERATOR_MODELS } from '../core/models';
 
 export type GeneratorDevice = 'webgpu' | 'wasm' | 'cpu';
 /** Weight files: onnx/model_q4f16.onnx, model_q4.onnx, model_fp16.onnx, model.onnx. */

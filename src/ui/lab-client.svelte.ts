@@ -41,6 +41,10 @@ export interface ActiveRun {
   samples: { iteration: number; rows: unknown[] }[];
   log: string[];
   error: string | null;
+  /** A pretrained model's files arriving, while they do (this session only; not stored). */
+  download: { model: string; file: string; loaded: number; total: number } | null;
+  /** The text a pretrained model is writing now (this session only; not stored). */
+  stream: { model: string; text: string } | null;
 }
 
 export interface StartRunOptions {
@@ -152,7 +156,7 @@ export class LabClient {
       const r = await this.#historyApi().openRun(runId);
       const opened: ActiveRun = {
         runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
-        progress: null, records: r.records, samples: r.samples, log: [], error: r.error,
+        progress: null, records: r.records, samples: r.samples, log: [], error: r.error, download: null, stream: null,
       };
       if (this.active?.status !== 'running') this.active = opened;
       return opened;
@@ -254,7 +258,7 @@ export class LabClient {
           runId: e.runId, experiment: e.experiment, config: e.config, seed: e.seed, preset: e.preset, status: 'running',
           progress: null, records: e.records, samples: e.samples,
           log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after iteration ${e.resumedFrom}`],
-          error: null,
+          error: null, download: null, stream: null,
         };
         void this.refreshRuns();
         return;
@@ -283,6 +287,12 @@ export class LabClient {
       case 'step':
         // The loss of single steps is not kept: the metric records carry what is plotted.
         return;
+      case 'download':
+        if (this.active) this.active = { ...this.active, download: e.done ? null : { model: e.model, file: e.file, loaded: e.loaded, total: e.total } };
+        return;
+      case 'stream':
+        if (this.active) this.active = { ...this.active, stream: { model: e.model, text: e.text } };
+        return;
       case 'finished':
         this.#flush();
         if (this.active) {
@@ -290,6 +300,7 @@ export class LabClient {
             ...this.active,
             status: e.status,
             error: e.error,
+            download: null,
             progress: this.active.progress ? { ...this.active.progress, etaSeconds: e.status === 'done' ? 0 : null } : null,
           };
         }

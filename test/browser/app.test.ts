@@ -64,7 +64,9 @@ test('front page: device panel, demo runs on each backend, download, cancel, fie
 
   await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
   expect(await page.getByRole('link', { name: 'Engine' }).getAttribute('aria-current')).toBe('page');
-  expect(await page.getByRole('navigation').textContent()).toContain('coming in a later issue');
+  for (const name of ['Self-improvement', 'Collapse', 'Diversity']) {
+    expect(await page.getByRole('link', { name }).getAttribute('href'), name).toMatch(/^#\/lab\//);
+  }
 
   // The device panel: a WebGPU adapter (SwiftShader here), or a stated reason for the CPU fallback.
   const status = page.getByTestId('webgpu-status');
