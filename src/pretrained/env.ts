@@ -115,7 +115,7 @@ function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-let taskChannel: { port: MessagePort; waiters: (() => void)[] } | null = null;
+let taskChannel: { port: MessagePort; waiters: (() => void)[]; ref: () => void } | null = null;
 
 /**
  * Resolves after one macrotask. onnxruntime-web can run a whole generation
@@ -127,13 +127,21 @@ export function nextTask(): Promise<void> {
   if (!taskChannel) {
     const channel = new MessageChannel();
     const waiters: (() => void)[] = [];
-    channel.port1.onmessage = () => waiters.shift()?.();
-    (channel.port1 as { unref?: () => void }).unref?.(); // Node: do not keep the process alive
-    taskChannel = { port: channel.port2, waiters };
+    // Node: the port keeps the process alive only while someone waits on it
+    // (an idle port must not hold the runner open; a waited-on one must, or
+    // Node exits mid-generation with "unsettled top-level await").
+    const port1 = channel.port1 as MessagePort & { ref?: () => void; unref?: () => void };
+    port1.onmessage = () => {
+      waiters.shift()?.();
+      if (waiters.length === 0) port1.unref?.();
+    };
+    port1.unref?.();
+    taskChannel = { port: channel.port2, waiters, ref: () => port1.ref?.() };
   }
-  const { port, waiters } = taskChannel;
+  const { port, waiters, ref } = taskChannel;
   return new Promise((resolve) => {
     waiters.push(resolve);
+    ref();
     port.postMessage(null);
   });
 }

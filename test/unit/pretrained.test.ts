@@ -13,6 +13,7 @@
  *     embedOnDemand and the headless runner's embed (ok: false with a reason,
  *     then vectors).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -171,6 +172,21 @@ describe('generator', () => {
     await expect(generator.generate([prompts[0]!, []], ok)).rejects.toThrow(/prompt 1/);
     await expect(generator.generate(prompts, { ...ok, maxNewTokens: 1000 })).rejects.toThrow(/256-token context/);
   });
+
+  test('in a process of its own (nothing else holding Node open), generation finishes and the process exits 0', () => {
+    // The per-step yield (env.ts nextTask) once let Node exit mid-generation ("unsettled top-level await", code 13).
+    const script = [
+      `import { loadGenerator } from ${JSON.stringify(new URL('../../src/pretrained/generator.ts', import.meta.url).pathname)};`,
+      `const g = await loadGenerator({ model: ${JSON.stringify(lmDir)}, allowRemote: false });`,
+      "const r = await g.generate([[{ role: 'user', content: 'hi' }]], { maxNewTokens: 8, temperature: 0 });",
+      'console.log(JSON.stringify(r.generations[0].tokens.length));',
+    ].join('\n');
+    const file = join(root, 'generate-once.mts'); // an ES module, for its top-level await
+    writeFileSync(file, script);
+    const r = spawnSync('npx', ['tsx', file], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(r.stdout.trim())).toBeGreaterThan(0);
+  }, 90_000);
 
   test('placement: Node → CPU; no or software WebGPU → Wasm; hardware WebGPU → q4f16 with shader-f16, else q4', () => {
     const report = (over: Partial<DeviceReport>): DeviceReport => ({

@@ -1,4 +1,5 @@
 /** The headless runner writes the files the issue names, in their documented shapes. */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, expect, test } from 'vitest';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
 import { parseRunFile } from '../../src/experiments/run-file';
 import { runExperiment } from '../../bin/run-experiment';
+import { tinyEmbedderFiles, writeModelFiles } from '../support/tiny-onnx';
 
 const out = mkdtempSync(join(tmpdir(), 'lab-run-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -43,3 +45,23 @@ test('run self-improve writes metrics.jsonl, puzzles.jsonl, summary.json, run.js
   expect(model.meta.iteration).toBe('2');
   expect(model.tokenizer?.kind).toBe('char');
 });
+
+test('the runner as a process: collapse with --embedding-model (a tiny local model) computes embedding diversity and exits 0', () => {
+  // A child process, as a person runs it: the flag, the model's loading through transformers.js, the exit status.
+  const model = join(out, 'embedder');
+  writeModelFiles(model, tinyEmbedderFiles({ seed: 3 }).files);
+  const dir = join(out, 'collapse-embed');
+  const sets = {
+    realSize: 40, heldOutSize: 20, samplesPerGeneration: 30, generations: 1, modes: 'replace', dModel: 16, nLayers: 1, nHeads: 2,
+    firstSteps: 10, stepsPerGeneration: 4, batchSize: 8, embeddingSamples: 12, selfBleuSamples: 10, gaussianSeeds: 5, gaussianGenerations: 4,
+  };
+  const args = ['tsx', 'bin/lab.ts', 'run', 'collapse', '--seed', '2', '--out', dir, '--embedding-model', model,
+    ...Object.entries(sets).flatMap(([k, v]) => ['--set', `${k}=${v}`])];
+  const r = spawnSync('npx', args, { encoding: 'utf8', timeout: 120_000 });
+  expect(r.status, r.stderr).toBe(0);
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+  for (const g of summary.modes.replace) {
+    expect(g.embeddingDiversity).toBeGreaterThan(0);
+    expect(g.embeddingNote).toContain('12 samples');
+  }
+}, 150_000);
