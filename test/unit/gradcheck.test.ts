@@ -115,7 +115,12 @@ describe('finite differences of each backward', () => {
   });
 });
 
-test('whole-model gradient matches finite differences of the loss', async () => {
+// Dense weights run the full LM head; mostly-zero weights (a prompt, a
+// classification row) run it on the weighted rows only (CpuBackend.sparseHead).
+for (const [what, weightAt] of [
+  ['every token weighted (the full head)', (i: number) => (i % 4 === 0 ? -0.1 : 0.1)],
+  ['two tokens weighted (the head on those rows only)', (i: number) => (i === 3 ? 0.7 : i === 8 ? -0.4 : 0)],
+] as const) test(`whole-model gradient matches finite differences of the loss: ${what}`, async () => {
   const config = { vocabSize: 11, contextLength: 6, dModel: 8, nLayers: 2, nHeads: 2 };
   const backend = new CpuBackend(config);
   const params = initParams(config, keyFromSeed(3));
@@ -126,9 +131,22 @@ test('whole-model gradient matches finite differences of the loss', async () => 
     B, T,
     inputs: Int32Array.from({ length: B * T }, () => rng.int(11)),
     targets: Int32Array.from({ length: B * T }, () => rng.int(11)),
-    weights: Float32Array.from({ length: B * T }, (_, i) => (i % 4 === 0 ? -0.1 : 0.1)),
+    weights: Float32Array.from({ length: B * T }, (_, i) => weightAt(i)),
   };
-  const { grads } = await backend.gradients(batch);
+  const { grads, loss, perSeqLoss } = await backend.gradients(batch);
+  // The loss itself against a direct computation from the full logits (float64 log-softmax).
+  const logits = await backend.forwardLogits(batch.inputs, B, T);
+  let direct = 0;
+  const perSeq = [0, 0];
+  for (let r = 0; r < B * T; r++) {
+    const row = Array.from(logits.subarray(r * 11, (r + 1) * 11));
+    const max = Math.max(...row);
+    const ce = Math.log(row.reduce((a, x) => a + Math.exp(x - max), 0)) + max - row[batch.targets[r]!]!;
+    direct += batch.weights[r]! * ce;
+    perSeq[Math.floor(r / T)]! += batch.weights[r]! * ce;
+  }
+  expect(Math.abs(loss - direct)).toBeLessThan(1e-6);
+  for (let b = 0; b < B; b++) expect(Math.abs(perSeqLoss[b]! - perSeq[b]!)).toBeLessThan(1e-6);
   const layout = paramLayout(config);
   // Loss in float32 arithmetic through the real backend for each perturbed parameter.
   let worst = 0;

@@ -92,6 +92,22 @@ function actsBytes(a: Acts): number {
 
 const CACHED_SHAPES = 4;
 
+/**
+ * The rows (b*T+t, ascending) whose weight is not 0, when fewer than 3 in 4
+ * rows are weighted (then the head runs on those rows only); null otherwise
+ * (the full head is as cheap and keeps its blocked matmul).
+ */
+function weightedRows(batch: TokenBatch): Int32Array | null {
+  const N = batch.B * batch.T;
+  let count = 0;
+  for (let i = 0; i < N; i++) if (batch.weights[i] !== 0) count++;
+  if (count * 4 >= N * 3) return null;
+  const rows = new Int32Array(count);
+  let k = 0;
+  for (let i = 0; i < N; i++) if (batch.weights[i] !== 0) rows[k++] = i;
+  return rows;
+}
+
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly description = 'CPU (TypeScript reference)';
@@ -163,8 +179,9 @@ export class CpuBackend implements Backend {
 
   async evaluate(batch: TokenBatch): Promise<LossResult> {
     checkBatch(batch, this.config);
-    const acts = this.forward(batch.inputs, batch.B, batch.T);
-    return this.lossOf(acts, batch);
+    const rows = weightedRows(batch);
+    const acts = this.forward(batch.inputs, batch.B, batch.T, rows === null);
+    return rows === null ? this.lossOf(acts, batch) : this.sparseHead(acts, batch, rows).result;
   }
 
   async gradients(batch: TokenBatch): Promise<LossResult & { grads: Float32Array }> {
@@ -261,6 +278,42 @@ export class CpuBackend implements Backend {
     return acts;
   }
 
+  /**
+   * The LM head and weighted loss on the M weighted rows only (rows: indices
+   * b*T+t): logits (M,V) from the final LayerNorm's rows (M,C). A row with
+   * weight 0 adds nothing to the loss or any gradient, so skipping it changes
+   * no bit of either; prompts, padding and classification rows (one weighted
+   * token each) make this most of the head's work.
+   */
+  private sparseHead(acts: Acts, batch: TokenBatch, rows: Int32Array) {
+    const { dModel: C, vocabSize: V } = this.config;
+    const M = rows.length;
+    const lnfRows = new Float32Array(M * C);
+    const targets = new Int32Array(M);
+    const weights = new Float32Array(M);
+    rows.forEach((r, m) => {
+      lnfRows.set(acts.lnf.subarray(r * C, (r + 1) * C), m * C);
+      targets[m] = batch.targets[r]!;
+      weights[m] = batch.weights[r]!;
+    });
+    const logits = new Float32Array(M * V);
+    matmulForward(logits, lnfRows, viewOf(this.params, this.layout.wte), null, M, C, V); // tied head
+    const ce = new Float32Array(M);
+    crossEntropyForward(ce, logits, targets, M, V);
+    const perSeqLoss = new Float32Array(batch.B);
+    let loss = 0;
+    for (let b = 0; b < batch.B; b++) {
+      // Rows are in (b, t) order, so this sums each sequence's terms in the order lossOf does.
+      let s = 0;
+      rows.forEach((r, m) => {
+        if (Math.floor(r / batch.T) === b) s += weights[m]! * ce[m]!;
+      });
+      perSeqLoss[b] = s;
+      loss += s;
+    }
+    return { result: { loss, perSeqLoss } as LossResult, lnfRows, logits, targets, weights };
+  }
+
   /** Forward, weighted loss, and the backward pass into this.grads (zeroed first). */
   private forwardBackward(batch: TokenBatch): LossResult {
     checkBatch(batch, this.config);
@@ -268,8 +321,8 @@ export class CpuBackend implements Backend {
     const c = this.config;
     const { dModel: C, nHeads: NH, vocabSize: V } = c;
     const N = B * T;
-    const acts = this.forward(inputs, B, T);
-    const result = this.lossOf(acts, batch);
+    const rows = weightedRows(batch);
+    const acts = this.forward(inputs, B, T, rows === null);
     const p = this.params;
     const g = this.grads;
     const L = this.layout;
@@ -277,9 +330,22 @@ export class CpuBackend implements Backend {
     acts.grad ??= allocGradScratch(c, B, T);
     const { dlogits, dlnf, dres, dln, datty, dqkv, dfchGelu, dfch } = acts.grad;
 
-    crossEntropyBackward(dlogits, acts.logits, targets, weights, N, V);
+    let result: LossResult;
     dlnf.fill(0);
-    matmulBackward(dlnf, viewOf(g, L.wte), null, dlogits, acts.lnf, viewOf(p, L.wte), N, C, V); // tied head
+    if (rows === null) {
+      result = this.lossOf(acts, batch);
+      crossEntropyBackward(dlogits, acts.logits, targets, weights, N, V);
+      matmulBackward(dlnf, viewOf(g, L.wte), null, dlogits, acts.lnf, viewOf(p, L.wte), N, C, V); // tied head
+    } else {
+      const h = this.sparseHead(acts, batch, rows);
+      result = h.result;
+      const M = rows.length;
+      const dlogitsRows = new Float32Array(M * V);
+      crossEntropyBackward(dlogitsRows, h.logits, h.targets, h.weights, M, V);
+      const dlnfRows = new Float32Array(M * C);
+      matmulBackward(dlnfRows, viewOf(g, L.wte), null, dlogitsRows, h.lnfRows, viewOf(p, L.wte), M, C, V); // tied head
+      rows.forEach((r, m) => dlnf.set(dlnfRows.subarray(m * C, (m + 1) * C), r * C));
+    }
     dres.fill(0);
     const lastX = c.nLayers > 0 ? acts.blocks[c.nLayers - 1]!.res3 : acts.encoded;
     layernormBackward(dres, viewOf(g, L.lnfw), viewOf(g, L.lnfb), dlnf, lastX, viewOf(p, L.lnfw),
