@@ -153,6 +153,32 @@ describe('sampling', () => {
     for (let i = 0; i < 200; i++) expect([1, 2]).toContain(sampleToken(logits, { maxNewTokens: 1, temperature: 1, topK: 2, topP: 1, stopTokens: [] }, rng));
   });
 
+  test('top-p keeps exactly the nucleus a full sort finds, in proportion', () => {
+    const rng = new Rng(keyFromSeed(31));
+    for (let trial = 0; trial < 20; trial++) {
+      const logits = Float32Array.from({ length: 300 }, () => rng.normal() * 2);
+      const temperature = 0.7;
+      const topP = 0.2 + 0.7 * rng.uniform();
+      // Reference: every token sorted by logit, the smallest prefix whose probability reaches topP.
+      const order = Array.from({ length: 300 }, (_, v) => v).sort((a, b) => logits[b]! - logits[a]! || a - b);
+      const max = logits[order[0]!]!;
+      const w = order.map((v) => Math.exp((logits[v]! - max) / temperature));
+      const total = w.reduce((a, b) => a + b, 0);
+      let mass = 0;
+      let keep = 0;
+      while (mass / total < topP) mass += w[keep++]!;
+      const nucleus = new Set(order.slice(0, keep));
+      const opts = { maxNewTokens: 1, temperature, topK: 0, topP, stopTokens: [] };
+      const seen = new Set<number>();
+      for (let i = 0; i < 400; i++) {
+        const t = sampleToken(logits, opts, rng);
+        expect(nucleus.has(t), `trial ${trial}: token ${t} outside the nucleus of ${keep}`).toBe(true);
+        seen.add(t);
+      }
+      if (keep <= 5) expect(seen.size).toBe(keep);
+    }
+  });
+
   test('bad sampling options name the field', async () => {
     const backend = await freshBackend();
     const opts = { maxNewTokens: 2, temperature: -1, topK: 0, topP: 1, stopTokens: [], key: keyFromSeed(0) };
