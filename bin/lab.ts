@@ -19,8 +19,10 @@ commands:
            experiments: self-improve (presets: classroom, write-up-replica, grokking)
                         collapse (presets: classroom, pure-sampling, long)
                         diversity (presets: classroom, write-up)
+                        symbiosis (presets: tiny, write-up, write-up-tiny, replicated)
            --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
+           --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news)
   help     show this message`;
 
 async function check(): Promise<number> {

@@ -15,6 +15,9 @@
  * from a local transformers.js model folder; Node never downloads one.
  * `--input name=FILE` gives them a file (RunContext.inputs), e.g. the collapse
  * lab's uploaded corpus: `--set corpus=upload --input corpus=story.txt`.
+ * `--data DIR` gives them a labelled dataset (the `dataset` input, JSON of a
+ * LabelledDataset) from a folder with train*.jsonl and test.jsonl, e.g.
+ * `run symbiosis --data ../shared/data/ag_news`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -24,8 +27,10 @@ import { tokenizerFromJSON } from '../src/core/tokenizer';
 import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
 import { experimentByName } from '../src/experiments';
 import { formatRunFile } from '../src/experiments/run-file';
+import { DATASET_INPUT } from '../src/experiments/symbiosis';
 import type { MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
+import { loadDatasetFolder } from './data-folder';
 
 export interface RunArgs {
   experiment: string;
@@ -37,6 +42,8 @@ export interface RunArgs {
   embeddingModel?: string | null;
   /** Files for RunContext.inputs: name → path (`--input corpus=story.txt`). */
   inputs?: Record<string, string>;
+  /** A labelled-dataset folder (train*.jsonl, test.jsonl), given as the `dataset` input. */
+  data?: string | null;
 }
 
 /** Parse `run` arguments; throws a message naming the flag. */
@@ -54,6 +61,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--seed': args.seed = parseSeed(value); break;
       case '--out': args.out = value; break;
       case '--embedding-model': args.embeddingModel = value; break;
+      case '--data': args.data = value; break;
       case '--input': {
         const eq = value.indexOf('=');
         if (eq < 1) throw new Error(`--input: expected name=file, got '${value}'`);
@@ -66,7 +74,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
-      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --embedding-model DIR)`);
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --embedding-model DIR)`);
     }
   }
   return args;
@@ -119,6 +127,10 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
   for (const [name, path] of Object.entries(args.inputs ?? {})) {
     if (!existsSync(path)) throw new Error(`--input ${name}: ${path} does not exist`);
     inputs[name] = { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
+  }
+  if (args.data) {
+    const { dataset } = loadDatasetFolder(args.data);
+    inputs[DATASET_INPUT] = { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
   }
   if (args.out) mkdirSync(args.out, { recursive: true });
   const records: MetricRecord[] = [];

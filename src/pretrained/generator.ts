@@ -262,6 +262,15 @@ class TransformersGenerator implements Generator {
 
   async #generateBatch(batch: readonly ChatPrompt[], start: number, rows: Row[], settings: SampleSettings, callbacks: GenerateCallbacks): Promise<void> {
     const texts = batch.map((messages) => this.tokenizer.apply_chat_template([...messages], { tokenize: false, add_generation_prompt: true }) as string);
+    // A prompt longer than the tokenizer's model_max_length would not be padded to the batch's length
+    // (transformers.js then fails with "Unable to create tensor…"): say which prompt and by how much.
+    const limit = Math.min(this.#maxPositions, (this.tokenizer as { model_max_length?: number }).model_max_length ?? Infinity);
+    texts.forEach((text, i) => {
+      const n = this.tokenizer.encode(text, { add_special_tokens: false }).length;
+      if (n + settings.maxNewTokens > limit) {
+        throw new Error(`prompt ${start + i}: ${n} tokens + maxNewTokens ${settings.maxNewTokens} exceed the model's ${limit}-token context; shorten the prompt`);
+      }
+    });
     // The chat template writes the special tokens itself.
     const inputs = this.tokenizer(texts, { padding: true, add_special_tokens: false });
     const promptLength = (inputs as { input_ids: Tensor }).input_ids.dims[1]!;

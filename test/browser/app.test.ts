@@ -64,7 +64,7 @@ test('front page: device panel, demo runs on each backend, download, cancel, fie
 
   await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
   expect(await page.getByRole('link', { name: 'Engine' }).getAttribute('aria-current')).toBe('page');
-  for (const name of ['Self-improvement', 'Collapse', 'Diversity']) {
+  for (const name of ['Self-improvement', 'Collapse', 'Diversity', 'Symbiosis']) {
     expect(await page.getByRole('link', { name }).getAttribute('href'), name).toMatch(/^#\/lab\//);
   }
 

@@ -229,6 +229,8 @@ export interface TinyLmOptions {
    */
   eosFrom?: number | null;
   eosSlope?: number;
+  /** Added to the space byte's logit: > 0 makes the output fall into words (a text a lab can use). Default 0. */
+  spaceBias?: number;
 }
 
 export interface TinyLm {
@@ -334,6 +336,7 @@ export function tinyLmFiles(opts: TinyLmOptions = {}): TinyLm {
     const printable = id < 256 ? id >= 0x20 && id <= 0x7e : id < firstSpecial;
     bias[id] = printable || id === eosId ? 0 : -30;
   }
+  bias[0x20]! += opts.spaceBias ?? 0;
   let logits = g.op('Add', [g.op('MatMul', [x, g.floats('lm_head', [C, V], normal(rng, C * V, 3 / Math.sqrt(C)))]), g.floats('lm_bias', [V], bias)]);
   if (eosFrom !== null) {
     // eos logit += eosSlope · (position − eosFrom): (B,T,1) · onehot(V)

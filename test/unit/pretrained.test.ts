@@ -188,6 +188,12 @@ describe('generator', () => {
     expect(Number(r.stdout.trim())).toBeGreaterThan(0);
   }, 90_000);
 
+  test('a prompt longer than the model\'s context is refused, naming the prompt, before anything runs', async () => {
+    const long = user('x'.repeat(400));
+    await expect(generator.generate([user('hi'), long], { maxNewTokens: 8, temperature: 0 }))
+      .rejects.toThrow(/prompt 1: \d+ tokens \+ maxNewTokens 8 exceed the model's 256-token context; shorten the prompt/);
+  });
+
   test('placement: Node → CPU; no or software WebGPU → Wasm; hardware WebGPU → q4f16 with shader-f16, else q4', () => {
     const report = (over: Partial<DeviceReport>): DeviceReport => ({
       webgpu: true, reason: "WebGPU adapter 'x'", adapterInfo: null, isFallbackAdapter: false, features: [], limits: {}, shaderF16: false, ...over,
