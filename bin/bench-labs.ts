@@ -5,6 +5,7 @@
  *
  *   npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]
  *   npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]
+ *   npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]
  *
  * self-improve: validation accuracy at iteration 0 and at the last
  * iteration, the gain in points, and the mean gain over seeds.
@@ -15,10 +16,18 @@
  * accumulate: each within 10% of generation 0) marked yes/no; and whether
  * the Gaussian ML variance (mean over seeds) stays inside its 10–90% band
  * around the theory curve.
+ *
+ * symbiosis: per seed, the seconds for all methods and each method's test
+ * accuracy at generation 0 and at the last generation; then per method the
+ * mean final accuracy with its 95% t-interval over the seeds, and whether
+ * Real Data ends at least 25 points above chance on every seed.
  */
 import { CpuBackend } from '../src/core/backends/cpu';
 import { resolveConfig } from '../src/experiments/config';
+import { meanCI95 } from '../src/core/metrics/stats';
 import { type CollapseSummary, collapse } from '../src/experiments/collapse';
+import { DATASET_INPUT, type SymbiosisSummary, symbiosis } from '../src/experiments/symbiosis';
+import { loadDatasetFolder } from './data-folder';
 import { type SelfImproveSummary, selfImprove } from '../src/experiments/self-improve';
 
 export async function benchSelfImprove(seeds: number[], preset: string): Promise<void> {
@@ -78,4 +87,39 @@ export async function benchCollapse(seeds: number[], preset: string): Promise<vo
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   console.log(`seconds per seed: mean ${mean(times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`);
+}
+
+export async function benchSymbiosis(seeds: number[], preset: string, dataDir: string): Promise<void> {
+  const config = resolveConfig(symbiosis, preset, {});
+  const { dataset } = loadDatasetFolder(dataDir);
+  const input = { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
+  const methods = config.methods;
+  console.log(`symbiosis, preset '${preset}', data ${dataDir}, CPU backend, seeds ${seeds.join(', ')}; test accuracy, generation 0 → ${config.generations}`);
+  console.log(`seed  seconds  ${methods.map((m) => m.padEnd(16)).join('')}`);
+  const finals: Record<string, number[]> = Object.fromEntries(methods.map((m) => [m, []]));
+  const times: number[] = [];
+  let chance = NaN;
+  for (const seed of seeds) {
+    const t0 = performance.now();
+    const s: SymbiosisSummary = await symbiosis.run(config, {
+      seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {}, inputs: { [DATASET_INPUT]: input },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    times.push(seconds);
+    chance = s.chance;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}`;
+    const cells = methods.map((m) => {
+      const acc = s.methods[m]!.accuracy;
+      finals[m]!.push(acc[acc.length - 1]!);
+      return `${pct(acc[0]!)} → ${pct(acc[acc.length - 1]!)}`.padEnd(16);
+    });
+    console.log(`${String(seed).padStart(4)}  ${seconds.toFixed(1).padStart(7)}  ${cells.join('')}`);
+  }
+  for (const m of methods) {
+    const ci = meanCI95(finals[m]!);
+    console.log(`${m.padEnd(10)} final ${(100 * ci.mean).toFixed(1)}% [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] over ${ci.n} seeds (chance ${(100 * chance).toFixed(1)}%)`);
+  }
+  const realOk = finals.real ? finals.real.every((x) => x - chance >= 0.25) : false;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  console.log(`Real ≥ 25 points above chance on every seed: ${realOk ? 'yes' : 'NO'}; seconds per seed: mean ${mean(times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}`);
 }

@@ -38,7 +38,7 @@ import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
   tokensPerStep,
 } from '../bench/configs';
-import { benchCollapse, benchSelfImprove } from './bench-labs';
+import { benchCollapse, benchSelfImprove, benchSymbiosis } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
 import { type Lab, startLab } from '../test/browser/harness';
@@ -112,7 +112,8 @@ function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
     `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
-    '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n');
+    '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n' +
+    '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]\n');
   process.exit(2);
 }
 
@@ -486,12 +487,15 @@ function printLegend(o: Options): void {
 
 async function main(): Promise<void> {
   const labBench = process.argv[2];
-  if (labBench === 'self-improve' || labBench === 'collapse') {
+  if (labBench === 'self-improve' || labBench === 'collapse' || labBench === 'symbiosis') {
     // Lab benchmarks live in bin/bench-labs.ts: seeds × seconds × the lab's own criteria.
-    const { values } = parseArgs({ args: process.argv.slice(3), options: { seeds: { type: 'string' }, preset: { type: 'string' } } });
+    const { values } = parseArgs({
+      args: process.argv.slice(3), options: { seeds: { type: 'string' }, preset: { type: 'string' }, data: { type: 'string' } },
+    });
     const seeds = (values.seeds ?? '1,2,3').split(',').map((x) => Number(x.trim()));
     if (seeds.some((x) => !Number.isSafeInteger(x) || x < 0)) usage(`--seeds: expected non-negative integers, got '${values.seeds}'`);
-    await (labBench === 'self-improve' ? benchSelfImprove : benchCollapse)(seeds, values.preset ?? 'classroom');
+    if (labBench === 'symbiosis') await benchSymbiosis(seeds, values.preset ?? 'tiny', values.data ?? '../shared/data/ag_news');
+    else await (labBench === 'self-improve' ? benchSelfImprove : benchCollapse)(seeds, values.preset ?? 'classroom');
     return;
   }
   const o = parseOptions(process.argv.slice(2));
