@@ -192,22 +192,25 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
     for (const [i, b] of live.entries()) {
       if (!active[b]) continue;
       const token = sampleToken(logits.subarray(i * V, (i + 1) * V), o, rngs[b]!);
-      rows[b]!.push(token);
-      const g = out[b]!;
-      g.tokens.push(token);
-      if (stop.has(token)) {
-        active[b] = false;
-        g.stoppedBy = 'stop';
-      } else if (g.tokens.length >= o.maxNewTokens) {
-        active[b] = false;
-        g.stoppedBy = 'length';
-      } else if (rows[b]!.length >= ctx) {
-        active[b] = false;
-        g.stoppedBy = 'context';
-      }
+      active[b] = appendToken(rows[b]!, out[b]!, token, stop, o.maxNewTokens, ctx);
     }
   }
   return out;
+}
+
+/**
+ * Append a sampled token to a row (prompt + output so far) and its
+ * Generation; false once the row is finished, with the reason recorded:
+ * a stop token, the budget of new tokens, or the context length.
+ */
+function appendToken(row: number[], g: Generation, token: number, stop: Set<number>, maxNewTokens: number, ctx: number): boolean {
+  row.push(token);
+  g.tokens.push(token);
+  if (stop.has(token)) g.stoppedBy = 'stop';
+  else if (g.tokens.length >= maxNewTokens) g.stoppedBy = 'length';
+  else if (row.length >= ctx) g.stoppedBy = 'context';
+  else return true;
+  return false;
 }
 
 /**
@@ -239,21 +242,8 @@ async function generateWithCache(
     for (let b = 0; b < B; b++) {
       if (!active[b]) continue;
       const token = sampleToken(last[b]!, o, rngs[b]!);
-      rows[b]!.push(token);
-      const g = out[b]!;
-      g.tokens.push(token);
-      if (stop.has(token)) {
-        active[b] = false;
-        g.stoppedBy = 'stop';
-      } else if (g.tokens.length >= o.maxNewTokens) {
-        active[b] = false;
-        g.stoppedBy = 'length';
-      } else if (rows[b]!.length >= ctx) {
-        active[b] = false;
-        g.stoppedBy = 'context';
-      } else {
-        next.push(b);
-      }
+      active[b] = appendToken(rows[b]!, out[b]!, token, stop, o.maxNewTokens, ctx);
+      if (active[b]) next.push(b);
     }
     await feed(next, (b) => rows[b]![rows[b]!.length - 1]!, (b) => rows[b]!.length - 1);
   }

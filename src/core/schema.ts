@@ -58,3 +58,11 @@ export const numberIn = (min: number, max: number) =>
     v.number(`must be a number from ${min} to ${max}`),
     v.check((x) => Number.isFinite(x) && x >= min && x <= max, (i) => `must be a number from ${min} to ${max}, got ${String(i.input)}`),
   );
+
+/** A non-empty list of distinct choices from `options`; `noun` is the singular ("mode"). */
+export const distinctChoices = <const T extends readonly string[]>(options: T, noun: string) =>
+  v.pipe(
+    v.array(v.picklist(options, `must be one of ${options.join(', ')}`), `must be a list of ${noun}s`),
+    v.minLength(1, `choose at least one ${noun}`),
+    v.check((list) => new Set(list).size === list.length, `lists a ${noun} twice`),
+  );

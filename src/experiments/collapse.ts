@@ -50,7 +50,7 @@ import {
 } from '../core/metrics/diversity';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
-import { integerIn, numberIn, positiveInt } from '../core/schema';
+import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { scoreContinuations } from '../core/score';
 import { WordTokenizer } from '../core/tokenizer/word';
 import { lmBatch, trainSteps } from '../core/train';
@@ -149,11 +149,7 @@ const schema = v.pipe(
     heldOutSize: integerIn(10, 100_000),
     samplesPerGeneration: integerIn(10, 100_000),
     generations: integerIn(1, 100),
-    modes: v.pipe(
-      v.array(v.picklist(COLLAPSE_MODES, `must be one of ${COLLAPSE_MODES.join(', ')}`), 'must be a list of modes'),
-      v.minLength(1, 'choose at least one mode'),
-      v.check((m) => new Set(m).size === m.length, 'lists a mode twice'),
-    ),
+    modes: distinctChoices(COLLAPSE_MODES, 'mode'),
     realMixFraction: numberIn(0, 1),
     dModel: positiveInt(),
     nLayers: integerIn(1, 32),

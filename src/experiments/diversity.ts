@@ -96,7 +96,7 @@ import {
 import { SPLIT_NAMES, type SplitName } from '../core/puzzles/splits';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
-import { integerIn, numberIn, positiveInt } from '../core/schema';
+import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
 import { sftBatch, trainSteps } from '../core/train';
 import { PUZZLE_ALPHABET } from './self-improve';
@@ -245,11 +245,7 @@ const schema = v.pipe(
     setSize: integerIn(2, 15),
     temperature: numberIn(0.05, 10),
     diagnoseEvery: integerIn(0, 1_000_000),
-    evalSplits: v.pipe(
-      v.array(v.picklist(SPLIT_NAMES, `must be one of ${SPLIT_NAMES.join(', ')}`), 'must be a list of splits'),
-      v.minLength(1, 'choose at least one split'),
-      v.check((l) => new Set(l).size === l.length, 'lists a split twice'),
-    ),
+    evalSplits: distinctChoices(SPLIT_NAMES, 'split'),
     evalSamples: integerIn(1, 256),
     passK: integerIn(1, 256),
     embedBatchSize: integerIn(0, 4096),

@@ -80,7 +80,7 @@ import { distinctN, selfBleu } from '../core/metrics/diversity';
 import { binomialCI95, meanCI95 } from '../core/metrics/stats';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
-import { integerIn, numberIn, positiveInt } from '../core/schema';
+import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { type Tokenizer, tokenizerFromJSON, trainBpe } from '../core/tokenizer';
 import { trainSteps } from '../core/train';
 import { type ChatMessage, type Experiment, type MetricRecord, RunCancelled, type RunContext, type RunInput } from './types';
@@ -261,11 +261,7 @@ const template = (...fields: string[]) =>
 const schema = v.pipe(
   v.strictObject({
     generator: v.picklist(['tiny', 'pretrained'], "must be 'tiny' or 'pretrained'"),
-    methods: v.pipe(
-      v.array(v.picklist(SYMBIOSIS_METHODS, `must be one of ${SYMBIOSIS_METHODS.join(', ')}`), 'must be a list of methods'),
-      v.minLength(1, 'choose at least one method'),
-      v.check((m) => new Set(m).size === m.length, 'lists a method twice'),
-    ),
+    methods: distinctChoices(SYMBIOSIS_METHODS, 'method'),
     replicates: integerIn(1, 100),
     poolSize: integerIn(10, 500_000),
     valSize: integerIn(2, 100_000),

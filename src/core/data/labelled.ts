@@ -213,6 +213,9 @@ export function readJsonl(text: string, fileName: string, limits: DataLimits = D
  * quoted with `"` (a quote inside doubled), and a quoted field may span
  * lines. A record's `at` is the line it starts on. A `"` inside an unquoted
  * field is kept as is (5" screen). `delimiter` is ',' (or '\t' for TSV).
+ * Written here rather than taken from papaparse: every error must name the
+ * physical line a record starts on, and text after a closing quote must be
+ * refused, not repaired by a guess.
  */
 export function readCsv(text: string, fileName: string, limits: DataLimits = DATA_LIMITS, delimiter = ','): RawTable {
   const body = prepareText(text, fileName, limits);

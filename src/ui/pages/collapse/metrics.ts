@@ -4,7 +4,7 @@
  * another version): every number is read defensively, and one that was not
  * computed is null — a gap in a chart, "—" in a table, never 0.
  */
-import { COLLAPSE_MODES, type CollapseMode } from '../../../experiments/collapse';
+import { COLLAPSE_MODES, type CollapseMode, type ViewerRow } from '../../../experiments/collapse';
 import type { MetricRecord } from '../../../experiments/types';
 import { valueOrNull } from '../../format';
 
@@ -88,16 +88,8 @@ export function histogramPoints(records: readonly MetricRecord[], mode: Collapse
     .sort((a, b) => a.generation - b.generation);
 }
 
-/** A viewer or sample row, read defensively. */
-export interface SampleRow {
-  kind: 'viewer' | 'sample';
-  mode: CollapseMode;
-  generation: number;
-  prompt: string;
-  text: string;
-  valid: boolean | null;
-  reason: string | null;
-}
+/** A viewer or sample row as the experiment writes it, read defensively. */
+export type SampleRow = ViewerRow;
 
 export function sampleRows(samples: readonly { iteration: number; rows: unknown[] }[]): SampleRow[] {
   const out: SampleRow[] = [];

@@ -7,7 +7,7 @@
  * that was not computed is null, never 0.
  */
 import { meanCI95 } from '../../../core/metrics/stats';
-import { SYMBIOSIS_METHODS, type SymbiosisMethod } from '../../../experiments/symbiosis';
+import { SYMBIOSIS_METHODS, type SampleRow, type SymbiosisMethod } from '../../../experiments/symbiosis';
 import type { MetricRecord } from '../../../experiments/types';
 import { valueOrNull } from '../../format';
 
@@ -151,17 +151,8 @@ export function hardExamples(records: readonly MetricRecord[]): HardExamples[] {
     : []));
 }
 
-export interface SyntheticRow {
-  replicate: number;
-  generation: number;
-  method: SymbiosisMethod;
-  text: string;
-  label: string;
-  prompt: { text: string; label: string } | null;
-  predicted: string;
-  correct: boolean;
-  helped: number | null;
-}
+/** The experiment's SampleRow; `helped` is null where a stored record lacks it. */
+export type SyntheticRow = Omit<SampleRow, 'helped'> & { helped: number | null };
 
 export function syntheticRows(samples: readonly { iteration: number; rows: unknown[] }[]): SyntheticRow[] {
   return samples.flatMap((s) => s.rows.flatMap((raw) => {
