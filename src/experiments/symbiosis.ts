@@ -451,10 +451,31 @@ export interface Table1Row {
   change: AccuracyInterval;
   /** Per replicate: the final test accuracy. */
   finals: number[];
+  /**
+   * Per replicate: the class the final Student predicts most often on the
+   * test set, and that class's share of its predictions, of the test labels,
+   * and of the last generation's training data (null: it had none).
+   */
+  finalTopClass: TopClass[];
 }
+
+export interface TopClass {
+  label: string;
+  predicted: number;
+  inTest: number;
+  inData: number | null;
+}
+
+/**
+ * A Student has collapsed onto one class when it gives that class at least
+ * half of the room between its true share and all of the test set (K = 4,
+ * balanced: ≥ 62.5% of the predictions; K = 2: ≥ 75%).
+ */
+export const isCollapsedOntoOneClass = (t: TopClass) => t.predicted >= t.inTest + (1 - t.inTest) / 2;
 
 export interface Table1 {
   numClasses: number;
+  labelNames: string[];
   /** 1/K. */
   chance: number;
   replicates: number;
@@ -512,6 +533,13 @@ export function summarize(table: Table1, claims: readonly Claim[] = WRITE_UP_CLA
       ? ` Its interval includes chance (${pct(table.chance)}): not distinguishable from guessing.`
       : hasInterval(r.final) && r.final.high < table.chance ? ` It is below chance (${pct(table.chance)}).` : '';
     lines.push(`${METHOD_TITLES[r.method]}: final ${pct(r.final.mean)}${bounds(r.final)} (initial ${pct(r.initial.mean)}, change ${points(r.change.mean)}).${chanceFlag}`);
+    const collapsed = r.finalTopClass.map((t, rep) => ({ t, rep })).filter(({ t }) => isCollapsedOntoOneClass(t));
+    if (collapsed.length > 0) {
+      const { t, rep } = collapsed.reduce((a, b) => (b.t.predicted > a.t.predicted ? b : a));
+      const where = table.replicates > 1 ? ` in ${collapsed.length} of ${table.replicates} replicates (at most: replicate ${rep + 1})` : '';
+      const data = t.inData === null ? '' : ` Its last generation's training data was ${pct(t.inData)} ${t.label}.`;
+      lines.push(`${METHOD_TITLES[r.method]}'s final Student has collapsed onto one class${where}: it labels ${pct(t.predicted)} of the test set ${t.label}, whose true share is ${pct(t.inTest)}.${data}`);
+    }
   }
   for (let i = 0; i < table.rows.length; i++) {
     for (let j = i + 1; j < table.rows.length; j++) {
@@ -590,6 +618,8 @@ export interface GenerationRecord extends MetricRecord {
   /** Examples trained on this generation, and their label shares (K fractions; null without data). */
   dataSize: number;
   labelShares: number[] | null;
+  /** Share of the test examples the Student labels as each class (K fractions): a Student collapsed onto one class shows here. */
+  predictedShares: number[];
   /** Share of the data the Student labelled as its given label before training on it; null at generation 0. */
   studentAgreement: number | null;
   /** Distinct-2 and Self-BLEU (3-gram) of the data's words; null when there is no data. */
@@ -640,6 +670,8 @@ export interface SetupRecord extends MetricRecord {
   dataset: string;
   labelNames: string[];
   sizes: { pool: number; val: number; test: number; seedSet: number };
+  /** Share of each class among the test labels (K fractions). */
+  testLabelShares: number[];
   vocabSize: number;
   contextLength: number;
   parameters: number;
@@ -1117,7 +1149,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
       }
       emit({
         kind: 'setup', replicate: rep, dataset: dataset.name, labelNames: names,
-        sizes: { ...sizes, seedSet: tinyGenerator ? c.seedSetSize : 0 }, vocabSize: tok.vocabSize, contextLength: gpt.contextLength,
+        sizes: { ...sizes, seedSet: tinyGenerator ? c.seedSetSize : 0 }, testLabelShares: labelShares(test.map((r) => r.label), K)!, vocabSize: tok.vocabSize, contextLength: gpt.contextLength,
         parameters: backend.layout.total, pretrainLoss: state.pretrainLoss, generatorLoss: state.generatorLoss, generator: generatorName,
       } satisfies SetupRecord);
 
@@ -1132,7 +1164,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
           kind: 'generation', replicate: rep, method: m, generation: 0, sharedBy: [...methods],
           testAccuracy: ci.p, testLow: ci.low, testHigh: ci.high, testN: test.length,
           valAccuracy: accuracyOf(valPost, val.map((r) => r.label)) / val.length, trainLoss: null,
-          dataSize: 0, labelShares: null, studentAgreement: null, distinct2: null, selfBleu: null,
+          dataSize: 0, labelShares: null, predictedShares: labelShares(testPost.map(argmax), K)!, studentAgreement: null, distinct2: null, selfBleu: null,
           generated: 0, dropped: 0, droppedReasons: {}, source: 'the pretrained Student (no labelled training)', steps: 0, seconds: elapsed(),
         } satisfies GenerationRecord);
       }
@@ -1289,7 +1321,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
           kind: 'generation', replicate: rep, method: m, generation: g, sharedBy: m === 'static' && g === 1 && bothFirst ? ['static', 'recursive'] : [m],
           testAccuracy: ci.p, testLow: ci.low, testHigh: ci.high, testN: test.length,
           valAccuracy: accuracyOf(valPost, val.map((r) => r.label)) / val.length, trainLoss: t.loss,
-          dataSize: data.length, labelShares: labelShares(labelsOf, K),
+          dataSize: data.length, labelShares: labelShares(labelsOf, K), predictedShares: labelShares(testPost.map(argmax), K)!,
           studentAgreement: data.length > 0 ? before.filter((p, i) => argmax(p) === labelsOf[i]).length / data.length : null,
           ...textMetrics(data, key(TAG.bleu, g, m === 'recursive' && g === 1 ? methodIndex('static') : mi)), generated, dropped, droppedReasons, source, steps, seconds: elapsed(),
         };
@@ -1308,7 +1340,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
   }
 
   // --- Table 1 and the summary ---
-  const table = tableFrom(records, methods, K, c, splitSizes.test);
+  const table = tableFrom(records, methods, names, c, splitSizes.test);
   const summary = summarize(table);
   emit({ kind: 'table', table, summary } satisfies TableRecord);
   const gens = records.filter((r): r is GenerationRecord => r.kind === 'generation');
@@ -1349,8 +1381,17 @@ function intervalOf(rows: readonly GenerationRecord[], replicates: number): Accu
   return { mean: ci.mean, low: ci.low, high: ci.high };
 }
 
-function tableFrom(records: readonly MetricRecord[], methods: readonly SymbiosisMethod[], K: number, c: SymbiosisConfig, testSize: number): Table1 {
+function tableFrom(
+  records: readonly MetricRecord[], methods: readonly SymbiosisMethod[], labelNames: readonly string[], c: SymbiosisConfig, testSize: number,
+): Table1 {
+  const K = labelNames.length;
   const gens = records.filter((r): r is GenerationRecord => r.kind === 'generation');
+  const setups = records.filter((r): r is SetupRecord => r.kind === 'setup');
+  const topClass = (r: GenerationRecord): TopClass => {
+    const k = argmax(r.predictedShares);
+    const inTest = setups.find((s) => s.replicate === r.replicate)!.testLabelShares[k]!;
+    return { label: labelNames[k]!, predicted: r.predictedShares[k]!, inTest, inData: r.labelShares === null ? null : r.labelShares[k]! };
+  };
   const rows = methods.map((m): Table1Row => {
     const initial = gens.filter((r) => r.method === m && r.generation === 0).sort((a, b) => a.replicate - b.replicate);
     const final = gens.filter((r) => r.method === m && r.generation === c.generations).sort((a, b) => a.replicate - b.replicate);
@@ -1359,10 +1400,11 @@ function tableFrom(records: readonly MetricRecord[], methods: readonly Symbiosis
     return {
       method: m, initial: intervalOf(initial, c.replicates), final: intervalOf(final, c.replicates),
       change: { mean: change.mean, low: change.low, high: change.high }, finals: final.map((r) => r.testAccuracy),
+      finalTopClass: final.map(topClass),
     };
   });
   return {
-    numClasses: K, chance: 1 / K, replicates: c.replicates, testSize, generations: c.generations,
+    numClasses: K, labelNames: [...labelNames], chance: 1 / K, replicates: c.replicates, testSize, generations: c.generations,
     interval: c.replicates > 1 ? 'replicates' : 'wilson', rows,
   };
 }

@@ -86,6 +86,12 @@ test('symbiosis lab: upload a dataset, run the four methods from the page, read 
   expect(await accuracy.getAttribute('data-points')).toBe('3'); // generations 0, 1, 2
   const label = (await accuracy.getAttribute('aria-label')) ?? '';
   for (const name of ['Real Data', 'Static Synthetic', 'Recursive Collapse', 'Generative Symbiosis', 'chance']) expect(label).toContain(name);
+  // Class balance: the Student's favourite class on the test set, and the data's largest class, against the balanced line.
+  for (const chart of ['top-predicted', 'top-data']) {
+    const figure = page.locator(`[data-chart="${chart}"] figure.line-chart`);
+    expect(await figure.getAttribute('data-points'), chart).toBe('3');
+    expect((await figure.getAttribute('aria-label')) ?? '', chart).toContain('balanced');
+  }
   expect(await page.locator('[data-testid="synthetic-browser"] tbody tr').count()).toBeGreaterThan(0);
   expect(await page.getByTestId('generator-in-use').textContent()).toContain('tiny');
   await page.screenshot({ path: '.scratch/symbiosis-done.png', fullPage: true });

@@ -14,7 +14,8 @@ import { Rng, keyFromSeed } from '../../src/core/rng';
 import { resolveConfig } from '../../src/experiments/config';
 import {
   DATASET_INPUT, type GenerationRecord, type HardExamplesRecord, type SampleRow, type StaticSetRecord, SYMBIOSIS_METHODS, type SymbiosisConfig,
-  type SymbiosisSummary, type Table1, type Table1Row, cleanGeneratedText, hardnessScores, parseDatasetInput, selectHard, summarize, symbiosis,
+  type SymbiosisSummary, type Table1, type Table1Row, type TopClass, cleanGeneratedText, hardnessScores, isCollapsedOntoOneClass, parseDatasetInput, selectHard,
+  summarize, symbiosis,
 } from '../../src/experiments/symbiosis';
 import type { ExperimentEvent, MetricRecord, RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
 
@@ -124,6 +125,15 @@ describe('symbiosis run', () => {
     expect(of('setup')).toHaveLength(1);
     const table = of<MetricRecord & { table: Table1; summary: string[] }>('table');
     expect(table).toHaveLength(1);
+    // Every Student's test predictions by class; Table 1 names each final Student's most-predicted class with its shares.
+    const testShares = of<MetricRecord & { testLabelShares: number[] }>('setup')[0]!.testLabelShares;
+    expect(testShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    for (const r of gens) expect(r.predictedShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    for (const row of table[0]!.table.rows) {
+      const last = at(row.method, config.generations);
+      const k = last.predictedShares.indexOf(Math.max(...last.predictedShares));
+      expect(row.finalTopClass).toEqual([{ label: table[0]!.table.labelNames[k], predicted: last.predictedShares[k], inTest: testShares[k], inData: last.labelShares?.[k] ?? null }]);
+    }
     expect(table[0]!.summary).toEqual(summary.summary);
     expect(summary.table.interval).toBe('wilson');
     expect(summary.summary[0]).toMatch(/3 classes, chance 33\.3%; one replicate: 95% intervals are Wilson intervals/);
@@ -294,12 +304,13 @@ describe('hard examples', () => {
 });
 
 describe('summary', () => {
-  const row = (method: Table1Row['method'], final: [number, number, number], initial = 0.25): Table1Row => ({
+  const balanced: TopClass = { label: 'World', predicted: 0.3, inTest: 0.25, inData: 0.25 };
+  const row = (method: Table1Row['method'], final: [number, number, number], initial = 0.25, top: TopClass[] = [balanced]): Table1Row => ({
     method, initial: { mean: initial, low: initial - 0.03, high: initial + 0.03 }, final: { mean: final[0], low: final[1], high: final[2] },
-    change: { mean: final[0] - initial, low: NaN, high: NaN }, finals: [final[0]],
+    change: { mean: final[0] - initial, low: NaN, high: NaN }, finals: [final[0]], finalTopClass: top,
   });
   const table = (rows: Table1Row[], replicates = 3): Table1 => ({
-    numClasses: 4, chance: 0.25, replicates, testSize: 500, generations: 3, interval: replicates > 1 ? 'replicates' : 'wilson', rows,
+    numClasses: 4, labelNames: ['World', 'Sports', 'Business', 'Sci/Tech'], chance: 0.25, replicates, testSize: 500, generations: 3, interval: replicates > 1 ? 'replicates' : 'wilson', rows,
   });
 
   test('flags chance, compares only separated intervals, and checks the write-up claims', () => {
@@ -329,5 +340,18 @@ describe('summary', () => {
     const below = summarize(table([row('symbiosis', [0.1, 0.05, 0.15])]), [{ text: 'above chance', kind: 'above-chance', method: 'symbiosis' }]);
     expect(below).toContain('Symbiosis: final 10.0% [5.0%, 15.0%] (initial 25.0%, change −15.0 points). It is below chance (25.0%).');
     expect(below).toContain('Write-up claim "above chance": CONTRADICTED: below chance (10.0%).');
+  });
+
+  test('a Student collapsed onto one class is named, with the share of that class in the test set and in its last data', () => {
+    const sports = (predicted: number, inData: number | null): TopClass => ({ label: 'Sports', predicted, inTest: 0.25, inData });
+    const one = summarize(table([row('real', [0.52, 0.47, 0.56]), row('symbiosis', [0.25, 0.21, 0.29], 0.25, [sports(1, 1)])], 1));
+    expect(one).toContain("Symbiosis's final Student has collapsed onto one class: it labels 100.0% of the test set Sports, whose true share is 25.0%. Its last generation's training data was 100.0% Sports.");
+    expect(one.some((l) => l.startsWith("Real's final Student"))).toBe(false);
+    const some = summarize(table([row('recursive', [0.27, 0.2, 0.33], 0.25, [sports(0.7, null), sports(0.4, 0.3), sports(0.9, 0.5)])]));
+    expect(some).toContain("Recursive's final Student has collapsed onto one class in 2 of 3 replicates (at most: replicate 3): it labels 90.0% of the test set Sports, whose true share is 25.0%. Its last generation's training data was 50.0% Sports.");
+    // The threshold: half-way from the class's true share to all of the test set.
+    expect(isCollapsedOntoOneClass(sports(0.625, null))).toBe(true);
+    expect(isCollapsedOntoOneClass(sports(0.62, null))).toBe(false);
+    expect(isCollapsedOntoOneClass({ label: 'pos', predicted: 0.74, inTest: 0.5, inData: null })).toBe(false);
   });
 });

@@ -38,6 +38,9 @@ export interface MethodGeneration {
   distinct2: number | null;
   selfBleu: number | null;
   studentAgreement: number | null;
+  /** The largest class's share of the Student's test predictions, and of the training data (mean over replicates): 1/K is balanced, 1 is one class. */
+  topPredictedShare: number | null;
+  topDataShare: number | null;
   dropped: number;
   source: string | null;
 }
@@ -69,12 +72,19 @@ export function methodSeries(records: readonly MetricRecord[]): Map<SymbiosisMet
       low = valueOrNull(first.testLow);
       high = valueOrNull(first.testHigh);
     }
+    const meanOfTop = (f: string) => {
+      const xs = rows.flatMap((r) => {
+        const shares = r[f];
+        return Array.isArray(shares) && shares.length > 0 && shares.every((x) => typeof x === 'number') ? [Math.max(...(shares as number[]))] : [];
+      });
+      return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+    };
     const list = out.get(method) ?? [];
     list.push({
       method, generation: first.generation as number, replicates: rows.length,
       accuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null, low, high,
       trainLoss: mean('trainLoss'), steps: mean('steps'), distinct2: mean('distinct2'), selfBleu: mean('selfBleu'),
-      studentAgreement: mean('studentAgreement'),
+      studentAgreement: mean('studentAgreement'), topPredictedShare: meanOfTop('predictedShares'), topDataShare: meanOfTop('labelShares'),
       dropped: rows.reduce((n, r) => n + (valueOrNull(r.dropped) ?? 0), 0),
       source: typeof first.source === 'string' ? first.source : null,
     });
