@@ -615,6 +615,8 @@ export interface GenerationRecord extends MetricRecord {
   valAccuracy: number;
   /** Mean of the last objective values read (classification + lmWeight · write, nats); null at generation 0. */
   trainLoss: number | null;
+  /** The objective as read during this generation's training: [the method's Student step (counted across generations), nats], every 10 steps. */
+  lossCurve: [number, number][];
   /** Examples trained on this generation, and their label shares (K fractions; null without data). */
   dataSize: number;
   labelShares: number[] | null;
@@ -1163,7 +1165,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
         emit({
           kind: 'generation', replicate: rep, method: m, generation: 0, sharedBy: [...methods],
           testAccuracy: ci.p, testLow: ci.low, testHigh: ci.high, testN: test.length,
-          valAccuracy: accuracyOf(valPost, val.map((r) => r.label)) / val.length, trainLoss: null,
+          valAccuracy: accuracyOf(valPost, val.map((r) => r.label)) / val.length, trainLoss: null, lossCurve: [],
           dataSize: 0, labelShares: null, predictedShares: labelShares(testPost.map(argmax), K)!, studentAgreement: null, distinct2: null, selfBleu: null,
           generated: 0, dropped: 0, droppedReasons: {}, source: 'the pretrained Student (no labelled training)', steps: 0, seconds: elapsed(),
         } satisfies GenerationRecord);
@@ -1321,6 +1323,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
           kind: 'generation', replicate: rep, method: m, generation: g, sharedBy: m === 'static' && g === 1 && bothFirst ? ['static', 'recursive'] : [m],
           testAccuracy: ci.p, testLow: ci.low, testHigh: ci.high, testN: test.length,
           valAccuracy: accuracyOf(valPost, val.map((r) => r.label)) / val.length, trainLoss: t.loss,
+          lossCurve: t.events.map((e) => [e.step, e.loss]),
           dataSize: data.length, labelShares: labelShares(labelsOf, K), predictedShares: labelShares(testPost.map(argmax), K)!,
           studentAgreement: data.length > 0 ? before.filter((p, i) => argmax(p) === labelsOf[i]).length / data.length : null,
           ...textMetrics(data, key(TAG.bleu, g, m === 'recursive' && g === 1 ? methodIndex('static') : mi)), generated, dropped, droppedReasons, source, steps, seconds: elapsed(),

@@ -86,6 +86,10 @@ test('symbiosis lab: upload a dataset, run the four methods from the page, read 
   expect(await accuracy.getAttribute('data-points')).toBe('3'); // generations 0, 1, 2
   const label = (await accuracy.getAttribute('aria-label')) ?? '';
   for (const name of ['Real Data', 'Static Synthetic', 'Recursive Collapse', 'Generative Symbiosis', 'chance']) expect(label).toContain(name);
+  // The loss step by step: every 10 steps of each method's Student, not one point per generation.
+  const loss = page.locator('[data-chart="loss"] figure.line-chart');
+  expect(Number(await loss.getAttribute('data-points'))).toBeGreaterThan(3);
+  for (const name of ['Real Data', 'Static Synthetic', 'Recursive Collapse', 'Generative Symbiosis']) expect((await loss.getAttribute('aria-label')) ?? '').toContain(name);
   // Class balance: the Student's favourite class on the test set, and the data's largest class, against the balanced line.
   for (const chart of ['top-predicted', 'top-data']) {
     const figure = page.locator(`[data-chart="${chart}"] figure.line-chart`);

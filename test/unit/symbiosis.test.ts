@@ -18,6 +18,7 @@ import {
   summarize, symbiosis,
 } from '../../src/experiments/symbiosis';
 import type { ExperimentEvent, MetricRecord, RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
+import { lossCurves } from '../../src/ui/pages/symbiosis/metrics';
 
 // --- a generated dataset ---------------------------------------------------------
 
@@ -111,6 +112,16 @@ describe('symbiosis run', () => {
       expect(r.labelShares!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
       expect(r.trainLoss).toBeGreaterThan(0);
       expect(r.steps).toBe(Math.ceil((config.epochsPerGeneration * r.dataSize) / config.batchSize));
+      // The loss curve: read during this generation, on the method's step count, which runs on from the last generation.
+      const steps = r.lossCurve.map(([step]) => step);
+      expect(steps.length).toBeGreaterThan(0);
+      expect(steps.every((x, i) => i === 0 || x > steps[i - 1]!)).toBe(true);
+      expect(r.lossCurve.every(([, loss]) => Number.isFinite(loss) && loss > 0)).toBe(true);
+      const tail = r.lossCurve.slice(-3).map(([, loss]) => loss);
+      expect(r.trainLoss).toBeCloseTo(tail.reduce((a, b) => a + b, 0) / tail.length, 12);
+      const before = gens.filter((q) => q.method === r.method && q.generation < r.generation).reduce((n, q) => n + q.steps, 0);
+      expect(steps[0]).toBeGreaterThan(before);
+      expect(steps.at(-1)).toBeLessThanOrEqual(before + r.steps);
     }
     // Recursive's first generation is Static's (same data, order and Student, computed once); later ones train on its own writing.
     const at = (m: string, g: number) => gens.find((r) => r.method === m && r.generation === g)!;
@@ -355,3 +366,18 @@ describe('summary', () => {
     expect(isCollapsedOntoOneClass({ label: 'pos', predicted: 0.74, inTest: 0.5, inData: null })).toBe(false);
   });
 });
+
+describe('the page\'s loss curves', () => {
+  test('every method on one step axis; replicates averaged where both read a step; bad points skipped', () => {
+    const gen = (method: string, replicate: number, lossCurve: unknown) => ({ kind: 'generation', method, replicate, generation: 1, lossCurve });
+    const { steps, byMethod } = lossCurves([
+      gen('real', 0, [[10, 2], [20, 1.5]]), gen('real', 1, [[10, 3], [20, 'NaN'], [30, 1]]),
+      gen('symbiosis', 0, [[15, 2.5], null, [Number.NaN, 1]]), gen('static', 0, 'not a curve'), { kind: 'setup', lossCurve: [[5, 1]] },
+    ]);
+    expect(steps).toEqual([10, 15, 20, 30]);
+    expect(byMethod.get('real')).toEqual([2.5, null, 1.5, 1]);
+    expect(byMethod.get('symbiosis')).toEqual([null, 2.5, null, null]);
+    expect(byMethod.has('static')).toBe(false);
+  });
+});
+

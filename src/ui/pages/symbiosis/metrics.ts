@@ -94,6 +94,42 @@ export function methodSeries(records: readonly MetricRecord[]): Map<SymbiosisMet
   return out;
 }
 
+/**
+ * The Student's training loss step by step, every method on one step axis
+ * (each method counts its own steps across generations): per method, the
+ * mean over the replicates that read the loss at that step; null where none
+ * did. Pairs that are not [finite step, finite loss] are skipped.
+ */
+export function lossCurves(records: readonly MetricRecord[]): { steps: number[]; byMethod: Map<SymbiosisMethod, (number | null)[]> } {
+  const sums = new Map<SymbiosisMethod, Map<number, { total: number; count: number }>>();
+  for (const r of records) {
+    if (r.kind !== 'generation' || !isMethod(r.method) || !Array.isArray(r.lossCurve)) continue;
+    // Recursive's generation 1 is Static's, reported twice (sharedBy): its curve counts once for each method, as its accuracy does.
+    const at = sums.get(r.method) ?? new Map<number, { total: number; count: number }>();
+    for (const point of r.lossCurve as unknown[]) {
+      if (!Array.isArray(point)) continue;
+      const step = valueOrNull(point[0]);
+      const loss = valueOrNull(point[1]);
+      if (step === null || loss === null) continue;
+      const cell = at.get(step) ?? { total: 0, count: 0 };
+      cell.total += loss;
+      cell.count++;
+      at.set(step, cell);
+    }
+    sums.set(r.method, at);
+  }
+  const steps = [...new Set([...sums.values()].flatMap((at) => [...at.keys()]))].sort((a, b) => a - b);
+  const byMethod = new Map<SymbiosisMethod, (number | null)[]>();
+  for (const [method, at] of sums) {
+    if (at.size === 0) continue;
+    byMethod.set(method, steps.map((step) => {
+      const cell = at.get(step);
+      return cell ? cell.total / cell.count : null;
+    }));
+  }
+  return { steps, byMethod };
+}
+
 export interface TableView {
   chance: number | null;
   interval: 'replicates' | 'wilson' | null;
