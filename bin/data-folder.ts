@@ -2,15 +2,16 @@
  * A labelled dataset from a folder, for the headless runner and benchmarks:
  *   train*.jsonl   one or more files, read in name order and concatenated
  *   test.jsonl     the test split
+ *   labels.txt     optional: the class names, one a line, label i on line i + 1
  * in the AG News JSONL format (lines like {"text": "…", "label": 2}), any
  * number of classes, validated with the same parser as an upload (one label
  * scheme across all files, duplicates removed within each split). Throws a
  * DataError naming the file, line and field.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import {
-  DataError, type LabelMapping, type LabelOptions, type LabelledDataset, type TableReport, decodeUtf8, labelTables, readJsonl,
+  AG_NEWS_LABEL_NAMES, DataError, type LabelMapping, type LabelOptions, type LabelledDataset, type TableReport, decodeUtf8, labelTables, readJsonl,
 } from '../src/core/data/labelled';
 
 export interface LoadedFolder {
@@ -20,7 +21,24 @@ export interface LoadedFolder {
   reports: TableReport[];
 }
 
-/** Load `dir` (see the file comment). `opts.labelNames` names the classes (e.g. AG_NEWS_LABEL_NAMES); else they are "0", "1", …. */
+/**
+ * The class names for a folder, and where they came from: `given` (a flag),
+ * else the folder's labels.txt, else AG News's for a folder named ag_news
+ * (its documented ids 0–3 = World, Sports, Business, Sci/Tech), else null
+ * (the classes are then called "0", "1", …).
+ */
+export function folderLabelNames(dir: string, given: readonly string[] | null = null): { names: string[] | null; from: string } {
+  if (given) return { names: [...given], from: 'given' };
+  const file = join(resolve(dir), 'labels.txt');
+  if (existsSync(file)) {
+    const names = decodeUtf8(readFileSync(file), 'labels.txt').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+    return { names, from: 'labels.txt' };
+  }
+  if (basename(resolve(dir)) === 'ag_news') return { names: [...AG_NEWS_LABEL_NAMES], from: "AG News's (the folder is named ag_news)" };
+  return { names: null, from: 'none: the classes are called by their ids (add labels.txt, one name a line)' };
+}
+
+/** Load `dir` (see the file comment). `opts.labelNames` names the classes (see folderLabelNames); else they are "0", "1", …. */
 export function loadDatasetFolder(dir: string, opts: LabelOptions = {}): LoadedFolder {
   const path = resolve(dir);
   let names: string[];

@@ -22,7 +22,8 @@ commands:
                         symbiosis (presets: tiny, write-up, write-up-tiny, replicated)
            --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
-           --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news)
+           --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news);
+                       class names from --label-names a,b,…, else DIR/labels.txt (one a line), else AG News's for a folder named ag_news
   help     show this message`;
 
 async function check(): Promise<number> {

@@ -30,7 +30,7 @@ import { formatRunFile } from '../src/experiments/run-file';
 import { DATASET_INPUT } from '../src/experiments/symbiosis';
 import type { MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
-import { loadDatasetFolder } from './data-folder';
+import { folderLabelNames, loadDatasetFolder } from './data-folder';
 
 export interface RunArgs {
   experiment: string;
@@ -44,6 +44,8 @@ export interface RunArgs {
   inputs?: Record<string, string>;
   /** A labelled-dataset folder (train*.jsonl, test.jsonl), given as the `dataset` input. */
   data?: string | null;
+  /** Its class names, label i first (`--label-names World,Sports,…`); else see folderLabelNames. */
+  labelNames?: string[] | null;
 }
 
 /** Parse `run` arguments; throws a message naming the flag. */
@@ -62,6 +64,12 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--out': args.out = value; break;
       case '--embedding-model': args.embeddingModel = value; break;
       case '--data': args.data = value; break;
+      case '--label-names': {
+        const names = value.split(',').map((n) => n.trim());
+        if (names.length < 2 || names.some((n) => n === '')) throw new Error(`--label-names: expected two or more names separated by commas, got '${value}'`);
+        args.labelNames = names;
+        break;
+      }
       case '--input': {
         const eq = value.indexOf('=');
         if (eq < 1) throw new Error(`--input: expected name=file, got '${value}'`);
@@ -74,7 +82,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
-      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --embedding-model DIR)`);
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --label-names a,b,…, --embedding-model DIR)`);
     }
   }
   return args;
@@ -129,7 +137,9 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     inputs[name] = { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
   }
   if (args.data) {
-    const { dataset } = loadDatasetFolder(args.data);
+    const names = folderLabelNames(args.data, args.labelNames ?? null);
+    const { dataset } = loadDatasetFolder(args.data, names.names ? { labelNames: names.names } : {});
+    console.log(`data: ${dataset.name}, classes ${dataset.labelNames.join(', ')} (names: ${names.from})`);
     inputs[DATASET_INPUT] = { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
   }
   if (args.out) mkdirSync(args.out, { recursive: true });

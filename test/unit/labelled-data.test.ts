@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { loadDatasetFolder } from '../../bin/data-folder';
+import { folderLabelNames, loadDatasetFolder } from '../../bin/data-folder';
+import { parseRunArgs } from '../../bin/run-experiment';
 import {
   AG_NEWS_LABEL_NAMES, DataError, type LabelledDataset, type LabelledRow, type LabelOptions, classCounts, decodeUtf8, makeSplits,
   parseCsv, parseJsonl, parseLabelledFile, stratifiedSample,
@@ -267,6 +268,27 @@ describe('loadDatasetFolder', () => {
     rmSync(join(folder, 'test.jsonl'));
     expect(() => loadDatasetFolder(folder)).toThrow(/: no test\.jsonl file \(found: notes\.txt, train-a\.jsonl, train-b\.jsonl\)$/);
     expect(() => loadDatasetFolder(join(dir, 'missing'))).toThrow(/cannot read the folder/);
+  });
+
+  test('class names for a folder: a flag, else labels.txt, else AG News\'s for a folder named ag_news, else the ids', () => {
+    const folder = join(dir, 'named');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'train.jsonl'), jsonl([{ text: 'a', label: 0 }, { text: 'b', label: 1 }]));
+    writeFileSync(join(folder, 'test.jsonl'), jsonl([{ text: 'c', label: 1 }]));
+    expect(folderLabelNames(folder)).toEqual({ names: null, from: expect.stringMatching(/^none: .*labels\.txt/) });
+    writeFileSync(join(folder, 'labels.txt'), '\ufeffNegative\r\n  Positive \n\n');
+    expect(folderLabelNames(folder)).toEqual({ names: ['Negative', 'Positive'], from: 'labels.txt' });
+    expect(folderLabelNames(folder, ['no', 'yes'])).toEqual({ names: ['no', 'yes'], from: 'given' });
+    expect(loadDatasetFolder(folder, { labelNames: folderLabelNames(folder).names! }).dataset.labelNames).toEqual(['Negative', 'Positive']);
+    // Too few names for the ids in the data: the row is named.
+    writeFileSync(join(folder, 'labels.txt'), 'Negative\n');
+    expect(() => loadDatasetFolder(folder, { labelNames: folderLabelNames(folder).names! })).toThrow(/need at least 2 classes/);
+    const agNewsNamed = join(dir, 'ag_news');
+    mkdirSync(agNewsNamed);
+    expect(folderLabelNames(agNewsNamed)).toEqual({ names: [...AG_NEWS_LABEL_NAMES], from: expect.stringContaining('named ag_news') });
+    expect(parseRunArgs(['symbiosis', '--data', folder, '--label-names', 'no, yes']).labelNames).toEqual(['no', 'yes']);
+    expect(() => parseRunArgs(['symbiosis', '--label-names', 'only'])).toThrow(/^--label-names: expected two or more names/);
+    expect(() => parseRunArgs(['symbiosis', '--label-names', 'a,,b'])).toThrow(/^--label-names: /);
   });
 
   const agNews = new URL('../../../shared/data/ag_news', import.meta.url).pathname;
