@@ -115,6 +115,8 @@ export async function benchSymbiosis(seeds: number[], preset: string, dataDir: s
       return `${pct(acc[0]!)} → ${pct(acc[acc.length - 1]!)}`.padEnd(16);
     });
     console.log(`${String(seed).padStart(4)}  ${seconds.toFixed(1).padStart(7)}  ${cells.join('')}`);
+    // Which final Students answer (almost) one class for everything, as the summary words it.
+    for (const line of s.summary.filter((l) => l.includes('collapsed onto one class'))) console.log(`      ${line}`);
   }
   for (const m of methods) {
     const ci = meanCI95(finals[m]!);
