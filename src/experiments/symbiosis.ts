@@ -454,9 +454,11 @@ export interface Table1Row {
   /**
    * Per replicate: the class the final Student predicts most often on the
    * test set, and that class's share of its predictions, of the test labels,
-   * and of the last generation's training data (null: it had none).
+   * and of the last generation's training data (null: it had none). null
+   * for a replicate whose records predate these shares (a run resumed
+   * across an update of the lab).
    */
-  finalTopClass: TopClass[];
+  finalTopClass: (TopClass | null)[];
 }
 
 export interface TopClass {
@@ -533,7 +535,7 @@ export function summarize(table: Table1, claims: readonly Claim[] = WRITE_UP_CLA
       ? ` Its interval includes chance (${pct(table.chance)}): not distinguishable from guessing.`
       : hasInterval(r.final) && r.final.high < table.chance ? ` It is below chance (${pct(table.chance)}).` : '';
     lines.push(`${METHOD_TITLES[r.method]}: final ${pct(r.final.mean)}${bounds(r.final)} (initial ${pct(r.initial.mean)}, change ${points(r.change.mean)}).${chanceFlag}`);
-    const collapsed = r.finalTopClass.map((t, rep) => ({ t, rep })).filter(({ t }) => isCollapsedOntoOneClass(t));
+    const collapsed = r.finalTopClass.flatMap((t, rep) => (t !== null && isCollapsedOntoOneClass(t) ? [{ t, rep }] : []));
     if (collapsed.length > 0) {
       const { t, rep } = collapsed.reduce((a, b) => (b.t.predicted > a.t.predicted ? b : a));
       const where = table.replicates > 1 ? ` in ${collapsed.length} of ${table.replicates} replicates (at most: replicate ${rep + 1})` : '';
@@ -1390,10 +1392,11 @@ function tableFrom(
   const K = labelNames.length;
   const gens = records.filter((r): r is GenerationRecord => r.kind === 'generation');
   const setups = records.filter((r): r is SetupRecord => r.kind === 'setup');
-  const topClass = (r: GenerationRecord): TopClass => {
+  const topClass = (r: GenerationRecord): TopClass | null => {
+    const testShares = setups.find((s) => s.replicate === r.replicate)?.testLabelShares as number[] | undefined;
+    if (!Array.isArray(r.predictedShares) || !Array.isArray(testShares)) return null;
     const k = argmax(r.predictedShares);
-    const inTest = setups.find((s) => s.replicate === r.replicate)!.testLabelShares[k]!;
-    return { label: labelNames[k]!, predicted: r.predictedShares[k]!, inTest, inData: r.labelShares === null ? null : r.labelShares[k]! };
+    return { label: labelNames[k]!, predicted: r.predictedShares[k]!, inTest: testShares[k]!, inData: r.labelShares === null ? null : r.labelShares[k]! };
   };
   const rows = methods.map((m): Table1Row => {
     const initial = gens.filter((r) => r.method === m && r.generation === 0).sort((a, b) => a.replicate - b.replicate);

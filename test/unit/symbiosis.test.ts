@@ -316,7 +316,7 @@ describe('hard examples', () => {
 
 describe('summary', () => {
   const balanced: TopClass = { label: 'World', predicted: 0.3, inTest: 0.25, inData: 0.25 };
-  const row = (method: Table1Row['method'], final: [number, number, number], initial = 0.25, top: TopClass[] = [balanced]): Table1Row => ({
+  const row = (method: Table1Row['method'], final: [number, number, number], initial = 0.25, top: (TopClass | null)[] = [balanced]): Table1Row => ({
     method, initial: { mean: initial, low: initial - 0.03, high: initial + 0.03 }, final: { mean: final[0], low: final[1], high: final[2] },
     change: { mean: final[0] - initial, low: NaN, high: NaN }, finals: [final[0]], finalTopClass: top,
   });
@@ -360,6 +360,9 @@ describe('summary', () => {
     expect(one.some((l) => l.startsWith("Real's final Student"))).toBe(false);
     const some = summarize(table([row('recursive', [0.27, 0.2, 0.33], 0.25, [sports(0.7, null), sports(0.4, 0.3), sports(0.9, 0.5)])]));
     expect(some).toContain("Recursive's final Student has collapsed onto one class in 2 of 3 replicates (at most: replicate 3): it labels 90.0% of the test set Sports, whose true share is 25.0%. Its last generation's training data was 50.0% Sports.");
+    // A replicate whose records predate the shares (resumed across an update) is passed over, not guessed.
+    const old = summarize(table([row('static', [0.25, 0.21, 0.29], 0.25, [null, sports(0.95, 0.9)])], 2));
+    expect(old).toContain("Static's final Student has collapsed onto one class in 1 of 2 replicates (at most: replicate 2): it labels 95.0% of the test set Sports, whose true share is 25.0%. Its last generation's training data was 90.0% Sports.");
     // The threshold: half-way from the class's true share to all of the test set.
     expect(isCollapsedOntoOneClass(sports(0.625, null))).toBe(true);
     expect(isCollapsedOntoOneClass(sports(0.62, null))).toBe(false);
