@@ -28,36 +28,30 @@ export function parseConfig<S extends v.GenericSchema>(schema: S, input: unknown
   throw new ConfigError(what, problems);
 }
 
-/** A positive integer field, with a message that says what was given. */
-export const positiveInt = (what = 'a positive integer') =>
-  v.pipe(
-    v.number(`must be ${what}`),
-    v.check((x) => Number.isInteger(x) && x > 0, (issue) => `must be ${what}, got ${String(issue.input)}`),
-  );
+/** A number that passes `ok`; both messages say what it must be ("must be an integer from 1 to 10, got 11"). */
+const numberWhere = (what: string, ok: (x: number) => boolean) =>
+  v.pipe(v.number(`must be ${what}`), v.check(ok, (i) => `must be ${what}, got ${String(i.input)}`));
 
-/** A finite number in [min, max]. */
-export const finiteIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be a finite number in [${min}, ${max}]`),
-    v.check(
-      (x) => Number.isFinite(x) && x >= min && x <= max,
-      (issue) => `must be a finite number in [${min}, ${max}], got ${String(issue.input)}`,
-    ),
-  );
+/** A positive integer field. */
+export const positiveInt = (what = 'a positive integer') => numberWhere(what, (x) => Number.isInteger(x) && x > 0);
 
-/** An integer in [min, max], with a message that says what was given. */
+/** An integer in [min, max]. */
 export const integerIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be an integer from ${min} to ${max}`),
-    v.check((x) => Number.isInteger(x) && x >= min && x <= max, (i) => `must be an integer from ${min} to ${max}, got ${String(i.input)}`),
+  numberWhere(`an integer from ${min} to ${max}`, (x) => Number.isInteger(x) && x >= min && x <= max);
+
+/**
+ * A finite number in [min, max] (or (min, max] with `above`), worded for a
+ * form: "must be a number from 0 to 1", "must be a number above 0 and up to 10".
+ */
+export const numberIn = (min: number, max: number, { above = false } = {}) =>
+  numberWhere(
+    above ? `a number above ${min} and up to ${max}` : `a number from ${min} to ${max}`,
+    (x) => Number.isFinite(x) && (above ? x > min : x >= min) && x <= max,
   );
 
-/** A finite number in [min, max], worded for a form ("a number from 0 to 1"). */
-export const numberIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be a number from ${min} to ${max}`),
-    v.check((x) => Number.isFinite(x) && x >= min && x <= max, (i) => `must be a number from ${min} to ${max}, got ${String(i.input)}`),
-  );
+/** A finite number in [min, max], worded as the engine's configs are ("a finite number in [0, 10]"). */
+export const finiteIn = (min: number, max: number) =>
+  numberWhere(`a finite number in [${min}, ${max}]`, (x) => Number.isFinite(x) && x >= min && x <= max);
 
 /** A non-empty list of distinct choices from `options`; `noun` is the singular ("mode"). */
 export const distinctChoices = <const T extends readonly string[]>(options: T, noun: string) =>

@@ -5,7 +5,7 @@
  * T generations. Three baselines run beside it on the same splits, seeds and
  * Student initialisation.
  *
- *   setup, per replicate: draw pool / validation / test (makeSplits); train a
+ *   setup, per replicate: draw pool / validation / test (makeLabelledSplits); train a
  *     byte-level BPE on the pool texts; pretrain the Student as a plain LM on
  *     the pool texts (the analogue of pythia's pretraining, shared by every
  *     method). The tiny Generator starts from that pretrained LM and learns
@@ -72,7 +72,7 @@
  */
 import * as v from 'valibot';
 import type { Backend, TokenBatch } from '../core/backend';
-import { DataError, type LabelledDataset, type LabelledRow, makeSplits, stratifiedSample } from '../core/data/labelled';
+import { DataError, type LabelledDataset, type LabelledRow, makeLabelledSplits, stratifiedSample } from '../core/data/labelled';
 import { type GptConfig, type OptimConfig, defaultOptimConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../core/models';
@@ -905,7 +905,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
 
     // --- data and tokenizer ---
     const sizes = { pool: c.poolSize, val: c.valSize, test: c.testSize };
-    const splits = makeSplits(dataset, sizes, key(TAG.splits));
+    const splits = makeLabelledSplits(dataset, sizes, key(TAG.splits));
     splitSizes = sizes;
     const clean = (rows: readonly LabelledRow[]): Example[] => rows.map((r) => ({ text: normalise(r.text), label: r.label }));
     const pool = clean(splits.pool);

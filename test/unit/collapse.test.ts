@@ -165,6 +165,9 @@ describe('plain-text corpus', () => {
   test('bad files get a message that says what to change', () => {
     expect(() => parsePlainText(new Uint8Array(0), 'e.txt')).toThrow(/e\.txt: the file is empty/);
     expect(() => parsePlainText(new Uint8Array([0x61, 0x62, 0xff, 0x63]), 'b.txt')).toThrow(/b\.txt: not UTF-8 text \(an invalid byte sequence at byte 2\)/);
+    // An overlong form and a UTF-16 surrogate are invalid too, named at their lead byte.
+    expect(() => parsePlainText(new Uint8Array([0x61, 0xe0, 0x80, 0x80, 0x62]), 'o.txt')).toThrow(/o\.txt: not UTF-8 text \(an invalid byte sequence at byte 1\)/);
+    expect(() => parsePlainText(new Uint8Array([0x61, 0x61, 0xed, 0xa0, 0x80]), 's.txt')).toThrow(/s\.txt: not UTF-8 text \(an invalid byte sequence at byte 2\)/);
     expect(() => parsePlainText(new Uint8Array([0x61, 0, 0x62]), 'bin.txt')).toThrow(/not a text file \(a NUL byte at byte 1\)/);
     expect(() => parsePlainText(enc(lines(10)), 's.txt', { minSentences: 50 })).toThrow(/s\.txt: 10 usable sentences .* at least 50/);
     expect(() => parsePlainText(enc('x'.repeat(2000)), 'big.txt', { maxBytes: 1000 })).toThrow(/big\.txt: .* MiB is more than/);

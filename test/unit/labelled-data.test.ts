@@ -11,7 +11,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { folderLabelNames, loadDatasetFolder } from '../../bin/data-folder';
 import { parseRunArgs } from '../../bin/run-experiment';
 import {
-  AG_NEWS_LABEL_NAMES, DataError, type LabelledDataset, type LabelledRow, type LabelOptions, classCounts, decodeUtf8, makeSplits,
+  AG_NEWS_LABEL_NAMES, DataError, type LabelledDataset, type LabelledRow, type LabelOptions, classCounts, decodeUtf8, makeLabelledSplits,
   parseCsv, parseJsonl, parseLabelledFile, stratifiedSample,
 } from '../../src/core/data/labelled';
 import { keyFromSeed } from '../../src/core/rng';
@@ -201,13 +201,13 @@ describe('stratified samples and splits', () => {
     name: 't', source: { kind: 'file', fileName: 't' }, labelNames: Array.from({ length: k }, (_, i) => String(i)), splits,
   });
 
-  test('makeSplits: test from "test", pool and validation from "train"; disjoint, balanced, seeded', () => {
+  test('makeLabelledSplits: test from "test", pool and validation from "train"; disjoint, balanced, seeded', () => {
     const train = rowsOf([300, 300, 300, 300], 'train');
     const test = rowsOf([100, 100, 100, 100], 'test');
     // One text in both of the dataset's own splits (AG News has such a pair): it must not end up in two sets.
     const shared = { text: 'shared', label: 0 };
     const ds = dataset({ train: [...train, shared], test: [...test, shared] });
-    const s = makeSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(7));
+    const s = makeLabelledSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(7));
     expect(s.from).toEqual({ test: ['test'], val: ['train'], pool: ['train'] });
     expect([s.pool.length, s.val.length, s.test.length]).toEqual([900, 200, 401]);
     expect(classCounts(s.val, 4)).toEqual([50, 50, 50, 50]);
@@ -217,26 +217,26 @@ describe('stratified samples and splits', () => {
     expect(texts(s.test)).toContain('shared');
     expect(s.test.every((r) => r.text.startsWith('test') || r.text === 'shared')).toBe(true);
 
-    const again = makeSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(7));
+    const again = makeLabelledSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(7));
     expect([texts(again.pool), texts(again.val), texts(again.test)]).toEqual([texts(s.pool), texts(s.val), texts(s.test)]);
-    const other = makeSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(8));
+    const other = makeLabelledSplits(ds, { pool: 900, val: 200, test: 401 }, keyFromSeed(8));
     expect(texts(other.test)).not.toEqual(texts(s.test));
     // A bigger pool leaves the test and validation sets as they were.
-    const bigger = makeSplits(ds, { pool: 1000, val: 200, test: 401 }, keyFromSeed(7));
+    const bigger = makeLabelledSplits(ds, { pool: 1000, val: 200, test: 401 }, keyFromSeed(7));
     expect(texts(bigger.test)).toEqual(texts(s.test));
     expect(texts(bigger.val)).toEqual(texts(s.val));
   });
 
-  test('makeSplits: a single split (an upload) gives three disjoint sets; asking too much names the set', () => {
+  test('makeLabelledSplits: a single split (an upload) gives three disjoint sets; asking too much names the set', () => {
     const ds = dataset({ all: rowsOf([40, 40, 20]) }, 3);
-    const s = makeSplits(ds, { pool: 60, val: 15, test: 15 }, keyFromSeed(1));
+    const s = makeLabelledSplits(ds, { pool: 60, val: 15, test: 15 }, keyFromSeed(1));
     expect(s.from).toEqual({ test: ['all'], val: ['all'], pool: ['all'] });
     expect(classCounts(s.test, 3)).toEqual([5, 5, 5]);
     const all = [...texts(s.pool), ...texts(s.val), ...texts(s.test)];
     expect(new Set(all).size).toBe(90);
-    expect(() => makeSplits(ds, { pool: 80, val: 15, test: 15 }, keyFromSeed(1)))
+    expect(() => makeLabelledSplits(ds, { pool: 80, val: 15, test: 15 }, keyFromSeed(1)))
       .toThrow(/^pool: asks for 80 rows but split "all" has only 70 left after the sets drawn before it$/);
-    expect(() => makeSplits(dataset({ train: rowsOf([5, 5]), test: rowsOf([2, 2], 't') }, 2), { pool: 4, val: 2, test: 5 }, keyFromSeed(1)))
+    expect(() => makeLabelledSplits(dataset({ train: rowsOf([5, 5]), test: rowsOf([2, 2], 't') }, 2), { pool: 4, val: 2, test: 5 }, keyFromSeed(1)))
       .toThrow(/^test: asks for 5 rows but split "test" has only 4 left$/);
   });
 });
@@ -300,7 +300,7 @@ describe('loadDatasetFolder', () => {
     expect(classCounts(dataset.splits.test!, 4)).toEqual([1900, 1900, 1900, 1900]);
     expect(dataset.splits.train).toHaveLength(5000);
     // The write-up's sizes come out balanced and disjoint.
-    const s = makeSplits(dataset, { pool: 1000, val: 200, test: 500 }, keyFromSeed(1));
+    const s = makeLabelledSplits(dataset, { pool: 1000, val: 200, test: 500 }, keyFromSeed(1));
     expect(classCounts(s.test, 4)).toEqual([125, 125, 125, 125]);
     expect(classCounts(s.pool, 4)).toEqual([250, 250, 250, 250]);
   });

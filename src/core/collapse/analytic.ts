@@ -29,24 +29,11 @@
 import * as v from 'valibot';
 import { mean, quantile } from '../metrics/stats';
 import { type Key, Rng, foldIn } from '../rng';
-import { parseConfig } from '../schema';
+import { integerIn, numberIn, parseConfig } from '../schema';
 
 export type CollapseMode = 'replace' | 'accumulate';
 const MODES = ['replace', 'accumulate'] as const;
 
-const intIn = (min: number, max: number) =>
-  v.pipe(
-    v.number(`must be an integer from ${min} to ${max}`),
-    v.check((x) => Number.isInteger(x) && x >= min && x <= max, (i) => `must be an integer from ${min} to ${max}, got ${String(i.input)}`),
-  );
-const numIn = (min: number, max: number, openMin = false) =>
-  v.pipe(
-    v.number(`must be a number ${openMin ? 'above' : 'from'} ${min} ${openMin ? 'and up to' : 'to'} ${max}`),
-    v.check(
-      (x) => Number.isFinite(x) && (openMin ? x > min : x >= min) && x <= max,
-      (i) => `must be a number ${openMin ? 'above' : 'from'} ${min} ${openMin ? 'and up to' : 'to'} ${max}, got ${String(i.input)}`,
-    ),
-  );
 const modeField = v.picklist(MODES, `must be one of ${MODES.join(', ')}`);
 
 /** Per generation, over seeds: mean, median, and the [low, high] quantile band. */
@@ -108,11 +95,11 @@ export const defaultGaussianConfig: GaussianCollapseConfig = {
 };
 
 const gaussianSchema = v.strictObject({
-  mu0: numIn(-1e6, 1e6),
-  sigma0: numIn(0, 1e6, true),
-  samplesPerGeneration: intIn(2, 1_000_000),
-  generations: intIn(0, 100_000),
-  seeds: intIn(1, 100_000),
+  mu0: numberIn(-1e6, 1e6),
+  sigma0: numberIn(0, 1e6, { above: true }),
+  samplesPerGeneration: integerIn(2, 1_000_000),
+  generations: integerIn(0, 100_000),
+  seeds: integerIn(1, 100_000),
   estimator: v.picklist(['ml', 'unbiased'], 'must be one of ml, unbiased'),
   mode: modeField,
 }) as unknown as v.GenericSchema<unknown, GaussianCollapseConfig>;
@@ -227,13 +214,13 @@ export const defaultZipfConfig: ZipfCollapseConfig = {
 };
 
 const zipfSchema = v.strictObject({
-  vocabSize: intIn(2, 1_000_000),
-  zipfExponent: numIn(0, 10),
-  samplesPerGeneration: intIn(1, 10_000_000),
-  generations: intIn(0, 100_000),
-  seeds: intIn(1, 100_000),
+  vocabSize: integerIn(2, 1_000_000),
+  zipfExponent: numberIn(0, 10),
+  samplesPerGeneration: integerIn(1, 10_000_000),
+  generations: integerIn(0, 100_000),
+  seeds: integerIn(1, 100_000),
   mode: modeField,
-  tailShare: numIn(0, 1, true),
+  tailShare: numberIn(0, 1, { above: true }),
 }) as unknown as v.GenericSchema<unknown, ZipfCollapseConfig>;
 
 /** Defaults merged with overrides, validated (ConfigError naming each bad or unknown field). */
@@ -390,12 +377,12 @@ export const defaultRegressionConfig: RegressionCollapseConfig = {
 
 const regressionSchema = v.pipe(
   v.strictObject({
-    features: intIn(1, 32),
-    pointsPerGeneration: intIn(3, 1_000_000),
-    noiseStd: numIn(0, 1e6),
-    generations: intIn(0, 100_000),
-    seeds: intIn(1, 100_000),
-    testSize: intIn(1, 1_000_000),
+    features: integerIn(1, 32),
+    pointsPerGeneration: integerIn(3, 1_000_000),
+    noiseStd: numberIn(0, 1e6),
+    generations: integerIn(0, 100_000),
+    seeds: integerIn(1, 100_000),
+    testSize: integerIn(1, 1_000_000),
     mode: modeField,
   }),
   v.forward(

@@ -14,6 +14,7 @@
  * Every check fails with a CorpusError that says what to change.
  */
 import { UNK_WORD } from '../tokenizer/word';
+import { decodeUtf8Strict } from '../utf8';
 
 export interface PlainTextOptions {
   /** Largest accepted file, in bytes. */
@@ -55,25 +56,6 @@ export class CorpusError extends Error {
   }
 }
 
-/** Decode UTF-8 strictly; a byte-order mark is dropped. */
-export function decodeUtf8(bytes: Uint8Array, fileName: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    // Find the first bad sequence for the message: decode growing prefixes would be slow; scan once instead.
-    let i = 0;
-    while (i < bytes.length) {
-      const b = bytes[i]!;
-      const need = b < 0x80 ? 0 : b >= 0xc2 && b < 0xe0 ? 1 : b >= 0xe0 && b < 0xf0 ? 2 : b >= 0xf0 && b < 0xf5 ? 3 : -1;
-      let ok = need >= 0 && i + need < bytes.length;
-      for (let k = 1; ok && k <= need; k++) ok = (bytes[i + k]! & 0xc0) === 0x80;
-      if (!ok) break;
-      i += need + 1;
-    }
-    throw new CorpusError(`${fileName}: not UTF-8 text (an invalid byte sequence at byte ${i}); save the file as UTF-8 plain text`);
-  }
-}
-
 const WORD = /[\p{L}\p{N}]+(?:['’][\p{L}\p{N}]+)*/gu;
 
 /** Lower-cased words of a sentence, punctuation dropped. */
@@ -90,7 +72,11 @@ export function parsePlainText(bytes: Uint8Array, fileName: string, options: Par
   }
   const nul = bytes.indexOf(0);
   if (nul >= 0) throw new CorpusError(`${fileName}: not a text file (a NUL byte at byte ${nul}); upload a .txt file`);
-  const text = decodeUtf8(bytes, fileName);
+  const decoded = decodeUtf8Strict(bytes);
+  if (!('text' in decoded)) {
+    throw new CorpusError(`${fileName}: not UTF-8 text (an invalid byte sequence at byte ${decoded.badByte}); save the file as UTF-8 plain text`);
+  }
+  const text = decoded.text;
   const sentences: string[][] = [];
   let droppedShort = 0;
   for (const line of text.split(/\r\n|\r|\n/)) {

@@ -27,6 +27,7 @@
  * Every error is a DataError naming the file, the line (or row) and the field.
  */
 import { type Key, Rng, foldIn } from '../rng';
+import { decodeUtf8Strict } from '../utf8';
 
 /** One example: its text and its class id (0…K−1). */
 export interface LabelledRow {
@@ -149,36 +150,11 @@ export function decodeUtf8(bytes: Uint8Array, fileName: string, limits: DataLimi
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw new DataError(fileName, null, null, 'the file is UTF-16: save it as UTF-8');
   }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    // Find the first bad byte: the longest prefix that decodes ends just before it.
-    let lo = 0;
-    let hi = bytes.length;
-    const ok = (n: number) => {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (ok(mid)) lo = mid;
-      else hi = mid - 1;
-    }
-    // A sequence cut short is only invalid at the byte after it: point at its lead byte instead.
-    let bad = lo;
-    for (let j = lo - 1; j >= Math.max(0, lo - 3); j--) {
-      if ((bytes[j]! & 0xc0) === 0x80) continue;
-      if (bytes[j]! >= 0xc0) bad = j;
-      break;
-    }
-    let line = 1;
-    for (let i = 0; i < bad; i++) if (bytes[i] === 0x0a) line++;
-    throw new DataError(fileName, `line ${line}`, null, `invalid UTF-8 at byte offset ${fmt(bad)}: save the file as UTF-8`);
-  }
+  const decoded = decodeUtf8Strict(bytes);
+  if ('text' in decoded) return decoded.text;
+  let line = 1;
+  for (let i = 0; i < decoded.badByte; i++) if (bytes[i] === 0x0a) line++;
+  throw new DataError(fileName, `line ${line}`, null, `invalid UTF-8 at byte offset ${fmt(decoded.badByte)}: save the file as UTF-8`);
 }
 
 /** Read JSON Lines: one JSON object per non-blank line. */
@@ -723,7 +699,7 @@ const PREFERRED: Record<SplitRole, string[]> = {
  * size never changes the test set. Throws naming the role that asks for more
  * rows than are left.
  */
-export function makeSplits(dataset: LabelledDataset, sizes: SplitSizes, key: Key): ExperimentSplits {
+export function makeLabelledSplits(dataset: LabelledDataset, sizes: SplitSizes, key: Key): ExperimentSplits {
   const names = Object.keys(dataset.splits);
   const used = new Set<string>();
   const drawn: Record<SplitRole, LabelledRow[]> = { pool: [], val: [], test: [] };

@@ -110,7 +110,10 @@ export const CLASSROOM_GRAMMAR: GrammarSpec = {
   maxWords: 20,
 };
 
-/** The classroom grammar, built once. */
+let built: Grammar | null = null;
+
+/** The classroom grammar, built on first use and shared (a Grammar is immutable once built). */
 export function classroomGrammar(): Grammar {
-  return new Grammar(CLASSROOM_GRAMMAR);
+  built ??= new Grammar(CLASSROOM_GRAMMAR);
+  return built;
 }
