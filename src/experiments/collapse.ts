@@ -498,7 +498,7 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
         embedFailure = r.reason;
         return { value: null, note: `not computed: ${r.reason}` };
       }
-      return { value: meanPairwiseCosineDistance(r.vectors, { batchSize: 128 }), note: `${r.model}, ${texts.length} samples` };
+      return { value: meanPairwiseCosineDistance(r.vectors), note: `${r.model}, ${texts.length} samples` };
     } catch (e) {
       checkCancel();
       embedFailure = e instanceof Error ? e.message : String(e);

@@ -300,17 +300,12 @@ export class CpuBackend implements Backend {
     matmulForward(logits, lnfRows, viewOf(this.params, this.layout.wte), null, M, C, V); // tied head
     const ce = new Float32Array(M);
     crossEntropyForward(ce, logits, targets, M, V);
-    const perSeqLoss = new Float32Array(batch.B);
+    // Rows are in (b, t) order, so each sequence's terms add up in the order lossOf uses (in float64, as there).
+    const seqSums = new Float64Array(batch.B);
+    rows.forEach((r, m) => (seqSums[Math.floor(r / batch.T)]! += weights[m]! * ce[m]!));
+    const perSeqLoss = Float32Array.from(seqSums);
     let loss = 0;
-    for (let b = 0; b < batch.B; b++) {
-      // Rows are in (b, t) order, so this sums each sequence's terms in the order lossOf does.
-      let s = 0;
-      rows.forEach((r, m) => {
-        if (Math.floor(r / batch.T) === b) s += weights[m]! * ce[m]!;
-      });
-      perSeqLoss[b] = s;
-      loss += s;
-    }
+    for (const s of seqSums) loss += s;
     return { result: { loss, perSeqLoss } as LossResult, lnfRows, logits, targets, weights };
   }
 
@@ -433,7 +428,8 @@ class CpuDecoder implements Decoder {
       for (let i = 0; i < C; i++) x[m * C + i] = wte[ix + i]! + wpe[pp + i]!;
     }
     const ln = f(M * C), mean = f(M), rstd = f(M), qkv = f(M * 3 * C), atty = f(M * C), proj = f(M * C);
-    const fch = f(M * 4 * C), gelu = f(M * 4 * C), res = f(M * C);
+    const fch = f(M * 4 * C), gelu = f(M * 4 * C), res2 = f(M * C), res = f(M * C);
+    // cur is read last by the first residual below, before res is written: the next layer can read res in place.
     let cur = x;
     for (let l = 0; l < c.nLayers; l++) {
       const w = L.blocks[l]!;
@@ -448,14 +444,13 @@ class CpuDecoder implements Decoder {
       }
       attentionDecode(atty, qkv, kc, vc, this.attScratch, rows, positions, M, maxT, C, NH);
       matmulForward(proj, atty, viewOf(p, w.attprojw), viewOf(p, w.attprojb), M, C, C);
-      const res2 = f(M * C);
       residualForward(res2, cur, proj, M * C);
       layernormForward(ln, mean, rstd, res2, viewOf(p, w.ln2w), viewOf(p, w.ln2b), M, C);
       matmulForward(fch, ln, viewOf(p, w.fcw), viewOf(p, w.fcb), M, C, 4 * C);
       geluForward(gelu, fch, M * 4 * C);
       matmulForward(proj, gelu, viewOf(p, w.fcprojw), viewOf(p, w.fcprojb), M, 4 * C, C);
       residualForward(res, res2, proj, M * C);
-      cur = res.slice();
+      cur = res;
     }
     layernormForward(ln, mean, rstd, cur, viewOf(p, L.lnfw), viewOf(p, L.lnfb), M, C);
     const logits = f(M * V);

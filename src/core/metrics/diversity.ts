@@ -309,47 +309,28 @@ export function relativeTailMass(seqs: TokenSeqs, rare: RareVocabulary): number 
 /**
  * Embedding ("semantic") diversity: 1 − mean cosine similarity over all
  * N(N−1)/2 unordered pairs, cos(u, v) = u·v / (‖u‖‖v‖) (vectors need not be
- * normalized). The similarity matrix is formed one batchSize × batchSize
- * block at a time (upper triangle only), so memory is O(batchSize²) beyond
- * the vectors themselves, whatever N is. NaN for fewer than 2 vectors;
- * throws on a zero vector (its cosine is undefined) or mismatched lengths.
+ * normalized). With unit vectors û_i and s = Σ û_i, Σ_{i<j} û_i·û_j =
+ * (‖s‖² − N) / 2, so it costs O(N·D), not O(N²·D). NaN for fewer than 2
+ * vectors; throws on a zero vector (its cosine is undefined) or mismatched
+ * lengths.
  */
-export function meanPairwiseCosineDistance(vectors: readonly ArrayLike<number>[], opts: { batchSize?: number } = {}): number {
-  const B = opts.batchSize ?? 256;
-  if (!Number.isInteger(B) || B < 1) throw new Error(`meanPairwiseCosineDistance: batchSize must be a positive integer, got ${B}`);
+export function meanPairwiseCosineDistance(vectors: readonly ArrayLike<number>[]): number {
   const N = vectors.length;
   if (N < 2) return NaN;
   const D = vectors[0]!.length;
-  const norms = new Float64Array(N);
+  const s = new Float64Array(D); // Σ û_i
   for (let i = 0; i < N; i++) {
     const v = vectors[i]!;
     if (v.length !== D) throw new Error(`meanPairwiseCosineDistance: vector ${i} has length ${v.length}, expected ${D}`);
-    let s = 0;
-    for (let k = 0; k < D; k++) s += v[k]! * v[k]!;
-    if (!(s > 0)) throw new Error(`meanPairwiseCosineDistance: vector ${i} has zero (or non-finite) norm`);
-    norms[i] = Math.sqrt(s);
+    let sq = 0;
+    for (let k = 0; k < D; k++) sq += v[k]! * v[k]!;
+    if (!(sq > 0) || !Number.isFinite(sq)) throw new Error(`meanPairwiseCosineDistance: vector ${i} has zero (or non-finite) norm`);
+    const inv = 1 / Math.sqrt(sq);
+    for (let k = 0; k < D; k++) s[k]! += v[k]! * inv;
   }
-  const block = new Float64Array(B * B); // block (I, J): cos(v_i, v_j), i in I, j in J
-  let sum = 0;
-  for (let i0 = 0; i0 < N; i0 += B) {
-    const iEnd = Math.min(i0 + B, N);
-    for (let j0 = i0; j0 < N; j0 += B) {
-      const jEnd = Math.min(j0 + B, N);
-      for (let i = i0; i < iEnd; i++) {
-        const u = vectors[i]!;
-        for (let j = Math.max(j0, i + 1); j < jEnd; j++) {
-          const v = vectors[j]!;
-          let dot = 0;
-          for (let k = 0; k < D; k++) dot += u[k]! * v[k]!;
-          block[(i - i0) * B + (j - j0)] = dot / (norms[i]! * norms[j]!);
-        }
-      }
-      let blockSum = 0; // per-block partial sums keep the float64 accumulation short
-      for (let i = i0; i < iEnd; i++) for (let j = Math.max(j0, i + 1); j < jEnd; j++) blockSum += block[(i - i0) * B + (j - j0)]!;
-      sum += blockSum;
-    }
-  }
-  return 1 - sum / ((N * (N - 1)) / 2);
+  let sNorm2 = 0;
+  for (let k = 0; k < D; k++) sNorm2 += s[k]! * s[k]!;
+  return 1 - (sNorm2 - N) / (N * (N - 1));
 }
 
 export interface Histogram {
