@@ -41,19 +41,21 @@
 import * as v from 'valibot';
 import { gaussianCollapse } from '../core/collapse/analytic';
 import { CorpusError, parsePlainText } from '../core/corpus/plain-text';
-import { type GptConfig, type OptimConfig, defaultOptimConfig } from '../core/gpt/config';
+import type { GptConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { classroomGrammar } from '../core/grammar/classroom';
 import type { Grammar } from '../core/grammar/grammar';
 import {
   distinctN, histogram, meanPairwiseCosineDistance, rareVocabulary, relativeTailMass, selfBleu, tokenEntropy,
 } from '../core/metrics/diversity';
+import { mean } from '../core/metrics/stats';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { scoreContinuations } from '../core/score';
 import { WordTokenizer } from '../core/tokenizer/word';
-import { lmBatch, trainSteps } from '../core/train';
+import { lmBatch } from '../core/train';
+import { finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
 
 export const COLLAPSE_MODES = ['replace', 'accumulate', 'real-mix', 'accumulate-subsample'] as const;
@@ -346,10 +348,6 @@ function uploadedCorpus(c: CollapseConfig, ctx: RunContext, key: Key): Corpus {
 
 // --- metrics -----------------------------------------------------------------------
 
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
 /** Distinct-n, Self-BLEU, entropy, mean length: what is measured on any set of sentences. */
 function textMetrics(sentences: readonly (readonly string[])[], selfBleuSamples: number, key: Key) {
   return {
@@ -403,8 +401,7 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
   /** Train from `from` on `data` for `steps` steps (fresh AdamW moments); returns the new parameters and the mean of the last losses. */
   const train = async (from: Float32Array, data: readonly (readonly string[])[], steps: number, phase: string, k: Key) => {
     await backend.setParams(from);
-    const zeros = new Float32Array(backend.layout.total);
-    await backend.setOptimizerState({ step: 0, m: zeros, v: zeros });
+    await resetOptimizer(backend);
     const seqs = data.map(encode);
     const rng = new Rng(k);
     // Length-grouped batches (as Hugging Face's group_by_length): shuffle, sort
@@ -426,19 +423,10 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
       const rows = queue.pop()!;
       return lmBatch(rows, Math.max(...rows.map((r) => r.length - 1)));
     };
-    const losses: number[] = [];
-    const result = await trainSteps(backend, nextBatch, optimFor(c, steps), {
-      startStep: 0, steps, readEvery: 10, signal: ctx.signal, now: ctx.now,
-      onEvent: (e) => {
-        if (e.loss === undefined) return;
-        losses.push(e.loss);
-        ctx.emit({ type: 'step', phase, step: e.step + 1, loss: e.loss, lr: e.lr, ms: e.ms });
-      },
-    });
+    const result = await trainPhase(backend, ctx, { nextBatch, optim: phaseOptim(c.learningRate, c.weightDecay, steps), steps, phase });
     checkCancel();
     progress(phase, result.steps);
-    const tail = losses.slice(-3);
-    return { params: await backend.getParams(), loss: tail.length ? mean(tail) : null };
+    return { params: await backend.getParams(), loss: finalLoss(result.points) };
   };
 
   /** N sentences from the model now on the backend; unfinished ones (no end token) are kept and flagged. */
@@ -686,17 +674,6 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
       n: c.gaussianN, seeds: c.gaussianSeeds, estimator: 'ml',
       variance: gauss.varianceBand.mean, low: gauss.varianceBand.low, high: gauss.varianceBand.high, theory: gauss.theory!,
     },
-  };
-}
-
-function optimFor(c: CollapseConfig, steps: number): OptimConfig {
-  return {
-    ...defaultOptimConfig,
-    learningRate: c.learningRate,
-    weightDecay: c.weightDecay,
-    warmupSteps: Math.min(20, Math.max(1, Math.floor(steps / 10))),
-    totalSteps: steps,
-    beta2: 0.98,
   };
 }
 

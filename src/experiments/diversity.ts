@@ -85,7 +85,7 @@
  */
 import * as v from 'valibot';
 import type { Backend, TokenBatch } from '../core/backend';
-import { type GptConfig, type OptimConfig, defaultOptimConfig } from '../core/gpt/config';
+import type { GptConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { distinctN, meanPairwiseCosineDistance, selfBleu } from '../core/metrics/diversity';
 import { meanPassAtK } from '../core/metrics/pass-at-k';
@@ -94,12 +94,13 @@ import {
   TARGET_FAILURES, type TargetFailure, type TargetLevel, type TargetSplits, type TargetTask, makeTargetSplits, targetLevel, verifyTarget,
 } from '../core/puzzles/targets';
 import { SPLIT_NAMES, type SplitName } from '../core/puzzles/splits';
+import { PUZZLE_ALPHABET } from '../core/puzzles/types';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
-import { sftBatch, trainSteps } from '../core/train';
-import { PUZZLE_ALPHABET } from './self-improve';
+import { sftBatch } from '../core/train';
+import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
 
 export const OBJECTIVES = ['additive', 'polychromic'] as const;
@@ -666,13 +667,6 @@ export function runTargets(c: DiversityConfig, seed: number): TargetSplits {
   }, foldIn(keyFromSeed(seed), TAG.task));
 }
 
-function optimFor(learningRate: number, weightDecay: number, steps: number): OptimConfig {
-  return {
-    ...defaultOptimConfig, learningRate, weightDecay,
-    warmupSteps: Math.min(20, Math.max(1, Math.floor(steps / 10))), totalSteps: Math.max(1, steps), beta2: 0.98,
-  };
-}
-
 const lambdaKey = (l: number) => String(l);
 
 /** Rows per generate call (evaluation and diversity samples). */
@@ -733,46 +727,25 @@ async function run(c: DiversityConfig, ctx: RunContext): Promise<DiversitySummar
 
   /** SFT on the seed pairs: a shuffled epoch order per key; batches of batchSize rows. */
   const qualityBatches = (key: Key) => {
-    const rng = new Rng(key);
-    const order: number[] = [];
+    const next = epochCycler(seedPairs.length, new Rng(key));
     return (): TokenBatch => {
-      const rows = [];
-      for (let b = 0; b < c.batchSize; b++) {
-        if (order.length === 0) order.push(...rng.shuffle(seedPairs.map((_, i) => i)));
-        rows.push(seedPairs[order.pop()!]!);
-      }
+      const rows = next(c.batchSize).map((i) => seedPairs[i]!);
       return sftBatch(rows, Math.max(...rows.map((r) => r.prompt.length + r.completion.length - 1)));
     };
-  };
-
-  const resetOptimizer = async () => {
-    const zeros = new Float32Array(backend.layout.total);
-    await backend.setOptimizerState({ step: 0, m: zeros, v: zeros });
-  };
-
-  const meanTail = (xs: readonly number[]) => {
-    const tail = xs.slice(-3);
-    return tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null;
   };
 
   /** The warm start of replicate r from a fresh init; returns the base parameters and the last losses' mean. */
   const warmStart = async (r: number) => {
     await backend.setParams(initParams(gpt, repKey(r, REP.init)));
-    await resetOptimizer();
-    const losses: number[] = [];
+    await resetOptimizer(backend);
     const phase = `replicate ${r + 1}: warm start`;
-    const next = qualityBatches(repKey(r, REP.warmBatches));
-    const result = await trainSteps(backend, next, optimFor(c.warmStartLearningRate, c.weightDecay, c.warmStartSteps), {
-      startStep: 0, steps: c.warmStartSteps, readEvery: 10, signal: ctx.signal, now: ctx.now,
-      onEvent: (e) => {
-        if (e.loss === undefined) return;
-        losses.push(e.loss);
-        ctx.emit({ type: 'step', phase, step: e.step + 1, loss: e.loss, lr: e.lr, ms: e.ms });
-      },
+    const result = await trainPhase(backend, ctx, {
+      nextBatch: qualityBatches(repKey(r, REP.warmBatches)), optim: phaseOptim(c.warmStartLearningRate, c.weightDecay, c.warmStartSteps),
+      steps: c.warmStartSteps, phase,
     });
     checkCancel();
     progress(phase, result.steps);
-    return { params: await backend.getParams(), loss: meanTail(losses) };
+    return { params: await backend.getParams(), loss: finalLoss(result.points) };
   };
 
   /** One diversity estimate of replicate r at a step: P training prompts × n samples, scored. */
@@ -790,11 +763,11 @@ async function run(c: DiversityConfig, ctx: RunContext): Promise<DiversitySummar
   /** Fine-tune from `base` with this λ; emits diagnostics; returns the mean shares and the last quality losses. */
   const fineTune = async (r: number, lambda: number, base: Float32Array) => {
     await backend.setParams(base);
-    await resetOptimizer();
+    await resetOptimizer(backend);
     const phase = `replicate ${r + 1}: λ = ${lambda}`;
     const nextQuality = qualityBatches(repKey(r, REP.fineTuneBatches));
-    const optim = optimFor(c.learningRate, c.weightDecay, c.fineTuneSteps);
-    const losses: number[] = [];
+    const optim = phaseOptim(c.learningRate, c.weightDecay, c.fineTuneSteps);
+    const losses: StepPoint[] = [];
     const diagnostics: DiagnosticRecord[] = [];
     for (let s0 = 0; s0 < c.fineTuneSteps; s0 += c.diversityEvery) {
       checkCancel();
@@ -831,20 +804,14 @@ async function run(c: DiversityConfig, ctx: RunContext): Promise<DiversitySummar
         emit(record);
       }
       if (estimate && lambda > 0) batches[0] = concatBatches(batches[0]!, surrogateBatch(estimate, lambda));
-      const result = await trainSteps(backend, (step) => batches[step - s0]!, optim, {
-        startStep: s0, steps: segment, readEvery: segment, signal: ctx.signal, now: ctx.now,
-        onEvent: (e) => {
-          if (e.loss === undefined) return;
-          // The last step of a segment has quality rows only unless diversityEvery is 1 (then the surrogate's value is included).
-          losses.push(e.loss);
-          ctx.emit({ type: 'step', phase, step: e.step + 1, loss: e.loss, lr: e.lr, ms: e.ms });
-        },
-      });
+      // The loss is read at each segment's last step, which has quality rows only unless diversityEvery is 1 (then the surrogate's value is included).
+      const result = await trainPhase(backend, ctx, { nextBatch: (step) => batches[step - s0]!, optim, steps: segment, phase, startStep: s0, readEvery: segment });
+      losses.push(...result.points);
       checkCancel();
       progress(phase, result.steps);
     }
     const meanOf = (f: (d: DiagnosticRecord) => number) => (diagnostics.length ? diagnostics.reduce((s, d) => s + f(d), 0) / diagnostics.length : null);
-    return { lossShare: meanOf((d) => d.lossShare), gradShare: meanOf((d) => d.gradShare), loss: meanTail(losses) };
+    return { lossShare: meanOf((d) => d.lossShare), gradShare: meanOf((d) => d.gradShare), loss: finalLoss(losses) };
   };
 
   /** Embedding diversity per prompt through ctx.embed, in batches of embedBatchSize texts; null with the reason otherwise. */

@@ -24,18 +24,19 @@
  */
 import * as v from 'valibot';
 import type { Backend } from '../core/backend';
-import { type GptConfig, type OptimConfig, defaultOptimConfig } from '../core/gpt/config';
+import type { GptConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { type GrokPoint, type GrokResult, defaultGrokRule, detectGrokking } from '../core/metrics/grokking';
 import { meanPassAtK } from '../core/metrics/pass-at-k';
 import {
-  FAMILY_NAMES, type FamilyName, type Puzzle, type SplitName, SPLIT_NAMES, type Splits, makeSplits, verify,
+  FAMILY_NAMES, type FamilyName, PUZZLE_ALPHABET, type Puzzle, type SplitName, SPLIT_NAMES, type Splits, makeSplits, verify,
 } from '../core/puzzles';
 import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { integerIn as intIn, numberIn as numIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
 import { sftBatch, trainSteps } from '../core/train';
+import { epochCycler, phaseOptim, resetOptimizer } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
 
 export interface SelfImproveConfig extends Record<string, unknown> {
@@ -151,8 +152,8 @@ const schema = v.pipe(
   v.forward(v.check((c) => c.passSamples === 0 || c.passK <= c.passSamples, (i) => `must be ≤ passSamples (${i.input.passSamples})`), ['passK']),
 ) as unknown as v.GenericSchema<unknown, SelfImproveConfig>;
 
-/** Every character a puzzle prompt, answer or hint can contain: one fixed alphabet for all runs. */
-export const PUZZLE_ALPHABET = ' 0123456789+-*%=?()[]{}abcdefghijklmnopqrstuvwxyz|:';
+/** The puzzles' alphabet (core/puzzles), exported here too for the page's tokenizer. */
+export { PUZZLE_ALPHABET };
 
 /** One problem's attempts in an iteration, for the sample browser. */
 export interface AttemptRow {
@@ -315,17 +316,6 @@ async function quickEval(model: PuzzleModel, splits: Splits, key: Key): Promise<
   return { train: await acc(splits.train, foldIn(key, 1)), val: await acc(splits.val, foldIn(key, 2)) };
 }
 
-function optimFor(c: SelfImproveConfig, steps: number): OptimConfig {
-  return {
-    ...defaultOptimConfig,
-    learningRate: c.learningRate,
-    weightDecay: c.weightDecay,
-    warmupSteps: Math.min(20, Math.max(1, Math.floor(steps / 10))),
-    totalSteps: Math.max(1, steps),
-    beta2: 0.98,
-  };
-}
-
 /** The run's puzzles: a pure function of the config's data fields and the seed. */
 export function runSplits(c: SelfImproveConfig, seed: number): Splits {
   return makeSplits({
@@ -380,16 +370,10 @@ async function run(c: SelfImproveConfig, ctx: RunContext): Promise<SelfImproveSu
   /** Fine-tune on tasks for `steps` steps with fresh AdamW moments; returns the mean of the losses read. */
   const fineTune = async (tasks: Task[], steps: number, phase: string, key: Key): Promise<number | null> => {
     if (steps === 0 || tasks.length === 0) return null;
-    const zeros = new Float32Array(backend.layout.total);
-    await backend.setOptimizerState({ step: 0, m: zeros, v: zeros });
-    const rng = new Rng(key);
-    const order: number[] = [];
+    await resetOptimizer(backend);
+    const nextRows = epochCycler(tasks.length, new Rng(key));
     const nextBatch = () => {
-      const rows: Task[] = [];
-      for (let b = 0; b < c.batchSize; b++) {
-        if (order.length === 0) order.push(...rng.shuffle(tasks.map((_, i) => i)));
-        rows.push(tasks[order.pop()!]!);
-      }
+      const rows = nextRows(c.batchSize).map((i) => tasks[i]!);
       const T = Math.max(...rows.map((r) => r.prompt.length + r.completion.length - 1));
       return sftBatch(rows, T);
     };
@@ -401,7 +385,7 @@ async function run(c: SelfImproveConfig, ctx: RunContext): Promise<SelfImproveSu
       checkCancel();
       // Train in chunks between grokking evaluations (or in one go).
       const chunk = evalEvery > 0 ? Math.min(steps - taken, evalEvery - (state.step % evalEvery)) : steps - taken;
-      const result = await trainSteps(backend, nextBatch, optimFor(c, steps), {
+      const result = await trainSteps(backend, nextBatch, phaseOptim(c.learningRate, c.weightDecay, steps), {
         startStep: taken, steps: chunk, readEvery, signal: ctx.signal, now: ctx.now,
         onEvent: (e) => {
           if (e.loss !== undefined) {

@@ -73,7 +73,7 @@
 import * as v from 'valibot';
 import type { Backend, TokenBatch } from '../core/backend';
 import { DataError, type LabelledDataset, type LabelledRow, makeLabelledSplits, stratifiedSample } from '../core/data/labelled';
-import { type GptConfig, type OptimConfig, defaultOptimConfig } from '../core/gpt/config';
+import type { GptConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../core/models';
 import { distinctN, selfBleu } from '../core/metrics/diversity';
@@ -82,7 +82,7 @@ import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { type Tokenizer, tokenizerFromJSON, trainBpe } from '../core/tokenizer';
-import { trainSteps } from '../core/train';
+import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type ChatMessage, type Experiment, type MetricRecord, RunCancelled, type RunContext, type RunInput } from './types';
 
 export const SYMBIOSIS_METHODS = ['real', 'static', 'recursive', 'symbiosis'] as const;
@@ -798,14 +798,6 @@ function fillTemplate(t: string, fields: Record<string, string>): string {
 
 const SYSTEM_PROMPT = 'You write short, clear training examples for a text classifier. Answer with the example text only.';
 
-/** A step event's payload, kept to replay a shared generation's loss curve. */
-interface StepPoint {
-  step: number;
-  loss: number;
-  lr: number;
-  ms: number;
-}
-
 /** A row of a weighted batch: tokens and the weight of predicting tokens[t+1] at position t. */
 interface WeightedRow {
   tokens: number[];
@@ -824,17 +816,6 @@ function weightedBatch(rows: readonly WeightedRow[]): TokenBatch {
     }
   });
   return batch;
-}
-
-function optimFor(learningRate: number, weightDecay: number, steps: number): OptimConfig {
-  return {
-    ...defaultOptimConfig,
-    learningRate,
-    weightDecay,
-    warmupSteps: Math.min(20, Math.max(1, Math.floor(steps / 10))),
-    totalSteps: Math.max(1, steps),
-    beta2: 0.98,
-  };
 }
 
 // --- run ----------------------------------------------------------------------------------
@@ -928,35 +909,18 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
     ): Promise<{ params: Float32Array; loss: number | null; events: StepPoint[] }> => {
       await backend.setParams(from);
       if (steps === 0) return { params: from, loss: null, events: [] };
-      const zeros = new Float32Array(backend.layout.total);
-      await backend.setOptimizerState({ step: 0, m: zeros, v: zeros });
-      const events: StepPoint[] = [];
-      await trainSteps(backend, (s) => weightedBatch(nextRows(s)), optimFor(lr, c.weightDecay, steps), {
-        startStep: 0, steps, readEvery: 10, signal: ctx.signal, now: ctx.now,
-        onEvent: (e) => {
-          if (e.loss === undefined) return;
-          const point = { step: stepOffset + e.step + 1, loss: e.loss, lr: e.lr, ms: e.ms };
-          events.push(point);
-          ctx.emit({ type: 'step', phase, ...point });
-        },
+      await resetOptimizer(backend);
+      const { points } = await trainPhase(backend, ctx, {
+        nextBatch: (s) => weightedBatch(nextRows(s)), optim: phaseOptim(lr, c.weightDecay, steps), steps, phase, stepOffset,
       });
       checkCancel();
-      const tail = events.slice(-3).map((e) => e.loss);
-      return { params: await backend.getParams(), loss: tail.length ? tail.reduce((a, b) => a + b, 0) / tail.length : null, events };
+      return { params: await backend.getParams(), loss: finalLoss(points), events: points };
     };
 
     /** Rows in a shuffled cycle through `count` items, `perStep` at a time (epoch after epoch). */
     const cycler = (count: number, perStep: number, k: Key) => {
-      const rng = new Rng(k);
-      let order: number[] = [];
-      return () => {
-        const out: number[] = [];
-        for (let i = 0; i < perStep; i++) {
-          if (order.length === 0) order = rng.shuffle([...Array(count).keys()]);
-          out.push(order.pop()!);
-        }
-        return out;
-      };
+      const next = epochCycler(count, new Rng(k));
+      return () => next(perStep);
     };
 
     /** The write direction, BOS · label · SEP → text · EOS, each target token weighted `weight`. */

@@ -38,3 +38,6 @@ export function checkDifficulty(difficulty: number): void {
     throw new Error(`difficulty: must be an integer from 1 to 10, got ${difficulty}`);
   }
 }
+
+/** Every character a puzzle prompt, answer or hint can contain: one fixed alphabet for all runs (the labs' character tokenizer). */
+export const PUZZLE_ALPHABET = ' 0123456789+-*%=?()[]{}abcdefghijklmnopqrstuvwxyz|:';
