@@ -27,7 +27,7 @@ import { resolveConfig } from '../src/experiments/config';
 import { meanCI95 } from '../src/core/metrics/stats';
 import { type CollapseSummary, collapse } from '../src/experiments/collapse';
 import { DATASET_INPUT, type SymbiosisSummary, symbiosis } from '../src/experiments/symbiosis';
-import { folderLabelNames, loadDatasetFolder } from './data-folder';
+import { datasetInputFromFolder } from './data-folder';
 import { type SelfImproveSummary, selfImprove } from '../src/experiments/self-improve';
 
 export async function benchSelfImprove(seeds: number[], preset: string): Promise<void> {
@@ -91,9 +91,7 @@ export async function benchCollapse(seeds: number[], preset: string): Promise<vo
 
 export async function benchSymbiosis(seeds: number[], preset: string, dataDir: string): Promise<void> {
   const config = resolveConfig(symbiosis, preset, {});
-  const names = folderLabelNames(dataDir).names;
-  const { dataset } = loadDatasetFolder(dataDir, names ? { labelNames: names } : {});
-  const input = { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
+  const { input } = datasetInputFromFolder(dataDir);
   const methods = config.methods;
   console.log(`symbiosis, preset '${preset}', data ${dataDir}, CPU backend, seeds ${seeds.join(', ')}; test accuracy, generation 0 → ${config.generations}`);
   console.log(`seed  seconds  ${methods.map((m) => m.padEnd(16)).join('')}`);

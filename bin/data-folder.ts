@@ -13,6 +13,7 @@ import { basename, join, resolve } from 'node:path';
 import {
   AG_NEWS_LABEL_NAMES, DataError, type LabelMapping, type LabelOptions, type LabelledDataset, type TableReport, decodeUtf8, labelTables, readJsonl,
 } from '../src/core/data/labelled';
+import type { RunInput } from '../src/experiments/types';
 
 export interface LoadedFolder {
   dataset: LabelledDataset;
@@ -62,4 +63,15 @@ export function loadDatasetFolder(dir: string, opts: LabelOptions = {}): LoadedF
     labelMapping: labelled.labelMapping,
     reports: labelled.reports,
   };
+}
+
+/**
+ * The symbiosis experiment's `dataset` input from a folder, its classes named
+ * by folderLabelNames (`labelNames` from a flag first); `namesFrom` says where
+ * the names came from.
+ */
+export function datasetInputFromFolder(dir: string, labelNames: readonly string[] | null = null): { input: RunInput; dataset: LabelledDataset; namesFrom: string } {
+  const names = folderLabelNames(dir, labelNames);
+  const { dataset } = loadDatasetFolder(dir, names.names ? { labelNames: names.names } : {});
+  return { input: { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) }, dataset, namesFrom: names.from };
 }

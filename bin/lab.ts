@@ -7,8 +7,14 @@
  *   run     run an experiment on the CPU backend and write its files
  *           (`run self-improve --preset classroom --seed 1 --out DIR`).
  */
+import { EXPERIMENTS } from '../src/experiments';
 import { formatCheck, runParityChecks } from './parity';
 import { parseRunArgs, runExperiment } from './run-experiment';
+
+/** Each experiment with its presets, read from the modules (so the list cannot go stale). */
+const EXPERIMENT_LIST = Object.entries(EXPERIMENTS)
+  .map(([name, e]) => `${name} (presets: ${Object.keys(e.presets ?? {}).join(', ')})`)
+  .join('\n                        ');
 
 const USAGE = `usage: npm run lab -- <command>
 
@@ -16,10 +22,7 @@ commands:
   check    compare the CPU backend with the PyTorch fixtures (test/reference/fixtures)
   run <experiment> [--preset NAME] [--seed N] [--out DIR] [--set key=value ...]
            run an experiment on the CPU backend; writes metrics.jsonl, summary.json, ... to DIR
-           experiments: self-improve (presets: classroom, write-up-replica, grokking)
-                        collapse (presets: classroom, pure-sampling, long)
-                        diversity (presets: classroom, write-up)
-                        symbiosis (presets: tiny, write-up, write-up-tiny, replicated)
+           experiments: ${EXPERIMENT_LIST}
            --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
            --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news);

@@ -30,7 +30,7 @@ import { formatRunFile } from '../src/experiments/run-file';
 import { DATASET_INPUT } from '../src/experiments/symbiosis';
 import type { MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
-import { folderLabelNames, loadDatasetFolder } from './data-folder';
+import { datasetInputFromFolder } from './data-folder';
 
 export interface RunArgs {
   experiment: string;
@@ -137,10 +137,9 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     inputs[name] = { name: basename(path), bytes: new Uint8Array(readFileSync(path)) };
   }
   if (args.data) {
-    const names = folderLabelNames(args.data, args.labelNames ?? null);
-    const { dataset } = loadDatasetFolder(args.data, names.names ? { labelNames: names.names } : {});
-    console.log(`data: ${dataset.name}, classes ${dataset.labelNames.join(', ')} (names: ${names.from})`);
-    inputs[DATASET_INPUT] = { name: dataset.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
+    const { input, dataset, namesFrom } = datasetInputFromFolder(args.data, args.labelNames ?? null);
+    console.log(`data: ${dataset.name}, classes ${dataset.labelNames.join(', ')} (names: ${namesFrom})`);
+    inputs[DATASET_INPUT] = input;
   }
   if (args.out) mkdirSync(args.out, { recursive: true });
   const records: MetricRecord[] = [];

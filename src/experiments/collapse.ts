@@ -89,6 +89,7 @@ export interface CollapseConfig extends Record<string, unknown> {
   batchSize: number;
   /** Peak learning rate (warmup, then cosine within each generation). */
   learningRate: number;
+  /** AdamW's decoupled weight decay on the matrices (0.1, as nanoGPT). */
   weightDecay: number;
   /** Sampling temperature and nucleus (top-p) of every generation's samples; top-p < 1 cuts the tail, as deployed generators do. */
   temperature: number;

@@ -134,6 +134,7 @@ export interface DiversityConfig extends Record<string, unknown> {
   /** Fine-tuning steps per λ, and their peak learning rate (warmup then cosine). */
   fineTuneSteps: number;
   learningRate: number;
+  /** AdamW's decoupled weight decay on the matrices, in every phase (0.1, as nanoGPT). */
   weightDecay: number;
   /** Quality rows (seed pairs) per optimizer step. */
   batchSize: number;

@@ -140,6 +140,7 @@ export interface SymbiosisConfig extends Record<string, unknown> {
   batchSize: number;
   /** Peak learning rate of the Student's labelled training (warmup, then cosine within each generation). */
   learningRate: number;
+  /** AdamW's decoupled weight decay on the matrices, in every phase (0.01: light, as fine-tuning a pretrained model usually is). */
   weightDecay: number;
   /** Keep training the same Student across generations (the original); off: restart from the pretrained Student each generation. */
   continueAcrossGenerations: boolean;
@@ -418,12 +419,16 @@ export function hardnessScores(
   });
 }
 
-/** Indices of the k hardest examples, hardest first (ties: lower index first). */
+/** Indices of the k highest scores (hardnessScores), hardest first (ties: lower index first). */
+export function hardest(scores: ArrayLike<number>, k: number): number[] {
+  return [...Array(scores.length).keys()].sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, k);
+}
+
+/** Indices of the k hardest examples by `selector`, hardest first. */
 export function selectHard(
   posteriors: readonly ArrayLike<number>[], labels: readonly number[] | null, selector: HardSelector, k: number,
 ): number[] {
-  const s = hardnessScores(posteriors, labels, selector);
-  return [...s.keys()].sort((a, b) => s[b]! - s[a]! || a - b).slice(0, k);
+  return hardest(hardnessScores(posteriors, labels, selector), k);
 }
 
 function argmax(p: ArrayLike<number>): number {
@@ -1190,7 +1195,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
             const post = await posteriors(mineTokens);
             const labels = c.mineOn === 'validation' ? mineSlice.map((r) => r.label) : null;
             const scores = hardnessScores(post, labels, c.hardSelector);
-            const picked = selectHard(post, labels, c.hardSelector, Math.min(c.hardExamples, mineSlice.length));
+            const picked = hardest(scores, Math.min(c.hardExamples, mineSlice.length));
             // The Generator is told the label: the true one on validation, the Student's own on the unlabelled pool.
             hardList = picked.map((i) => ({ text: mineSlice[i]!.text, label: labels ? labels[i]! : argmax(post[i]!) }));
             emit({
@@ -1206,7 +1211,7 @@ async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummar
             const jobs = Array.from({ length: n }, (_, i) => i % hardList.length);
             if (c.generator === 'tiny') {
               // Step D: fine-tune the Generator on the hard examples with their labels (cumulative over generations).
-              const hardTokens = hardList.map((h) => encodeText(h.text));
+              const hardTokens = picked.map((i) => mineTokens[i]!); // hardList[j] is mineSlice[picked[j]]
               const nextHard = cycler(hardList.length, Math.min(2 * c.batchSize, hardList.length), key(TAG.adapt, g));
               const adaptRows = () => {
                 const idx = nextHard();
