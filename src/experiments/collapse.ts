@@ -55,6 +55,7 @@ import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schem
 import { scoreContinuations } from '../core/score';
 import { WordTokenizer } from '../core/tokenizer/word';
 import { lmBatch } from '../core/train';
+import { runEmbedder } from './embedding';
 import { finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
 
@@ -475,24 +476,14 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
   };
 
   // A model that could not be loaded is not asked again in this run (offline, every try would fail the same way).
-  let embedFailure: string | null = null;
+  const embed = runEmbedder(ctx);
   const embedNote = async (sentences: readonly (readonly string[])[]): Promise<{ value: number | null; note: string }> => {
     if (c.embeddingSamples === 0) return { value: null, note: 'not computed: embeddingSamples is 0' };
-    if (!ctx.embed) return { value: null, note: 'not computed: this host has no embedding model' };
-    if (embedFailure !== null) return { value: null, note: `not computed: ${embedFailure}` };
     const texts = sentences.slice(0, c.embeddingSamples).map((s) => s.join(' '));
-    try {
-      const r = await ctx.embed(texts);
-      if (!r.ok) {
-        embedFailure = r.reason;
-        return { value: null, note: `not computed: ${r.reason}` };
-      }
-      return { value: meanPairwiseCosineDistance(r.vectors), note: `${r.model}, ${texts.length} samples` };
-    } catch (e) {
-      checkCancel();
-      embedFailure = e instanceof Error ? e.message : String(e);
-      return { value: null, note: `not computed: ${embedFailure}` };
-    }
+    const r = await embed(texts);
+    return r.ok
+      ? { value: meanPairwiseCosineDistance(r.vectors), note: `${r.model}, ${texts.length} samples` }
+      : { value: null, note: `not computed: ${r.reason}` };
   };
 
   // Distinct prompts: the first two words of held-out sentences (one word for a two-word sentence).

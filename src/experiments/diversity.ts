@@ -100,6 +100,7 @@ import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
 import { sftBatch } from '../core/train';
+import { runEmbedder } from './embedding';
 import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
 
@@ -816,37 +817,29 @@ async function run(c: DiversityConfig, ctx: RunContext): Promise<DiversitySummar
   };
 
   /** Embedding diversity per prompt through ctx.embed, in batches of embedBatchSize texts; null with the reason otherwise. */
+  const embed = runEmbedder(ctx);
   const embeddingDiversity = async (sets: readonly string[][]): Promise<{ value: number | null; note: string }> => {
     if (c.embedBatchSize === 0) return { value: null, note: 'not computed: embedBatchSize is 0' };
-    if (!ctx.embed) return { value: null, note: 'not computed: this host has no embedding model' };
     const texts = sets.flat();
     const vectors: Float32Array[] = [];
     let model = '';
-    try {
-      for (let start = 0; start < texts.length; start += c.embedBatchSize) {
-        checkCancel();
-        const r = await ctx.embed(texts.slice(start, start + c.embedBatchSize));
-        if (!r.ok) return { value: null, note: `not computed: ${r.reason}` };
-        if (r.vectors.length !== Math.min(c.embedBatchSize, texts.length - start)) {
-          return { value: null, note: `not computed: the embedding model returned ${r.vectors.length} vectors for ${Math.min(c.embedBatchSize, texts.length - start)} texts` };
-        }
-        vectors.push(...r.vectors);
-        model = r.model;
-      }
-      let offset = 0;
-      const perPrompt = sets.map((s) => {
-        const d = meanPairwiseCosineDistance(vectors.slice(offset, offset + s.length));
-        offset += s.length;
-        return d;
-      });
-      const m = meanOfFinite(perPrompt);
-      return m.value === null
-        ? { value: null, note: 'not computed: no prompt had two embeddable samples' }
-        : { value: m.value, note: `${model}, ${texts.length} texts in batches of ${c.embedBatchSize}${m.note}` };
-    } catch (e) {
-      if (e instanceof RunCancelled) throw e;
-      return { value: null, note: `not computed: ${e instanceof Error ? e.message : String(e)}` };
+    for (let start = 0; start < texts.length; start += c.embedBatchSize) {
+      checkCancel();
+      const r = await embed(texts.slice(start, start + c.embedBatchSize));
+      if (!r.ok) return { value: null, note: `not computed: ${r.reason}` };
+      vectors.push(...r.vectors);
+      model = r.model;
     }
+    let offset = 0;
+    const perPrompt = sets.map((s) => {
+      const d = meanPairwiseCosineDistance(vectors.slice(offset, offset + s.length));
+      offset += s.length;
+      return d;
+    });
+    const m = meanOfFinite(perPrompt);
+    return m.value === null
+      ? { value: null, note: 'not computed: no prompt had two embeddable samples' }
+      : { value: m.value, note: `${model}, ${texts.length} texts in batches of ${c.embedBatchSize}${m.note}` };
   };
 
   /** Evaluate the model on the backend on one split: m samples per prompt. */

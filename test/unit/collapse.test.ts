@@ -13,7 +13,8 @@ import {
   COLLAPSE_MODES, CORPUS_INPUT, type CollapseConfig, type CollapseSummary, type GenerationMetrics, collapse,
 } from '../../src/experiments/collapse';
 import { resolveConfig } from '../../src/experiments/config';
-import type { EmbedResult, ExperimentEvent, RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
+import { runEmbedder } from '../../src/experiments/embedding';
+import { type EmbedResult, type ExperimentEvent, RunCancelled, type RunCheckpoint, type RunContext, type RunInput } from '../../src/experiments/types';
 
 const tiny: Partial<CollapseConfig> = {
   realSize: 40, heldOutSize: 20, samplesPerGeneration: 30, generations: 2, dModel: 16, nLayers: 1, nHeads: 2,
@@ -174,3 +175,39 @@ describe('plain-text corpus', () => {
     expect(() => parsePlainText(enc(lines(10)), 'x.txt')).toThrow(CorpusError);
   });
 });
+
+describe('runEmbedder', () => {
+  const base = { seed: 1, createBackend: async () => { throw new Error('unused'); }, emit: () => {} } as unknown as RunContext;
+  const vec = (x: number) => Float32Array.from([x, 1 - x]);
+
+  test('vectors pass through; the first failure is remembered and the model is not asked again', async () => {
+    let calls = 0;
+    let fail = false;
+    const embed = runEmbedder({
+      ...base,
+      embed: async (texts) => {
+        calls++;
+        return fail ? { ok: false, reason: 'the download failed' } : { ok: true, model: 'm', vectors: texts.map((_, i) => vec(i / 4)) };
+      },
+    });
+    expect(await embed(['a', 'b'])).toEqual({ ok: true, model: 'm', vectors: [vec(0), vec(0.25)] });
+    fail = true;
+    expect(await embed(['c'])).toEqual({ ok: false, reason: 'the download failed' });
+    fail = false;
+    expect(await embed(['d'])).toEqual({ ok: false, reason: 'the download failed' });
+    expect(calls).toBe(2);
+  });
+
+  test('no model on the host, a wrong count, a thrown error, and a cancelled run', async () => {
+    expect(await runEmbedder(base)(['a'])).toEqual({ ok: false, reason: 'this host has no embedding model' });
+    const short = runEmbedder({ ...base, embed: async () => ({ ok: true, model: 'm', vectors: [vec(1)] }) });
+    expect(await short(['a', 'b'])).toEqual({ ok: false, reason: 'the embedding model returned 1 vectors for 2 texts' });
+    const throws = runEmbedder({ ...base, embed: async () => { throw new Error('out of memory'); } });
+    expect(await throws(['a'])).toEqual({ ok: false, reason: 'out of memory' });
+    const controller = new AbortController();
+    controller.abort();
+    const cancelled = runEmbedder({ ...base, signal: controller.signal, embed: async () => { throw new Error('aborted'); } });
+    await expect(cancelled(['a'])).rejects.toBeInstanceOf(RunCancelled);
+  });
+});
+
