@@ -11,7 +11,7 @@
  */
 import { type LabelledDataset, classCounts } from '../core/data/labelled';
 import {
-  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, inTransaction, openLabDb,
+  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, openLabDb,
 } from './db';
 
 /**
@@ -45,12 +45,11 @@ export interface StoredDataset extends LabelledDataset {
 }
 
 function checkDatasetFormat(record: { formatVersion?: unknown }, what: string): void {
-  const got = record.formatVersion;
-  if (got === DATASET_FORMAT_VERSION) return;
-  const newer = typeof got === 'number' && got > DATASET_FORMAT_VERSION;
-  throw new StoredFormatError(newer
-    ? `${what} was cached by a newer version of Symbiosis Lab (format ${got}, this page reads ${DATASET_FORMAT_VERSION}): reload the page to update`
-    : `${what} was cached in format ${String(got)}, which this version (format ${DATASET_FORMAT_VERSION}) does not read: delete it and load it again`);
+  checkFormat(record, what, {
+    expected: DATASET_FORMAT_VERSION,
+    newer: (got) => `was cached by a newer version of Symbiosis Lab (format ${got}, this page reads ${DATASET_FORMAT_VERSION}): reload the page to update`,
+    older: (got) => `was cached in format ${got}, which this version (format ${DATASET_FORMAT_VERSION}) does not read: delete it and load it again`,
+  });
 }
 
 function missing(id: string): Error {

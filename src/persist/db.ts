@@ -223,14 +223,22 @@ export function storageError(e: unknown): unknown {
   return e;
 }
 
-/** Throw a StoredFormatError with a hint when a record's formatVersion is not RECORD_VERSION. */
-export function checkFormat(record: { formatVersion?: unknown }, what: string): void {
+/**
+ * Throw a StoredFormatError with a hint when a record's formatVersion is not
+ * `expected`. The words default to those of runs; the dataset cache gives its
+ * own (its records are re-made by loading again, not exported).
+ */
+export function checkFormat(
+  record: { formatVersion?: unknown }, what: string,
+  words: { expected: number; newer: (got: number) => string; older: (got: string) => string } = {
+    expected: RECORD_VERSION,
+    newer: (got) => `was saved by a newer version of Symbiosis Lab (record format ${got}, this page reads ${RECORD_VERSION}): reload the page to update`,
+    older: (got) => `has record format ${got}, which this version of Symbiosis Lab (format ${RECORD_VERSION}) cannot read: export what you need from a matching version, or delete it`,
+  },
+): void {
   const got = record.formatVersion;
-  if (got === RECORD_VERSION) return;
-  const newer = typeof got === 'number' && got > RECORD_VERSION;
-  throw new StoredFormatError(newer
-    ? `${what} was saved by a newer version of Symbiosis Lab (record format ${got}, this page reads ${RECORD_VERSION}): reload the page to update`
-    : `${what} has record format ${String(got)}, which this version of Symbiosis Lab (format ${RECORD_VERSION}) cannot read: export what you need from a matching version, or delete it`);
+  if (got === words.expected) return;
+  throw new StoredFormatError(`${what} ${typeof got === 'number' && got > words.expected ? words.newer(got) : words.older(String(got))}`);
 }
 
 /** Open (creating or upgrading) the database; failures come back with what to do. */

@@ -15,7 +15,7 @@ import { encodeCheckpoint } from '../core/checkpoint';
 import { tokenizerFromJSON } from '../core/tokenizer';
 import {
   type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleRow,
-  StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
+  type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
 } from './db';
 import { type RunStatus, displayStatus, heldRunLocks } from './liveness';
 import { type RunFileStatus, formatRunFile, parseRunFile } from '../experiments/run-file';
@@ -191,9 +191,7 @@ export class LabStore {
   async getRunInputs(runId: string): Promise<Record<string, RunInput>> {
     const row = await this.db.get('runInputs', runId);
     if (!row) return {};
-    if (row.formatVersion !== RECORD_VERSION) {
-      throw new StoredFormatError(`the input files of run ${runId} are stored in format ${row.formatVersion}; this build reads ${RECORD_VERSION}`);
-    }
+    checkFormat(row, `the input files of run ${runId}`);
     return Object.fromEntries(Object.entries(row.inputs).map(([k, x]) => [k, { name: x.name, bytes: new Uint8Array(x.bytes) }]));
   }
 

@@ -24,14 +24,28 @@ export class AnalyticClient {
   result = $state.raw<AnalyticResult | null>(null);
   error = $state<string | null>(null);
   busy = $state(false);
+  #worker: Worker | null = null;
   #remote: Comlink.Remote<AnalyticWorkerApi> | null = null;
   #request = 0;
 
   #api(): Comlink.Remote<AnalyticWorkerApi> {
-    // This URL is not state: it only tells Vite where the worker's entry is.
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity
-    this.#remote ??= Comlink.wrap<AnalyticWorkerApi>(new Worker(new URL('../../workers/analytic.worker.ts', import.meta.url), { type: 'module' }));
+    if (!this.#remote) {
+      // This URL is not state: it only tells Vite where the worker's entry is.
+      // eslint-disable-next-line svelte/prefer-svelte-reactivity
+      this.#worker = new Worker(new URL('../../workers/analytic.worker.ts', import.meta.url), { type: 'module' });
+      this.#remote = Comlink.wrap<AnalyticWorkerApi>(this.#worker);
+    }
     return this.#remote;
+  }
+
+  /** Stop the worker (the page is going away); a later compute() starts a new one. */
+  dispose(): void {
+    this.#request++; // a pending answer is dropped
+    this.#remote?.[Comlink.releaseProxy]();
+    this.#worker?.terminate();
+    this.#worker = null;
+    this.#remote = null;
+    this.busy = false;
   }
 
   /** Compute a demo (both modes) for a seed; the latest request wins. */

@@ -123,6 +123,12 @@ export class DataClient {
     this.#abandon = null;
   }
 
+  /** Stop the worker and any load (the page is going away); a later call starts a new one. */
+  dispose(): void {
+    this.cancel();
+    this.#drop();
+  }
+
   #api(): Comlink.Remote<DataWorkerApi> {
     if (!this.#remote) {
       // This URL is not state: it only tells Vite where the worker's entry is.

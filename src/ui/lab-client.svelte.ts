@@ -41,9 +41,19 @@ export interface ActiveRun {
   samples: { iteration: number; rows: unknown[] }[];
   log: string[];
   error: string | null;
-  /** A pretrained model's files arriving, while they do (this session only; not stored). */
+}
+
+/**
+ * What a pretrained model in the live run is doing (this session only; not
+ * stored). Kept beside `active`, not in it: download and stream events come
+ * many times a second, and replacing `active` for each would re-read every
+ * record the page derives its charts from.
+ */
+export interface ModelActivity {
+  runId: string;
+  /** Its files arriving, while they do. */
   download: { model: string; file: string; loaded: number; total: number } | null;
-  /** The text a pretrained model is writing now (this session only; not stored). */
+  /** The text it is writing now. */
   stream: { model: string; text: string } | null;
 }
 
@@ -85,6 +95,7 @@ interface Pending {
 export class LabClient {
   runs = $state.raw<RunListItem[]>([]);
   active = $state.raw<ActiveRun | null>(null);
+  modelActivity = $state.raw<ModelActivity | null>(null);
   storage = $state.raw<StorageUsage | null>(null);
   /** The last user-facing error (import, quota, a failed action); the page may clear it. */
   error = $state<string | null>(null);
@@ -156,7 +167,7 @@ export class LabClient {
       const r = await this.#historyApi().openRun(runId);
       const opened: ActiveRun = {
         runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
-        progress: null, records: r.records, samples: r.samples, log: [], error: r.error, download: null, stream: null,
+        progress: null, records: r.records, samples: r.samples, log: [], error: r.error,
       };
       if (this.active?.status !== 'running') this.active = opened;
       return opened;
@@ -254,11 +265,12 @@ export class LabClient {
     switch (e.type) {
       case 'run':
         this.#resetPending();
+        this.modelActivity = null;
         this.active = {
           runId: e.runId, experiment: e.experiment, config: e.config, seed: e.seed, preset: e.preset, status: 'running',
           progress: null, records: e.records, samples: e.samples,
           log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after iteration ${e.resumedFrom}`],
-          error: null, download: null, stream: null,
+          error: null,
         };
         void this.refreshRuns();
         return;
@@ -288,19 +300,22 @@ export class LabClient {
         // The loss of single steps is not kept: the metric records carry what is plotted.
         return;
       case 'download':
-        if (this.active) this.active = { ...this.active, download: e.done ? null : { model: e.model, file: e.file, loaded: e.loaded, total: e.total } };
+        if (this.active) {
+          const download = e.done ? null : { model: e.model, file: e.file, loaded: e.loaded, total: e.total };
+          this.modelActivity = { runId: this.active.runId, stream: this.modelActivity?.stream ?? null, download };
+        }
         return;
       case 'stream':
-        if (this.active) this.active = { ...this.active, stream: { model: e.model, text: e.text } };
+        if (this.active) this.modelActivity = { runId: this.active.runId, download: this.modelActivity?.download ?? null, stream: { model: e.model, text: e.text } };
         return;
       case 'finished':
         this.#flush();
+        this.modelActivity = null;
         if (this.active) {
           this.active = {
             ...this.active,
             status: e.status,
             error: e.error,
-            download: null,
             progress: this.active.progress ? { ...this.active.progress, etaSeconds: e.status === 'done' ? 0 : null } : null,
           };
         }
@@ -365,6 +380,7 @@ export class LabClient {
   /** Terminate the runner; whatever its run still sends is ignored. */
   #dropRunner(): void {
     this.#flush();
+    this.modelActivity = null;
     this.#session++;
     this.#abandon?.();
     this.#abandon = null;

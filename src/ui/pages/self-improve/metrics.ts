@@ -90,17 +90,6 @@ export function evalPoints(records: readonly MetricRecord[]): StepPoint[] {
   return [...bySteps.values()].sort((a, b) => a.step - b.step);
 }
 
-/** The sorted union of several x arrays (to overlay runs with different iterations on one chart). */
-export function unionX(...lists: readonly (readonly number[])[]): number[] {
-  return [...new Set(lists.flat())].sort((a, b) => a - b);
-}
-
-/** `ys` (given at `xs`) read at each of `at`; null where it has no value. */
-export function valuesAt(at: readonly number[], xs: readonly number[], ys: readonly (number | null)[]): (number | null)[] {
-  const m = new Map(xs.map((x, i) => [x, ys[i] ?? null]));
-  return at.map((x) => m.get(x) ?? null);
-}
-
 /** The final accuracies from a run's summary (`iterations[last].accuracy`), or null. */
 export function finalAccuracy(summary: unknown): { iteration: number; accuracy: PerSplit } | null {
   const iterations = objectOf(summary)?.iterations;

@@ -10,6 +10,7 @@ import { meanCI95 } from '../../../core/metrics/stats';
 import { SYMBIOSIS_METHODS, type SampleRow, type SymbiosisMethod } from '../../../experiments/symbiosis';
 import type { MetricRecord } from '../../../experiments/types';
 import { valueOrNull } from '../../format';
+import { unionX } from '../../series';
 
 export const METHOD_LABELS: Record<SymbiosisMethod, string> = {
   real: 'Real Data (upper bound)',
@@ -118,7 +119,7 @@ export function lossCurves(records: readonly MetricRecord[]): { steps: number[];
     }
     sums.set(r.method, at);
   }
-  const steps = [...new Set([...sums.values()].flatMap((at) => [...at.keys()]))].sort((a, b) => a - b);
+  const steps = unionX(...[...sums.values()].map((at) => [...at.keys()]));
   const byMethod = new Map<SymbiosisMethod, (number | null)[]>();
   for (const [method, at] of sums) {
     if (at.size === 0) continue;
