@@ -450,20 +450,16 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
     return out;
   };
 
-  /** exp(mean NLL per token) of the held-out real sentences under the model on the backend. */
+  // Held-out real sentences as scoring items: every token after BOS is scored (EOS included).
+  const heldOutItems = corpus.heldOut.map((sentence) => {
+    const seq = encode(sentence);
+    return { prompt: seq.slice(0, 1), continuation: seq.slice(1) };
+  });
+  const heldOutTokens = heldOutItems.reduce((n, it) => n + it.continuation.length, 0);
+  /** exp(mean negative log-likelihood per token) of the held-out set under the model on the backend. */
   const heldOutPerplexity = async () => {
-    const seqs = corpus.heldOut.map(encode);
-    let nll = 0;
-    let tokens = 0;
-    for (let i = 0; i < seqs.length; i += 64) {
-      const rows = seqs.slice(i, i + 64);
-      const b = lmBatch(rows, Math.max(...rows.map((r) => r.length - 1)));
-      const count = b.weights.reduce((n, w) => n + (w > 0 ? 1 : 0), 0);
-      b.weights.forEach((w, j) => (b.weights[j] = w > 0 ? 1 : 0)); // sum, not mean: nll adds up over batches
-      nll += (await backend.evaluate(b)).loss;
-      tokens += count;
-    }
-    return Math.exp(nll / tokens);
+    const ll = await scoreContinuations(backend, heldOutItems, 64);
+    return Math.exp(-ll.reduce((a, b) => a + b, 0) / heldOutTokens);
   };
 
   /** Per-token log-likelihood of each sample under parameters `params` (the generation-0 model). */
@@ -498,7 +494,7 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
   const measure = async (
     modes: readonly CollapseMode[], generation: number, params: Float32Array, gen0: Float32Array,
     samples: { words: string[]; finished: boolean }[], data: { size: number; realShare: number; trainLoss: number | null },
-  ): Promise<GenerationMetrics> => {
+  ): Promise<void> => {
     const words = samples.map((s) => s.words);
     const perplexity = await heldOutPerplexity();
     let validity: number | null = null;
@@ -520,34 +516,31 @@ async function run(c: CollapseConfig, ctx: RunContext): Promise<CollapseSummary>
     const hist = histogram(ll, { min: -8, max: 0, bins: c.histogramBins });
     // The viewer: the same prompts, with the same random stream, for every generation.
     const viewer = viewerPrompts.length > 0 ? await sampleSentences(viewerPrompts.length, key(TAG.viewer), viewerPrompts) : [];
+    // Parsed once; the rows repeat for each mode that shares this generation.
+    const viewerRows = viewer.map((s, i) => {
+      const prompt = viewerPrompts[i]!;
+      const verdict = corpus.grammar ? (s.finished ? corpus.grammar.parse([...prompt, ...s.words]) : { valid: false as const, reason: 'never ended' }) : null;
+      return {
+        kind: 'viewer' as const, generation, prompt: prompt.join(' '), text: s.words.join(' '),
+        valid: verdict ? verdict.valid : null, reason: verdict && !verdict.valid ? verdict.reason : null,
+      };
+    });
+    const sampleRows = samples.slice(0, 12).map((s, i) => ({
+      kind: 'sample' as const, generation, prompt: '', text: s.words.join(' '),
+      valid: verdicts[i] ? verdicts[i].valid : null, reason: verdicts[i] && !verdicts[i].valid ? verdicts[i].reason : null,
+    }));
     const seconds = (ctx.now() - started) / 1000 + state.seconds;
-    let first: GenerationMetrics | null = null;
     for (const mode of modes) {
       const record: GenerationMetrics = {
         kind: 'generation', mode, generation, sharedBy: [...modes], perplexity, validity, trueLogLik,
         ...text, tailMass: relativeTailMass(words, rare), embeddingDiversity: embedding.value, embeddingNote: embedding.note,
         dataSize: data.size, realShare: data.realShare, trainLoss: data.trainLoss, seconds,
       };
-      first ??= record;
       emit(record);
       emit({ kind: 'histogram', mode, generation, edges: hist.edges, counts: hist.counts, clipped: hist.clipped } satisfies LikelihoodHistogram);
-      const rows: ViewerRow[] = [
-        ...viewer.map((s, i) => {
-          const prompt = viewerPrompts[i]!;
-          const verdict = corpus.grammar ? (s.finished ? corpus.grammar.parse([...prompt, ...s.words]) : { valid: false as const, reason: 'never ended' }) : null;
-          return {
-            kind: 'viewer' as const, mode, generation, prompt: prompt.join(' '), text: s.words.join(' '),
-            valid: verdict ? verdict.valid : null, reason: verdict && !verdict.valid ? verdict.reason : null,
-          };
-        }),
-        ...samples.slice(0, 12).map((s, i) => ({
-          kind: 'sample' as const, mode, generation, prompt: '', text: s.words.join(' '),
-          valid: verdicts[i] ? verdicts[i].valid : null, reason: verdicts[i] && !verdicts[i].valid ? verdicts[i].reason : null,
-        })),
-      ];
+      const rows: ViewerRow[] = [...viewerRows, ...sampleRows].map((r) => ({ ...r, mode }));
       ctx.emit({ type: 'samples', iteration: generation * COLLAPSE_MODES.length + modeIndex(mode), rows });
     }
-    return first!;
   };
 
   let state: CollapseState;
