@@ -38,9 +38,25 @@ export class LabPage<C extends Record<string, unknown>> {
     $effect(() => {
       void untrack(() => this.runs.init());
     });
+    $effect(() => {
+      const onHashChange = () => this.onHashChange();
+      window.addEventListener('hashchange', onHashChange);
+      return () => window.removeEventListener('hashchange', onHashChange);
+    });
   }
 
-  /** For `<svelte:window onhashchange>`: a link pasted into the address bar (not one this page wrote) fills the form. */
+  /**
+   * Why Start is disabled, or null when it is not: a run in progress, else
+   * the page's own problem (a missing file or dataset), else a field in red.
+   */
+  startBlocker(pageProblem: string | null = null): string | null {
+    if (this.runs.live) return 'A run is in progress: cancel it in the Run panel, or wait for it to finish.';
+    if (pageProblem !== null) return pageProblem;
+    if (this.form.checked.config === null || this.form.seedError !== null) return 'Fix the fields marked in red to start.';
+    return null;
+  }
+
+  /** A link pasted into the address bar (not one this page wrote) fills the form. */
   onHashChange(): void {
     if (location.hash !== this.#written && this.form.applyHash(location.hash)) {
       this.edited = false;
