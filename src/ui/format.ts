@@ -55,3 +55,14 @@ export function saveBlob(blob: Blob, fileName: string): void {
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/**
+ * "mean [low, high]" with each number written by `f` (and `unit` after the
+ * mean); just the mean where a bound is missing (one replicate); "—" with no
+ * mean. For a value and its 95% interval in a table.
+ */
+export function formatInterval(x: { mean: number | null; low: number | null; high: number | null }, f: (v: number) => string, unit = ''): string {
+  if (x.mean === null) return '—';
+  return x.low === null || x.high === null ? `${f(x.mean)}${unit}` : `${f(x.mean)}${unit} [${f(x.low)}, ${f(x.high)}]`;
+}
+
