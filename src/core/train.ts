@@ -81,6 +81,30 @@ export function sftBatch(
   return batch;
 }
 
+/** A row of a weighted batch: its tokens, and weights[t] = the weight of predicting tokens[t+1] at position t. */
+export interface WeightedRow {
+  tokens: readonly number[];
+  weights: readonly number[];
+}
+
+/**
+ * A batch from rows with their own per-token weights (the weighted loss is
+ * Σ w·ce, so the weights carry any normalisation). T defaults to the longest
+ * row less one; shorter rows are right-padded with token 0 at weight 0.
+ */
+export function weightedBatch(rows: readonly WeightedRow[], T = Math.max(...rows.map((r) => r.tokens.length - 1))): TokenBatch {
+  const B = rows.length;
+  const batch: TokenBatch = { B, T, inputs: new Int32Array(B * T), targets: new Int32Array(B * T), weights: new Float32Array(B * T) };
+  rows.forEach((r, b) => {
+    for (let t = 0; t < Math.min(r.tokens.length - 1, T); t++) {
+      batch.inputs[b * T + t] = r.tokens[t]!;
+      batch.targets[b * T + t] = r.tokens[t + 1]!;
+      batch.weights[b * T + t] = r.weights[t]!;
+    }
+  });
+  return batch;
+}
+
 /** Run `opts.steps` AdamW steps; `nextBatch(step)` supplies each step's batch. Returns the last loss read. */
 export async function trainSteps(
   backend: Backend, nextBatch: (step: number) => TokenBatch, optim: OptimConfig, opts: TrainOptions,

@@ -99,7 +99,7 @@ import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { CharTokenizer } from '../core/tokenizer/char';
-import { sftBatch } from '../core/train';
+import { type WeightedRow, sftBatch, weightedBatch } from '../core/train';
 import { runEmbedder } from './embedding';
 import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type Experiment, type MetricRecord, RunCancelled, type RunContext } from './types';
@@ -387,18 +387,11 @@ export function advantageScale(objective: Objective, n: number, setSize: number)
 export function weightedCompletionBatch(
   rows: readonly { prompt: readonly number[]; completion: readonly number[]; weight: number }[],
 ): TokenBatch {
-  const B = rows.length;
-  const len = Math.max(1, ...rows.map((r) => r.prompt.length + r.completion.length - 1));
-  const batch: TokenBatch = { B, T: len, inputs: new Int32Array(B * len), targets: new Int32Array(B * len), weights: new Float32Array(B * len) };
-  rows.forEach((r, b) => {
-    const seq = [...r.prompt, ...r.completion];
-    for (let t = 0; t < seq.length - 1; t++) {
-      batch.inputs[b * len + t] = seq[t]!;
-      batch.targets[b * len + t] = seq[t + 1]!;
-      if (t + 1 >= r.prompt.length) batch.weights[b * len + t] = r.weight;
-    }
+  const weighted = rows.map((r): WeightedRow => {
+    const tokens = [...r.prompt, ...r.completion];
+    return { tokens, weights: tokens.slice(1).map((_, t) => (t + 1 >= r.prompt.length ? r.weight : 0)) };
   });
-  return batch;
+  return weightedBatch(weighted, Math.max(1, ...weighted.map((r) => r.tokens.length - 1)));
 }
 
 /** Rows of a then rows of b, right-padded (weight 0) to the longer T. */

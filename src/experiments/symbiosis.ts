@@ -71,7 +71,7 @@
  * phases read, so a resumed run ends bit-identical to an uninterrupted one.
  */
 import * as v from 'valibot';
-import type { Backend, TokenBatch } from '../core/backend';
+import type { Backend } from '../core/backend';
 import { DataError, type LabelledDataset, type LabelledRow, makeLabelledSplits, stratifiedSample } from '../core/data/labelled';
 import type { GptConfig } from '../core/gpt/config';
 import { initParams } from '../core/gpt/init';
@@ -82,6 +82,7 @@ import { type Key, Rng, foldIn, keyFromSeed } from '../core/rng';
 import { generate } from '../core/sample';
 import { distinctChoices, integerIn, numberIn, positiveInt } from '../core/schema';
 import { type Tokenizer, tokenizerFromJSON, trainBpe } from '../core/tokenizer';
+import { type WeightedRow, weightedBatch } from '../core/train';
 import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, trainPhase } from './phases';
 import { type ChatMessage, type Experiment, type MetricRecord, RunCancelled, type RunContext, type RunInput } from './types';
 
@@ -802,26 +803,6 @@ function fillTemplate(t: string, fields: Record<string, string>): string {
 }
 
 const SYSTEM_PROMPT = 'You write short, clear training examples for a text classifier. Answer with the example text only.';
-
-/** A row of a weighted batch: tokens and the weight of predicting tokens[t+1] at position t. */
-interface WeightedRow {
-  tokens: number[];
-  weights: number[];
-}
-
-function weightedBatch(rows: readonly WeightedRow[]): TokenBatch {
-  const B = rows.length;
-  const T = Math.max(...rows.map((r) => r.tokens.length - 1));
-  const batch: TokenBatch = { B, T, inputs: new Int32Array(B * T), targets: new Int32Array(B * T), weights: new Float32Array(B * T) };
-  rows.forEach((r, b) => {
-    for (let t = 0; t < r.tokens.length - 1; t++) {
-      batch.inputs[b * T + t] = r.tokens[t]!;
-      batch.targets[b * T + t] = r.tokens[t + 1]!;
-      batch.weights[b * T + t] = r.weights[t]!;
-    }
-  });
-  return batch;
-}
 
 // --- run ----------------------------------------------------------------------------------
 

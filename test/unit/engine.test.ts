@@ -7,7 +7,7 @@ import { initParams } from '../../src/core/gpt/init';
 import { Rng, keyFromSeed } from '../../src/core/rng';
 import { generate, sampleToken } from '../../src/core/sample';
 import { classifyByContinuation, scoreContinuations } from '../../src/core/score';
-import { lmBatch, trainSteps } from '../../src/core/train';
+import { lmBatch, trainSteps, weightedBatch } from '../../src/core/train';
 
 const config = { vocabSize: 13, contextLength: 16, dModel: 16, nLayers: 2, nHeads: 2 };
 const optim = { ...defaultOptimConfig, learningRate: 1e-2, warmupSteps: 5, totalSteps: 100 };
@@ -219,3 +219,14 @@ describe('scoring', () => {
     });
   });
 });
+
+test('weightedBatch: each row its own weights, right-padded at weight 0; a given T cuts longer rows', () => {
+  const b = weightedBatch([{ tokens: [5, 6, 7], weights: [0.5, 2] }, { tokens: [8, 9], weights: [-1] }]);
+  expect({ B: b.B, T: b.T }).toEqual({ B: 2, T: 2 });
+  expect([...b.inputs]).toEqual([5, 6, 8, 0]);
+  expect([...b.targets]).toEqual([6, 7, 9, 0]);
+  expect([...b.weights]).toEqual([0.5, 2, -1, 0]);
+  const cut = weightedBatch([{ tokens: [5, 6, 7], weights: [0.5, 2] }], 1);
+  expect([...cut.inputs, ...cut.targets, ...cut.weights]).toEqual([5, 6, 0.5]);
+});
+
