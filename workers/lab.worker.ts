@@ -25,6 +25,7 @@ import type {
 } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
 import type { Generator } from '../src/pretrained/generator';
+import { DatasetStore } from '../src/persist/datasets';
 import {
   HEARTBEAT_MS, LabStore, type RunEnvironment, type RunListItem, type RunStatus, RunWriter, StorageFullError, type StorageUsage,
   withRunLock,
@@ -45,6 +46,12 @@ export interface StartOptions {
   backend: BackendChoice;
   /** Files the run reads (RunContext.inputs): stored with the run, so a resume reads them too. */
   inputs?: Record<string, RunInput>;
+  /**
+   * Inputs to make from datasets cached in IndexedDB (input name → dataset
+   * id), as the JSON `parseDatasetInput` reads: read here, so a dataset's rows
+   * never pass through the page on their way to the run.
+   */
+  cachedDatasets?: Record<string, string>;
 }
 
 /** The run exists in the database and is about to (re)start. */
@@ -185,6 +192,18 @@ class YieldingBackend implements Backend {
 let storePromise: Promise<LabStore> | null = null;
 
 /** This worker's connection, opened on first use (and retried after a failed open). */
+/** A cached dataset as a run input: {name, source, labelNames, splits} in JSON. */
+async function cachedDatasetInput(id: string): Promise<RunInput> {
+  const datasets = await DatasetStore.open();
+  try {
+    const d = await datasets.get(id);
+    const dataset = { name: d.name, source: d.source, labelNames: d.labelNames, splits: d.splits };
+    return { name: d.name, bytes: new TextEncoder().encode(JSON.stringify(dataset)) };
+  } finally {
+    datasets.close();
+  }
+}
+
 function openStore(): Promise<LabStore> {
   storePromise ??= LabStore.open().catch((e: unknown) => {
     storePromise = null;
@@ -445,8 +464,9 @@ const api = {
     const { prefer, environment } = await planBackend(opts.backend);
     const runId = opts.runId ?? crypto.randomUUID();
     const send = forwarder(onEvent);
+    const inputs = { ...opts.inputs };
+    for (const [name, id] of Object.entries(opts.cachedDatasets ?? {})) inputs[name] = await cachedDatasetInput(id);
     return withRunLock(runId, async () => {
-      const inputs = opts.inputs ?? {};
       await store.createRun({
         id: runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, overrides: opts.overrides, environment, inputs,
       });

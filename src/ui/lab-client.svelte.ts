@@ -65,6 +65,8 @@ export interface StartRunOptions {
   backend: BackendChoice;
   /** Files the run needs (an uploaded corpus), stored with it so a resume sees them too. */
   inputs?: Record<string, RunInput>;
+  /** Inputs the worker makes from cached datasets (input name → dataset id), so their rows stay off the page. */
+  cachedDatasets?: Record<string, string>;
 }
 
 /** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */

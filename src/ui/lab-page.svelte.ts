@@ -72,14 +72,14 @@ export class LabPage<C extends Record<string, unknown>> {
     );
   });
 
-  /** Start a run of the form's settings (with any input files); a failure is in client.error. */
-  async start(inputs?: Record<string, RunInput>): Promise<void> {
+  /** Start a run of the form's settings (with any input files or cached datasets); a failure is in client.error. */
+  async start(files: { inputs?: Record<string, RunInput>; cachedDatasets?: Record<string, string> } = {}): Promise<void> {
     const f = this.form;
     f.linkIssues = [];
     try {
       await this.runs.start({
         experiment: this.experiment.name, preset: f.preset, seed: f.seed!, overrides: f.checked.overrides, backend: f.backend,
-        ...(inputs ? { inputs } : {}),
+        ...files,
       });
     } catch {
       // client.error says why (a bad setting names its field).

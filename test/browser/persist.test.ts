@@ -512,11 +512,19 @@ describe('the lab worker through LabClient', () => {
       const startError = await window.lab.start({ experiment: 'self-improve', preset: null, seed: 1, overrides: { nHeads: 3, dModel: 16 }, backend: 'cpu' })
         .then(() => null, (e: Error) => e.message);
       const afterStart = window.lab.error;
+      // A cached dataset that is not there (deleted in another tab): named, and no run is created.
+      const before = (await window.lab.refreshRuns(), window.lab.runs.length);
+      const datasetError = await window.lab.start({
+        experiment: 'symbiosis', preset: 'tiny', seed: 1, overrides: {}, backend: 'cpu', cachedDatasets: { dataset: 'gone' },
+      }).then(() => null, (e: Error) => e.message);
+      const runsAfter = (await window.lab.refreshRuns(), window.lab.runs.length);
       const importError = await window.lab.importRun(new File(['{"not":"ours"}\n'], 'weights.json')).then(() => null, (e: Error) => e.message);
-      return { startError, afterStart, importError, afterImport: window.lab.error };
+      return { startError, afterStart, datasetError, created: runsAfter - before, importError, afterImport: window.lab.error };
     });
     expect(r.startError).toMatch(/nHeads: must divide dModel/);
     expect(r.afterStart).toBe(r.startError);
+    expect(r.datasetError).toMatch(/dataset gone is not cached/);
+    expect(r.created).toBe(0);
     expect(r.importError).toMatch(/could not import weights\.json: run file, line 1: not a Symbiosis Lab run file/);
     expect(r.afterImport).toBe(r.importError);
   });
