@@ -13,6 +13,7 @@ import { type Embedder, type EmbedderSpec, loadEmbedder } from '../src/pretraine
 import {
   type ChatPrompt, type GenerateOptions, type GenerateResult, type Generator, type GeneratorSpec, loadGenerator, type Placement,
 } from '../src/pretrained/generator';
+import { ModelSlot } from '../src/pretrained/model-slot';
 
 export type { ChatPrompt, EmbedderSpec, GenerateOptions, GenerateResult, GeneratorSpec, LoadProgress, Placement };
 
@@ -23,7 +24,7 @@ export interface GeneratorInfo {
 }
 
 let generator: Generator | null = null;
-let embedder: { key: string; model: Promise<Embedder> } | null = null;
+const embedder = new ModelSlot<Embedder>();
 let running: AbortController | null = null;
 
 /** Run `job` as the worker's one cancellable job. */
@@ -77,16 +78,7 @@ const api = {
     options: { batchSize?: number } = {},
     onProgress?: (done: number, total: number) => void,
   ): Promise<{ model: string; vectors: Float32Array[] }> {
-    const key = JSON.stringify(spec);
-    if (embedder?.key !== key) {
-      const previous = embedder;
-      embedder = { key, model: loadEmbedder(spec) };
-      embedder.model.catch(() => {
-        if (embedder?.key === key) embedder = null; // retry the load next time
-      });
-      void previous?.model.then((e) => e.dispose(), () => undefined);
-    }
-    const model = await embedder.model;
+    const model = await embedder.get(JSON.stringify(spec), () => loadEmbedder(spec));
     const vectors = await exclusive('embed', (signal) => model.embed(texts, { ...options, signal, ...(onProgress ? { onProgress } : {}) }));
     return Comlink.transfer({ model: model.modelId, vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
   },

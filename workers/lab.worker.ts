@@ -25,6 +25,7 @@ import type {
 } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
 import type { Generator } from '../src/pretrained/generator';
+import { ModelSlot } from '../src/pretrained/model-slot';
 import { DatasetStore } from '../src/persist/datasets';
 import {
   HEARTBEAT_MS, LabStore, type RunEnvironment, type RunListItem, type RunStatus, RunWriter, StorageFullError, type StorageUsage,
@@ -240,7 +241,7 @@ async function embed(texts: readonly string[], onProgress: ((done: number, total
  * calls with the same model. A model that cannot be loaded (offline, …)
  * resolves {ok: false, reason}; a cancelled run rejects.
  */
-let textModel: { id: string; generator: Promise<Generator> } | null = null;
+const textModel = new ModelSlot<Generator>();
 
 async function generateText(
   requests: { messages: ChatMessage[] }[],
@@ -251,21 +252,12 @@ async function generateText(
 ): Promise<GenerateTextResult> {
   const { DEFAULT_GENERATE_BATCH, DEFAULT_GENERATOR_MODEL, loadGenerator } = await import('../src/pretrained/generator');
   const id = options.model ?? DEFAULT_GENERATOR_MODEL;
-  if (textModel?.id !== id) {
-    const previous = textModel;
-    textModel = {
-      id,
-      generator: loadGenerator({ model: id }, (p) => send({
-        type: 'download', model: p.model, file: p.file, loaded: p.loaded, total: p.total, done: p.status === 'done',
-      })),
-    };
-    void previous?.generator.then((g) => g.dispose(), () => undefined);
-  }
   let generator: Generator;
   try {
-    generator = await textModel.generator;
+    generator = await textModel.get(id, () => loadGenerator({ model: id }, (p) => send({
+      type: 'download', model: p.model, file: p.file, loaded: p.loaded, total: p.total, done: p.status === 'done',
+    })));
   } catch (e) {
-    textModel = null;
     return { ok: false, reason: messageOf(e) };
   }
   let started = 0;

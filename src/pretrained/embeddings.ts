@@ -13,6 +13,7 @@ import {
   CancelledError, configureTransformers, IS_NODE, type LoadProgress, loadTokenizer, ModelLoadError, type ModelSource, nextTask,
   progressReporter,
 } from './env';
+import { ModelSlot } from './model-slot';
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
@@ -170,14 +171,12 @@ export type EmbedFunction = (
  * reports the metric as not computed. An abort rejects with CancelledError.
  */
 export function embedOnDemand(spec: EmbedderSpec = {}, onLoadProgress?: (p: LoadProgress) => void): EmbedFunction {
-  let loading: Promise<Embedder> | null = null;
+  const slot = new ModelSlot<Embedder>();
   return async (texts, onProgress, signal) => {
     let embedder: Embedder;
     try {
-      loading ??= loadEmbedder(spec, onLoadProgress);
-      embedder = await loading;
+      embedder = await slot.get('', () => loadEmbedder(spec, onLoadProgress));
     } catch (e) {
-      loading = null;
       return { ok: false, reason: e instanceof Error ? e.message : String(e) };
     }
     try {
