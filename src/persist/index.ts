@@ -11,6 +11,6 @@ export { HEARTBEAT_MS, STALE_AFTER_MS, type RunStatus, displayStatus, runLockNam
 export { RUN_FILE_FORMAT, RUN_FILE_VERSION, RunFileError, formatRunFile, parseRunFile, type RunFileContent } from '../experiments/run-file';
 export { RunWriter } from './run-writer';
 export {
-  KEEP_CHECKPOINTS, LabStore, type NewRun, type ResumePoint, type RunListItem, type RunOutcome, type StorageUsage,
+  KEEP_CHECKPOINTS, LabStore, type NewRun, type ResumePoint, type RunListItem, type RunOutcome, type SampleSet, type StorageUsage,
   type StoredCheckpoint, type StoredRun,
 } from './store';
