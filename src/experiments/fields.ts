@@ -57,6 +57,8 @@ export interface Rule<C> {
 export interface FieldGroup<K extends string = string> {
   legend: string;
   fields: K[];
+  /** One line under the legend. */
+  note?: string;
 }
 
 // --- field constructors --------------------------------------------------------
@@ -137,8 +139,10 @@ export interface ConfigSpec<F extends FieldTable> {
   parse(input: unknown, what: string): ConfigOf<F>;
 }
 
-/** Derive the defaults, schema, groups and parser of a field table and its cross-field rules. */
-export function defineConfig<const F extends FieldTable>(fields: F, rules: readonly Rule<ConfigOf<F>>[] = []): ConfigSpec<F> {
+/** Derive the defaults, schema, groups and parser of a field table and its cross-field rules; `notes` adds a line under a group's legend. */
+export function defineConfig<const F extends FieldTable>(
+  fields: F, rules: readonly Rule<ConfigOf<F>>[] = [], notes: Readonly<Record<string, string>> = {},
+): ConfigSpec<F> {
   type C = ConfigOf<F>;
   type K = keyof F & string;
   const keys = Object.keys(fields) as K[];
@@ -155,7 +159,7 @@ export function defineConfig<const F extends FieldTable>(fields: F, rules: reado
     const legend = fields[k]!.group;
     const group = groups.find((g) => g.legend === legend);
     if (group) group.fields.push(k);
-    else groups.push({ legend, fields: [k] });
+    else groups.push({ legend, fields: [k], ...(notes[legend] ? { note: notes[legend] } : {}) });
   }
   return {
     fields, defaults, schema, rules, groups,
