@@ -10,8 +10,9 @@ import { type DeviceReport, autoBackend, createBackend, probeWebGpu } from '../s
 import type { GptConfig } from '../src/core/gpt/config';
 import { encodeCheckpoint } from '../src/core/checkpoint';
 import {
-  type EngineDemoConfig, type EngineDemoEvent, demoTokenizer, run, validateEngineDemo,
-} from '../src/experiments/engine-demo';
+  type EngineDemoConfig, type EngineDemoEvent, demoTokenizer, validateEngineDemo,
+} from '../src/experiments/engine-demo/config';
+import { run } from '../src/experiments/engine-demo/run';
 import { messageOf } from '../src/core/tasks';
 
 /** 'auto': WebGPU on a hardware adapter, else the CPU (see autoBackend). */

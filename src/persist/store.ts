@@ -411,6 +411,15 @@ export class LabStore {
     return run;
   }
 
+  /** The run's metric stream as stored, in order (format-checked, not read through the experiment's schemas). */
+  async getMetrics(runId: string): Promise<MetricRecord[]> {
+    const rows = await this.db.getAll('metrics', runRange(runId));
+    return rows.map((row) => {
+      checkFormat(row, `a metric row of run ${runId}`);
+      return row.record;
+    });
+  }
+
   /**
    * A run with its metrics and samples, read in one transaction (a
    * consistent snapshot), each checked against its experiment's schemas.

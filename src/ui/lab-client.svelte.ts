@@ -86,7 +86,6 @@ const FLUSH_MS = 100;
 
 /** A lab worker (this URL is not state: it only tells Vite where the worker's entry is). */
 function spawnLabWorker(name: string): Worker {
-  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   return new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name });
 }
 

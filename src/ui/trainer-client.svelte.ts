@@ -5,7 +5,7 @@
  */
 import { messageOf } from '../core/tasks';
 import type { BackendChoice, BackendEvent, TrainerApi, TrainerEvent, Weights } from '../../workers/trainer.worker';
-import type { DoneEvent, EngineDemoConfig } from '../experiments/engine-demo';
+import type { DoneEvent, EngineDemoConfig } from '../experiments/engine-demo/config';
 import { WorkerBridge } from './worker-bridge';
 
 export type RunStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';

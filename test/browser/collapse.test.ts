@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { classroomGrammar } from '../../src/core/grammar/classroom';
 import { Rng } from '../../src/core/rng';
-import { COLLAPSE_MODES } from '../../src/experiments/collapse';
+import { COLLAPSE_MODES } from '../../src/experiments/collapse/config';
 import { type Lab, startLab } from './harness';
 
 let lab: Lab;

@@ -112,7 +112,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
 
   // --- reload once the first checkpoint is saved ---------------------------
   await page.waitForFunction(
-    () => (document.querySelector('[data-testid="run-log"]')?.textContent ?? '').includes('saved checkpoint after iteration 0'),
+    () => (document.querySelector('[data-testid="run-log"]')?.textContent ?? '').includes('saved after the warm start'),
     undefined,
     { timeout: RUN_TIMEOUT },
   );
@@ -134,13 +134,13 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   // --- resume it to the end ---------------------------------------------------
   await row(page, runId!).getByRole('button', { name: 'Resume', exact: true }).click();
   await waitForStatus(page, 'running', 60_000);
-  expect(await page.getByTestId('run-log').textContent()).toContain('resumed after iteration 0');
+  expect(await page.getByTestId('run-log').textContent()).toContain('resumed after the warm start');
   await waitForStatus(page, 'done', RUN_TIMEOUT);
   await waitForAccuracyPoints(page, 3, 10_000);
   expect(await accuracyPoints(page)).toBe(3);
   await page.waitForFunction((id) => document.querySelector(`li[data-run-id="${id}"]`)?.getAttribute('data-status') === 'done', runId);
   const finalLine = (await row(page, runId!).locator('.result').textContent())!.replace(/·\s*[\d.]+ [KMG]?i?B\s*$/, '').trim();
-  expect(finalLine).toMatch(/^after iteration 2: train \d+\.\d% · validation \d+\.\d% · test \d+\.\d%/);
+  expect(finalLine).toMatch(/^after iteration 2: validation \d+\.\d% · test \d+\.\d%/);
   expect(await page.getByTestId('latest').textContent()).toContain('After iteration 2');
   expect(await page.getByTestId('grok-result').textContent()).toMatch(/Not detected|Detected at step/);
   expect(await page.locator('section[aria-labelledby="samples-title"] tbody tr').count()).toBeGreaterThan(0);
@@ -169,7 +169,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   const checkpoint = decodeCheckpoint(new Uint8Array(model.bytes));
   expect(checkpoint.config.dModel).toBe(32);
   expect(checkpoint.meta.experiment).toBe('self-improve');
-  expect(checkpoint.meta.iteration).toBe('2');
+  expect(checkpoint.meta.checkpoint).toBe('iteration 2');
 
   // --- import it back: a new run with the same final accuracies ---------------
   await page.locator('#import-run').setInputFiles(jsonl.path);
