@@ -13,9 +13,12 @@ export interface SandboxLimits {
   /** Bytes the program's QuickJS runtime may allocate (its malloc limit). 64 MiB: puzzle programs need kilobytes. */
   memoryBytes: number;
   /**
-   * Bytes of stack QuickJS's own check allows. 256 KiB ≈ 1,300 frames of a
-   * small recursive function; larger lets some native recursions overflow
-   * the worker's own stack first (still contained: that worker is replaced).
+   * Bytes of stack QuickJS's own check allows. 96 KiB ≈ 500 frames of a
+   * small recursive function. QuickJS's C frames also use the worker's own
+   * stack, which is smaller in a Chromium worker than in a Node one: there,
+   * from 160 KiB on, some recursions (toString calling itself) overflow the
+   * worker's stack before QuickJS's check (still contained, but that worker
+   * is replaced); 96 KiB keeps a margin.
    */
   stackBytes: number;
   /** Milliseconds from the start of a run until the interrupt handler stops it. 1,000: puzzle programs take well under 10 ms. */
@@ -30,7 +33,7 @@ export interface SandboxLimits {
 
 export const DEFAULT_LIMITS: Readonly<SandboxLimits> = {
   memoryBytes: 64 * 1024 * 1024,
-  stackBytes: 256 * 1024,
+  stackBytes: 96 * 1024,
   timeoutMs: 1_000,
   graceMs: 1_000,
   maxValueChars: 65_536,

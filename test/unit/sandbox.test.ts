@@ -85,8 +85,8 @@ describe('runs', () => {
     const slow = await sandbox.run('function solve() { const t = Date.now(); while (Date.now() - t < 300) {} return 1; }', 0, { timeoutMs: 100 });
     expect(slow).toMatchObject({ outcome: 'timeout', message: 'interrupted after 100 ms' });
     expect(slow.terminated).toBeUndefined();
-    const deep = 'function solve() { function f(n) { return n === 0 ? 0 : 1 + f(n - 1); } return f(400); }';
-    expect(await sandbox.run(deep, 0)).toMatchObject({ outcome: 'value', value: 400 });
+    const deep = 'function solve() { function f(n) { return n === 0 ? 0 : 1 + f(n - 1); } return f(200); }';
+    expect(await sandbox.run(deep, 0)).toMatchObject({ outcome: 'value', value: 200 });
     expect(await sandbox.run(deep, 0, { stackBytes: 16 * 1024 })).toMatchObject({ outcome: 'memory' });
   });
 
