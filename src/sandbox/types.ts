@@ -40,6 +40,9 @@ export const DEFAULT_LIMITS: Readonly<SandboxLimits> = {
   maxPrintedChars: 65_536,
 };
 
+/** The largest stackBytes that works (measured: 4 MiB runs, 8 MiB fails before the program starts). */
+export const MAX_STACK_BYTES = 4 * 1024 * 1024;
+
 /** Limits with defaults filled in; throws naming the first bad field. */
 export function resolveLimits(overrides: Partial<SandboxLimits> = {}): SandboxLimits {
   const limits = { ...DEFAULT_LIMITS };
@@ -49,6 +52,9 @@ export function resolveLimits(overrides: Partial<SandboxLimits> = {}): SandboxLi
     const min = name === 'graceMs' ? 0 : 1;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
       throw new Error(`${name}: must be an integer ≥ ${min}, got ${String(value)}`);
+    }
+    if (name === 'stackBytes' && value > MAX_STACK_BYTES) {
+      throw new Error(`stackBytes: at most ${MAX_STACK_BYTES} (QuickJS's stack lives in its WebAssembly module's stack region; a larger limit wraps below it and every call fails), got ${value}`);
     }
     limits[name as keyof SandboxLimits] = value;
   }

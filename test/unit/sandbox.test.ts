@@ -15,7 +15,7 @@ import { afterAll, describe, expect, test, vi } from 'vitest';
 import { sandboxFile } from '../../bin/sandbox';
 import { HOSTILE_CASES, formatHostileVerdict, runHostileCases } from '../../src/sandbox/hostile';
 import { nodeSandbox } from '../../src/sandbox/node';
-import { DEFAULT_LIMITS, resolveLimits } from '../../src/sandbox/types';
+import { DEFAULT_LIMITS, MAX_STACK_BYTES, resolveLimits } from '../../src/sandbox/types';
 
 const sandbox = nodeSandbox();
 afterAll(() => sandbox.close());
@@ -36,6 +36,14 @@ describe('hostile programs are contained', () => {
     expect(sandbox.stats.replaced).toBe(before.replaced + 1);
     expect(await sandbox.run('function solve(x) { return x * 2; }', 21)).toMatchObject({ outcome: 'value', value: 42 });
     expect(sandbox.stats.spawned).toBe(before.spawned + 1);
+  });
+
+  test('a stack limit beyond the worker\'s own stack: the overflow inside QuickJS\'s C code discards that worker', async () => {
+    const before = sandbox.stats.replaced;
+    const r = await sandbox.run('function solve() { function f(n) { return f(n + 1) + 1; } return f(0); }', 0, { stackBytes: MAX_STACK_BYTES });
+    expect(r).toMatchObject({ outcome: 'memory', message: "stack overflow (the worker's own stack, inside QuickJS)" });
+    expect(sandbox.stats.replaced).toBe(before + 1);
+    expect(await sandbox.run('function solve(x) { return x - 1; }', 1)).toMatchObject({ outcome: 'value', value: 0 });
   });
 });
 
@@ -95,6 +103,7 @@ describe('runs', () => {
     expect(() => resolveLimits({ timeoutMs: 0 })).toThrow(/^timeoutMs: must be an integer ≥ 1, got 0/);
     expect(() => resolveLimits({ memoryBytes: 1.5 })).toThrow(/^memoryBytes:/);
     expect(() => resolveLimits({ bogus: 1 } as never)).toThrow(/^bogus: not a sandbox limit/);
+    expect(() => resolveLimits({ stackBytes: MAX_STACK_BYTES + 1 })).toThrow(/^stackBytes: at most/);
     expect(() => sandbox.run('1', undefined, { graceMs: -1 })).toThrow(/^graceMs/);
   });
 });
