@@ -28,6 +28,15 @@ export interface SandboxStats {
   startMs: number[];
 }
 
+/** A started worker and what the host knows of it. */
+interface LiveWorker {
+  handle: SandboxWorker;
+  ready: Promise<void>;
+  dead: boolean;
+  /** Called once if the worker dies during the job now running (one listener per worker, not one per job). */
+  onDeath: ((reason: string) => void) | null;
+}
+
 /** How long a worker may take to start and load QuickJS before the sandbox itself is said to have failed. */
 const INIT_TIMEOUT_MS = 30_000;
 
@@ -36,7 +45,7 @@ export class Sandbox {
   readonly stats: SandboxStats = { spawned: 0, replaced: 0, startMs: [] };
   readonly #spawn: SpawnSandboxWorker;
   readonly #limits: SandboxLimits;
-  #worker: { handle: SandboxWorker; ready: Promise<void>; dead: boolean } | null = null;
+  #worker: LiveWorker | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -72,7 +81,7 @@ export class Sandbox {
     this.#worker = null;
   }
 
-  #ready(): Promise<SandboxWorker> {
+  #ready(): Promise<LiveWorker> {
     if (this.#closed) return Promise.reject(new Error('sandbox: closed'));
     if (this.#worker?.dead) this.#replace(this.#worker.handle); // it died between jobs
     if (!this.#worker) {
@@ -98,14 +107,15 @@ export class Sandbox {
           throw e;
         },
       );
-      const worker = { handle, ready, dead: false };
-      void handle.died.then(() => {
+      const worker: LiveWorker = { handle, ready, dead: false, onDeath: null };
+      void handle.died.then((reason) => {
         worker.dead = true;
+        worker.onDeath?.(reason);
       });
       this.#worker = worker;
     }
-    const { handle, ready } = this.#worker;
-    return ready.then(() => handle);
+    const worker = this.#worker;
+    return worker.ready.then(() => worker);
   }
 
   #replace(handle: SandboxWorker): void {
@@ -115,7 +125,8 @@ export class Sandbox {
   }
 
   async #runNow(job: SandboxJob): Promise<SandboxResult> {
-    const handle = await this.#ready();
+    const worker = await this.#ready();
+    const { handle } = worker;
     const hardMs = job.limits.timeoutMs + job.limits.graceMs;
     const t0 = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,11 +139,17 @@ export class Sandbox {
           throw new Error(`sandbox: the worker failed to run a job: ${e instanceof Error ? e.message : String(e)}`);
         },
       ),
-      handle.died.then((reason) => ({ kind: 'died', reason })),
+      new Promise<Race>((resolve) => {
+        worker.onDeath = (reason) => resolve({ kind: 'died', reason });
+        if (worker.dead) resolve({ kind: 'died', reason: 'it died before the job reached it' });
+      }),
       new Promise<Race>((resolve) => {
         timer = setTimeout(() => resolve({ kind: 'late' }), hardMs);
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => {
+      clearTimeout(timer);
+      worker.onDeath = null;
+    });
     const ms = performance.now() - t0;
     switch (race.kind) {
       case 'reply':

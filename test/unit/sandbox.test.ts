@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, test, vi } from 'vitest';
 import { sandboxFile } from '../../bin/sandbox';
 import { HOSTILE_CASES, formatHostileVerdict, runHostileCases } from '../../src/sandbox/hostile';
-import { nodeSandbox } from '../../src/sandbox/node';
+import { Sandbox, type SandboxWorker } from '../../src/sandbox/client';
+import { nodeSandbox, spawnNodeSandboxWorker } from '../../src/sandbox/node';
 import { DEFAULT_LIMITS, MAX_STACK_BYTES, resolveLimits } from '../../src/sandbox/types';
 
 const sandbox = nodeSandbox();
@@ -44,6 +45,28 @@ describe('hostile programs are contained', () => {
     expect(r).toMatchObject({ outcome: 'memory', message: "stack overflow (the worker's own stack, inside QuickJS)" });
     expect(sandbox.stats.replaced).toBe(before + 1);
     expect(await sandbox.run('function solve(x) { return x - 1; }', 1)).toMatchObject({ outcome: 'value', value: 0 });
+  });
+
+  test('a worker that dies mid-run (killed from outside) gives a named failure, and the next run gets a fresh worker', async () => {
+    const spawned: SandboxWorker[] = [];
+    const own = new Sandbox(() => {
+      const w = spawnNodeSandboxWorker();
+      spawned.push(w);
+      return w;
+    }, { timeoutMs: 10_000 });
+    try {
+      await own.warm();
+      const running = own.run('function solve() { while (true) {} }', 0);
+      setTimeout(() => spawned[0]!.terminate(), 300);
+      const r = await running;
+      expect(r).toMatchObject({ outcome: 'error', terminated: true });
+      expect(r.message).toMatch(/^the sandbox worker died: exited with code/);
+      expect(r.ms).toBeLessThan(5_000);
+      expect(await own.run('function solve(x) { return x; }', 'back')).toMatchObject({ outcome: 'value', value: 'back' });
+      expect(own.stats).toMatchObject({ spawned: 2, replaced: 1 });
+    } finally {
+      own.close();
+    }
   });
 });
 
