@@ -40,6 +40,7 @@ export default defineConfig(
           { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'core is pure: it imports only core (house style §1–2).' },
           { regex: '^(svelte|idb|comlink)(/|$)', message: 'core runs in Node, workers and the runner: no Svelte, idb or comlink (house style §1).' },
           { regex: '(^|/)pretrained(/|$)|^@huggingface/transformers(/|$)', message: 'core is pure: pretrained models (transformers.js) load in workers and the runner, through src/pretrained.' },
+          { regex: '(^|/)sandbox(/|$)|^quickjs-emscripten|^@jitl/', message: 'core is pure: programs run in QuickJS (Wasm) through src/sandbox; core takes a ProgramRunner.' },
         ],
       }],
       'no-restricted-properties': ['error', noMathRandom],
@@ -78,6 +79,19 @@ export default defineConfig(
         patterns: [
           { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'pretrained imports core only; workers and the runner call it (house style §2).' },
           { regex: '^(svelte|idb|comlink)(/|$)', message: 'pretrained runs in Node too: no Svelte, idb or comlink.' },
+        ],
+      }],
+      'no-restricted-properties': ['error', noMathRandom],
+    },
+  },
+  {
+    // The program sandbox (QuickJS in a worker): used by workers and the runner; runs in Node too.
+    files: ['src/sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|experiments|persist|workers|pretrained)(/|$)', message: 'the sandbox imports core only; workers and the runner start it (house style §2).' },
+          { regex: '^(svelte|idb)(/|$)', message: 'the sandbox runs in Node too: no Svelte or idb.' },
         ],
       }],
       'no-restricted-properties': ['error', noMathRandom],
