@@ -152,6 +152,50 @@ describe('store', () => {
     expect(r.missing).toMatch(/does not exist/);
   });
 
+  test('a run saved by the previous version (database 3, record format 1) is listed with a message naming its format, and can be deleted', async () => {
+    const r = await page.evaluate(async () => {
+      const name = 'store-format-1';
+      // The database as the previous version left it: version 3, a run of record format 1 with a checkpoint.
+      await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open(name, 3);
+        open.onupgradeneeded = () => {
+          const db = open.result;
+          db.createObjectStore('runs', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+          db.createObjectStore('metrics', { keyPath: ['runId', 'seq'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('samples', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('checkpoints', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('datasets', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+          db.createObjectStore('datasetRows', { keyPath: 'datasetId' });
+          db.createObjectStore('runInputs', { keyPath: 'runId' });
+          const tx = open.transaction!;
+          tx.objectStore('runs').put({
+            id: 'old-run', formatVersion: 1, experiment: 'self-improve', preset: 'classroom', seed: 1, config: {}, overrides: {},
+            environment: { backend: 'cpu' }, status: 'running', heartbeatAt: 0, createdAt: 1, updatedAt: 1, error: null, summary: null,
+            lastCheckpointIteration: 0, lastIteration: 0, metricCount: 0, storedBytes: { metrics: 0, samples: 0, checkpoints: {} }, importedFrom: null,
+          });
+          tx.objectStore('checkpoints').put({ formatVersion: 1, runId: 'old-run', iteration: 0, params: new ArrayBuffer(8) });
+        };
+        open.onsuccess = () => {
+          open.result.close();
+          resolve();
+        };
+        open.onerror = () => reject(open.error);
+      });
+      const store = await window.persist.LabStore.open(name);
+      const listed = await store.listRuns();
+      const opened = await store.openRun('old-run').then(() => 'opened', (e: Error) => `${e.name}: ${e.message}`);
+      await store.deleteRun('old-run');
+      const after = { runs: (await store.listRuns()).length, legacyCheckpoints: await store.db.count('checkpoints') };
+      store.close();
+      return { listed, opened, after };
+    });
+    expect(r.listed).toHaveLength(1);
+    expect(r.listed[0]).toMatchObject({ id: 'old-run', status: 'failed', resumable: false });
+    expect(r.listed[0]!.error).toMatch(/has record format 1, which this version of Symbiosis Lab \(format 2\) cannot read/);
+    expect(r.opened).toMatch(/^StoredFormatError: run old-run has record format 1/);
+    expect(r.after).toEqual({ runs: 0, legacyCheckpoints: 0 });
+  });
+
   test('input files are stored with their run, read back byte for byte, counted, and deleted with it', async () => {
     const r = await page.evaluate(async () => {
       const { persist } = window;
