@@ -26,7 +26,9 @@ import { CpuBackend } from '../src/core/backends/cpu';
 import { resolveConfig } from '../src/experiments/config';
 import { meanCI95 } from '../src/core/metrics/stats';
 import { type CollapseSummary, collapse } from '../src/experiments/collapse';
-import { DATASET_INPUT, type SymbiosisSummary, symbiosis } from '../src/experiments/symbiosis';
+import { symbiosis } from '../src/experiments/symbiosis';
+import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
+import type { SymbiosisSummary } from '../src/experiments/symbiosis/report';
 import { datasetInputFromFolder } from './data-folder';
 import { type SelfImproveSummary, selfImprove } from '../src/experiments/self-improve';
 
