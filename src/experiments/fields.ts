@@ -57,6 +57,8 @@ export interface Rule<C> {
 export interface FieldGroup<K extends string = string> {
   legend: string;
   fields: K[];
+  /** One line under the legend. */
+  note?: string;
 }
 
 // --- field constructors --------------------------------------------------------
@@ -130,15 +132,16 @@ export interface ConfigSpec<F extends FieldTable> {
   readonly defaults: ConfigOf<F>;
   /** The strict object schema of the whole config (unknown keys and missing fields are errors). */
   readonly schema: v.StrictObjectSchema<SchemaEntries<F>, undefined>;
-  readonly rules: readonly Rule<ConfigOf<F>>[];
   /** The form's fieldsets in table order. */
   readonly groups: readonly FieldGroup<keyof F & string>[];
   /** Check a whole config; throws a ConfigError naming every bad field (`what` begins its message). */
   parse(input: unknown, what: string): ConfigOf<F>;
 }
 
-/** Derive the defaults, schema, groups and parser of a field table and its cross-field rules. */
-export function defineConfig<const F extends FieldTable>(fields: F, rules: readonly Rule<ConfigOf<F>>[] = []): ConfigSpec<F> {
+/** Derive the defaults, schema, groups and parser of a field table and its cross-field rules; `notes` adds a line under a group's legend. */
+export function defineConfig<const F extends FieldTable>(
+  fields: F, rules: readonly Rule<ConfigOf<F>>[] = [], notes: Readonly<Record<string, string>> = {},
+): ConfigSpec<F> {
   type C = ConfigOf<F>;
   type K = keyof F & string;
   const keys = Object.keys(fields) as K[];
@@ -155,10 +158,10 @@ export function defineConfig<const F extends FieldTable>(fields: F, rules: reado
     const legend = fields[k]!.group;
     const group = groups.find((g) => g.legend === legend);
     if (group) group.fields.push(k);
-    else groups.push({ legend, fields: [k] });
+    else groups.push({ legend, fields: [k], ...(notes[legend] ? { note: notes[legend] } : {}) });
   }
   return {
-    fields, defaults, schema, rules, groups,
+    fields, defaults, schema, groups,
     parse(input, what) {
       const result = v.safeParse(schema, input);
       if (!result.success) {

@@ -4,7 +4,7 @@
  * (house style §2); the UI reaches it through `workers/lab.worker.ts`.
  */
 export {
-  DB_NAME, DB_VERSION, RECORD_VERSION, StorageFullError, StoredFormatError, storageError,
+  DB_NAME, DB_VERSION, RECORD_VERSION, StorageFullError, StoredFormatError, runRange, storageError,
   type RunEnvironment, type RunRecord, type StoredRunStatus,
 } from './db';
 export { HEARTBEAT_MS, STALE_AFTER_MS, type RunStatus, displayStatus, runLockName, withRunLock } from './liveness';

@@ -411,6 +411,15 @@ export class LabStore {
     return run;
   }
 
+  /** The run's metric stream as stored, in order (format-checked, not read through the experiment's schemas). */
+  async getMetrics(runId: string): Promise<MetricRecord[]> {
+    const rows = await this.db.getAll('metrics', runRange(runId));
+    return rows.map((row) => {
+      checkFormat(row, `a metric row of run ${runId}`);
+      return row.record;
+    });
+  }
+
   /**
    * A run with its metrics and samples, read in one transaction (a
    * consistent snapshot), each checked against its experiment's schemas.
@@ -524,9 +533,9 @@ export class LabStore {
   /**
    * Validate a whole run.jsonl file and store it as a NEW run (never
    * overwriting one). Throws a RunFileError naming the line and field, and
-   * then writes nothing. Returns the new run's id.
+   * then writes nothing. Returns the new run's id and its experiment.
    */
-  async importRun(text: string, fileName = 'run.jsonl'): Promise<string> {
+  async importRun(text: string, fileName = 'run.jsonl'): Promise<{ runId: string; experiment: string }> {
     const file = parseRunFile(text);
     const now = Date.now();
     // A run exported before it ended cannot continue here (no checkpoint travels with it): it is stored as stopped.
@@ -563,7 +572,7 @@ export class LabStore {
       await Promise.all(puts);
       await tx.objectStore('runs').add(run);
     });
-    return run.id;
+    return { runId: run.id, experiment: run.experiment };
   }
 
   // --- helpers ---------------------------------------------------------------

@@ -1,41 +1,43 @@
 /**
- * One run of an experiment on the CPU backend for the unit tests, with every
- * event kept. Every metric record, sample set and checkpoint position is
- * checked against the experiment's own schemas (a run that emits something
- * its spec does not describe fails here, naming the field), and the run can
- * be cancelled after a chosen checkpoint to test resuming.
+ * Run an experiment in a unit test on the CPU backend, collecting what it
+ * emits: every event, its metric records and sample sets read back through
+ * the experiment's own schemas (a record or row that the schema does not
+ * read back unchanged fails the test: the schemas must describe what runs
+ * write), and its checkpoints. `stopAfter` cancels the run once a
+ * checkpoint matches (the run then ends in RunCancelled, the error here).
  */
 import * as v from 'valibot';
+import { expect } from 'vitest';
 import { CpuBackend } from '../../src/core/backends/cpu';
 import type { ConfigOf, FieldTable } from '../../src/experiments/fields';
-import { describeIssue } from '../../src/experiments/schemas';
-import type { Experiment, ExperimentEvent, MetricRecord, Position, RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
+import type { Experiment, ExperimentEvent, MetricRecord, Position, RunCheckpoint, RunContext } from '../../src/experiments/types';
 
 export interface TinyRunOptions {
   seed?: number;
   resume?: RunCheckpoint;
-  /** Cancel the run after the first checkpoint this accepts. */
+  /** Cancel the run after the first checkpoint for which this is true. */
   stopAfter?: (checkpoint: RunCheckpoint) => boolean;
-  inputs?: Record<string, RunInput>;
-  generateText?: RunContext['generateText'];
-  embed?: RunContext['embed'];
+  /** Host services for the run (embed, generateText, inputs). */
+  host?: Pick<RunContext, 'embed' | 'generateText' | 'inputs'>;
 }
 
 export interface TinyRun<R, P, Row, S> {
-  /** The summary, or the error the run ended with (RunCancelled when stopped). */
-  result: S | Error;
+  /** What run() returned; null when it threw. */
+  summary: S | null;
+  /** What run() threw (RunCancelled after stopAfter); null when it returned. */
+  error: unknown;
   events: ExperimentEvent[];
   records: R[];
   samples: { at: P; rows: Row[] }[];
   checkpoints: RunCheckpoint[];
 }
 
-/** `value` checked by `schema`; what the check found, with `what` and the field, as an error. */
-function checked<T>(schema: v.GenericSchema<unknown, T>, value: unknown, what: string): T {
-  const r = v.safeParse(schema, value);
-  if (r.success) return r.output;
-  const { field, problem } = describeIssue(r.issues[0]);
-  throw new Error(`${what} does not match its schema: ${field ?? '(value)'}: ${problem}: ${JSON.stringify(value).slice(0, 200)}`);
+/** What `schema` reads `value` as, checked to be `value` itself (NaN equals NaN). */
+function readBack<T>(schema: v.GenericSchema<unknown, T>, value: unknown, what: string): T {
+  const parsed = v.safeParse(schema, value);
+  if (!parsed.success) throw new Error(`${what} does not match its schema: ${parsed.issues[0]!.message} at ${v.getDotPath(parsed.issues[0]!) ?? '(root)'}`);
+  expect(parsed.output, what).toEqual(value);
+  return parsed.output;
 }
 
 export async function runTiny<F extends FieldTable, R extends MetricRecord, P extends Position, Row, S>(
@@ -43,25 +45,30 @@ export async function runTiny<F extends FieldTable, R extends MetricRecord, P ex
 ): Promise<TinyRun<R, P, Row, S>> {
   const events: ExperimentEvent[] = [];
   const controller = new AbortController();
-  const result = await exp.run(config, {
-    seed: opts.seed ?? 1,
-    createBackend: async (c) => new CpuBackend(c),
-    now: () => 0,
-    signal: controller.signal,
-    resume: opts.resume,
-    inputs: opts.inputs,
-    generateText: opts.generateText,
-    embed: opts.embed,
-    emit: (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && opts.stopAfter?.(e.checkpoint)) controller.abort();
-    },
-  }).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
-  const records = events.flatMap((e) => (e.type === 'metrics' ? [checked(exp.record, e.record, `${exp.name} record '${e.record.kind}'`)] : []));
-  const samples = events.flatMap((e) => (e.type === 'samples'
-    ? [{ at: checked(exp.position, e.at, `${exp.name} sample position`), rows: e.rows.map((r) => checked(exp.sampleRow, r, `${exp.name} sample row`)) }]
-    : []));
-  const checkpoints = events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : []));
-  for (const c of checkpoints) checked(exp.position, c.at, `${exp.name} checkpoint position`);
-  return { result, events, records, samples, checkpoints };
+  let summary: S | null = null;
+  let error: unknown = null;
+  try {
+    summary = await exp.run(config, {
+      seed: opts.seed ?? 1,
+      createBackend: async (c) => new CpuBackend(c),
+      now: () => 0,
+      signal: controller.signal,
+      resume: opts.resume,
+      ...opts.host,
+      emit: (e) => {
+        events.push(e);
+        if (e.type === 'checkpoint' && opts.stopAfter?.(e.checkpoint)) controller.abort();
+      },
+    });
+  } catch (e) {
+    error = e;
+  }
+  return {
+    summary, error, events,
+    records: events.flatMap((e) => (e.type === 'metrics' ? [readBack(exp.record, e.record, `${exp.name} record ${e.record.kind}`)] : [])),
+    samples: events.flatMap((e) => (e.type === 'samples'
+      ? [{ at: readBack(exp.position, e.at, 'sample position'), rows: e.rows.map((row) => readBack(exp.sampleRow, row, 'sample row')) }]
+      : [])),
+    checkpoints: events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : [])),
+  };
 }

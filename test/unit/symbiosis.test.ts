@@ -64,11 +64,13 @@ async function runTiny(opts: {
 } = {}) {
   const config = resolveConfig(symbiosis, 'tiny', { ...tiny, ...opts.overrides });
   const run = await runExperiment(symbiosis, config, {
-    seed: 5, resume: opts.resume, inputs: opts.inputs ?? { [DATASET_INPUT]: datasetInput }, generateText: opts.generateText,
-    stopAfter: (c) => c.at.generation === opts.stopAfterGeneration,
+    seed: 5, resume: opts.resume, stopAfter: (c) => c.at.generation === opts.stopAfterGeneration,
+    host: { inputs: opts.inputs ?? { [DATASET_INPUT]: datasetInput }, generateText: opts.generateText },
   });
   const of = <K extends SymbiosisRecord['kind']>(kind: K) => run.records.filter((r): r is Extract<SymbiosisRecord, { kind: K }> => r.kind === kind);
-  return { ...run, of, config };
+  // What run() returned, or the error it ended with.
+  const result = run.summary ?? (run.error instanceof Error ? run.error : new Error(String(run.error)));
+  return { ...run, result, of, config };
 }
 
 // One uninterrupted run of all four methods, shared by the shape test and the resume test.

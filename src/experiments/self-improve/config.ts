@@ -91,7 +91,9 @@ export const config = defineConfig(fields, [
   atMost('seedSetSize', 'trainSize'),
   headsDivideWidth,
   atMost('passK', 'passSamples', (c) => c.passSamples > 0),
-]);
+], {
+  Model: 'A character-level GPT trained from scratch; its context fits the longest puzzle.',
+});
 
 export type SelfImproveConfig = ConfigOf<typeof fields>;
 

@@ -29,6 +29,7 @@ import {
 } from './records';
 import { type SelfImproveSummary, summarize } from './report';
 import { PART, STREAM, runSplits } from './splits';
+import { selfImproveSpec } from './spec';
 
 /** Samples per progress unit: one unit per optimizer step and per 16 generated answers. */
 const ANSWERS_PER_UNIT = 16;
@@ -242,7 +243,7 @@ class SelfImproveRun {
 export async function run(c: SelfImproveConfig, ctx: RunContext): Promise<SelfImproveSummary> {
   const session = new RunSession(ctx, {
     experiment: 'self-improve', total: plan(c).total, record, position,
-    describe: (at: SelfImprovePosition) => (at.iteration === 0 ? 'the warm start' : `iteration ${at.iteration}`),
+    describe: selfImproveSpec.describe,
     state: { version: STATE_VERSION, schema: stateSchema },
   });
   const lab = new SelfImproveRun(c, session);
