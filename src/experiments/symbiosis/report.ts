@@ -13,6 +13,13 @@ import { METHODS, SYMBIOSIS_METHODS, type SymbiosisMethod } from './methods';
 import type { GenerationRecord, HardExamplesRecord, SampleRow, SetupRecord, SymbiosisRecord, Table1, TableRecord } from './records';
 import { type TableShape, accuracyInterval } from './table';
 
+// The page's words for the methods, from their entries (methods.ts holds only types of the run: nothing of it reaches the page).
+export { SYMBIOSIS_METHODS, type SymbiosisMethod } from './methods';
+
+/** A method's name in tables and sentences ("Real") and in the page's legends and menus ("Real Data (upper bound)"). */
+export const methodTitle = (m: SymbiosisMethod) => METHODS[m].title;
+export const methodLabel = (m: SymbiosisMethod) => METHODS[m].label;
+
 export const HELPED_DEFINITION =
   "helped = the drop in the Student's loss −log p(label | text) on a synthetic example across the generation's training " +
   '(before − after, nats); it shows what the Student learned from that example, not whether the example raised test accuracy';
@@ -86,7 +93,7 @@ export function tableRow(r: SymbiosisRecord): Record<string, string | number> | 
 
 /** A position in the lab's words: "replicate 1, generation 2" (checkpoints), "replicate 1, generation 2, Static" (sample sets). */
 export function describePosition(at: { replicate: number; generation: number; method: SymbiosisMethod | null }): string {
-  return `replicate ${at.replicate + 1}, generation ${at.generation}${at.method === null ? '' : `, ${METHODS[at.method].title}`}`;
+  return `replicate ${at.replicate + 1}, generation ${at.generation}${at.method === null ? '' : `, ${methodTitle(at.method)}`}`;
 }
 
 // --- what the page shows ---------------------------------------------------------------
@@ -119,32 +126,32 @@ export interface MethodGeneration {
   source: string;
 }
 
+/** One method's Students at one generation (one per replicate that reached it), aggregated. */
+function aggregate(rows: readonly GenerationRecord[]): MethodGeneration {
+  const first = rows[0]!;
+  const iv = accuracyInterval(rows);
+  return {
+    method: first.method, generation: first.generation, replicates: rows.length,
+    accuracy: known(iv.mean), low: known(iv.low), high: known(iv.high),
+    trainLoss: meanOf(rows.map((r) => r.trainLoss)), steps: meanOf(rows.map((r) => r.steps)),
+    distinct2: meanOf(rows.map((r) => r.distinct2)), selfBleu: meanOf(rows.map((r) => r.selfBleu)),
+    studentAgreement: meanOf(rows.map((r) => r.studentAgreement)),
+    topPredictedShare: meanOf(rows.map((r) => (r.predictedShares.length ? Math.max(...r.predictedShares) : null))),
+    topDataShare: meanOf(rows.map((r) => (r.labelShares?.length ? Math.max(...r.labelShares) : null))),
+    dropped: rows.reduce((n, r) => n + r.dropped, 0),
+    source: first.source,
+  };
+}
+
 /** Each method's generations in order, aggregated over the replicates that reached them. */
 export function methodSeries(records: readonly SymbiosisRecord[]): Map<SymbiosisMethod, MethodGeneration[]> {
-  const groups = new Map<string, GenerationRecord[]>();
-  for (const r of generations(records)) {
-    const key = `${r.method}/${r.generation}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
+  const gens = generations(records);
   const out = new Map<SymbiosisMethod, MethodGeneration[]>();
-  for (const rows of groups.values()) {
-    const first = rows[0]!;
-    const iv = accuracyInterval(rows);
-    const list = out.get(first.method) ?? [];
-    list.push({
-      method: first.method, generation: first.generation, replicates: rows.length,
-      accuracy: known(iv.mean), low: known(iv.low), high: known(iv.high),
-      trainLoss: meanOf(rows.map((r) => r.trainLoss)), steps: meanOf(rows.map((r) => r.steps)),
-      distinct2: meanOf(rows.map((r) => r.distinct2)), selfBleu: meanOf(rows.map((r) => r.selfBleu)),
-      studentAgreement: meanOf(rows.map((r) => r.studentAgreement)),
-      topPredictedShare: meanOf(rows.map((r) => (r.predictedShares.length ? Math.max(...r.predictedShares) : null))),
-      topDataShare: meanOf(rows.map((r) => (r.labelShares?.length ? Math.max(...r.labelShares) : null))),
-      dropped: rows.reduce((n, r) => n + r.dropped, 0),
-      source: first.source,
-    });
-    out.set(first.method, list);
+  for (const m of SYMBIOSIS_METHODS) {
+    const mine = gens.filter((r) => r.method === m);
+    const reached = [...new Set(mine.map((r) => r.generation))].sort((a, b) => a - b);
+    if (reached.length > 0) out.set(m, reached.map((g) => aggregate(mine.filter((r) => r.generation === g))));
   }
-  for (const list of out.values()) list.sort((a, b) => a.generation - b.generation);
   return out;
 }
 
@@ -238,7 +245,7 @@ export function finalAccuracies(summary: unknown): { method: SymbiosisMethod; la
   if (!s.success) return null;
   const out = SYMBIOSIS_METHODS.flatMap((m) => {
     const last = s.output.methods[m]?.accuracy.at(-1);
-    return last === undefined ? [] : [{ method: m, label: METHODS[m].label, accuracy: last }];
+    return last === undefined ? [] : [{ method: m, label: methodLabel(m), accuracy: last }];
   });
   return out.length ? out : null;
 }
