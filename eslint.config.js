@@ -123,7 +123,7 @@ export default defineConfig(
             {
               // Of the experiments, the page may import values only from the pure modules: an experiment's spec,
               // config, records, report (and small pure helpers), and the framework's catalog, config, fields, schemas.
-              regex: '(^|/)experiments(/(?!(catalog|config|fields|schemas|types|run-file)$)[^/]+|/[^/]+/(index|run|setup|methods|loop))?$',
+              regex: '(^|/)experiments(/(?!(catalog|config|fields|schemas|types|run-file|precomputed)$)[^/]+|/[^/]+/(index|run|setup|methods|loop))?$',
               allowTypeImports: true,
               message: 'the UI imports an experiment\'s types, spec, config, records and report, never its run (the training loops stay out of the page\'s bundle: house style §2, §5c).',
             },

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join, relative, sep } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, transformWithOxc } from 'vite';
 import ORT_WASM from './src/pretrained/ort-wasm.json' with { type: 'json' };
 
 /**
@@ -42,6 +44,55 @@ function ortWasm(): Plugin {
   };
 }
 
+const SERVICE_WORKER_FILE = 'sw.js';
+
+/** Every file under `dir`, as paths relative to it with forward slashes. */
+function filesUnder(dir: string): string[] {
+  if (!dir || !existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .map((f) => f.split(sep).join('/'));
+}
+
+/**
+ * Builds src/sw/service-worker.ts into `sw.js` beside index.html (`npm run
+ * build` only): its types stripped, and BUILD filled in with the files to
+ * cache on install — every file of the bundle and of public/, relative to
+ * the app's folder, except those under `skip` (onnxruntime-web's 27 MB Wasm,
+ * which transformers.js caches itself when a model is first loaded) — and a
+ * version: a hash of all their bytes, so any change makes a new sw.js, which
+ * the browser installs in place of the old one.
+ */
+function serviceWorker(options: { skip: string[] }): Plugin {
+  let publicDir = '';
+  const source = new URL('./src/sw/service-worker.ts', import.meta.url);
+  return {
+    name: 'service-worker',
+    apply: 'build',
+    enforce: 'post',
+    configResolved(config) {
+      publicDir = config.publicDir;
+    },
+    async generateBundle(_options, bundle) {
+      // A worker's own bundle (vite builds each worker separately) gets no service worker.
+      if (!Object.keys(bundle).includes('index.html')) return;
+      const contents = new Map<string, string | Uint8Array>();
+      for (const [name, item] of Object.entries(bundle)) contents.set(name, item.type === 'chunk' ? item.code : item.source);
+      for (const f of filesUnder(publicDir)) contents.set(f, readFileSync(join(publicDir, f)));
+      const files = [...contents.keys()].filter((f) => f !== 'index.html' && !options.skip.some((s) => f.startsWith(s))).sort();
+      const hash = createHash('sha256');
+      for (const f of [...contents.keys()].sort()) hash.update(f).update('\0').update(contents.get(f)!).update('\0');
+      const build = { version: hash.digest('hex').slice(0, 16), files };
+      const { code } = await transformWithOxc(readFileSync(source, 'utf8'), relative(process.cwd(), source.pathname), { lang: 'ts' });
+      const script = code.replace(/^export \{\};?\s*$/m, '').replace('__SW_BUILD__', JSON.stringify(build));
+      if (script.includes('__SW_BUILD__') || /^\s*(import|export)\b/m.test(script)) {
+        throw new Error(`service worker: ${SERVICE_WORKER_FILE} must be a classic script with BUILD filled in; check src/sw/service-worker.ts`);
+      }
+      this.emitFile({ type: 'asset', fileName: SERVICE_WORKER_FILE, source: script });
+    },
+  };
+}
+
 /** Assets keep Vite's hashed names, but onnxruntime-web's runtime goes where ortWasm() serves it. */
 function ortAssetName(asset: { names: string[] }): string {
   const name = asset.names[0] ?? '';
@@ -49,8 +100,10 @@ function ortAssetName(asset: { names: string[] }): string {
 }
 
 export default defineConfig({
-  plugins: [svelte(), ortWasm()],
+  plugins: [svelte(), ortWasm(), serviceWorker({ skip: [ORT_WASM.dir] })],
   worker: { format: 'es', rolldownOptions: { output: { assetFileNames: ortAssetName } } },
   server: { host: '127.0.0.1' },
+  // Relative: the built app works from any folder of any static host (README: Publishing).
+  base: './',
   build: { target: 'es2022' },
 });

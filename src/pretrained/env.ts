@@ -34,7 +34,7 @@ export interface ModelSource {
    * ('/abs/dir', './dir', '/models/tiny') is read from there directly.
    */
   localModelPath?: string;
-  /** Browser only: where the app serves onnxruntime-web's Wasm files; default `${BASE_URL}ort/` on this origin. */
+  /** Browser only: where the app serves onnxruntime-web's Wasm files; default `${BASE_URL}ort/` of the app (ortWasmBase). */
   wasmBaseUrl?: string;
 }
 
@@ -43,9 +43,20 @@ export function isLocalPath(model: string): boolean {
   return model.startsWith('/') || model.startsWith('./') || model.startsWith('../') || /^[A-Za-z]:[\\/]/.test(model);
 }
 
+/**
+ * Where the app serves onnxruntime-web's Wasm files, `${base}ort/`. An
+ * absolute base ('/': the dev server, or a build for one fixed path) is on
+ * this origin; a relative one ('./': a build that works from any folder of
+ * any host) is relative to the app's folder, one above `moduleUrl` (Vite puts
+ * every built chunk, the workers' too, in assets/).
+ */
+export function ortWasmBase(base: string, origin: string, moduleUrl: string): string {
+  const root = base.startsWith('/') ? origin : new URL('../', moduleUrl).href;
+  return new URL(`${base}${ORT_WASM.dir}`, root).href;
+}
+
 function defaultWasmBaseUrl(): string {
-  const base = import.meta.env?.BASE_URL ?? '/';
-  return new URL(`${base}${ORT_WASM.dir}`, globalThis.location.origin).href;
+  return ortWasmBase(import.meta.env?.BASE_URL ?? '/', globalThis.location.origin, import.meta.url);
 }
 
 /** Set transformers.js's `env` for loading `model` from `source`. */

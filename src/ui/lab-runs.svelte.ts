@@ -7,9 +7,15 @@
  * so opening the comparison run would replace the viewed one there: the
  * viewed run is therefore also kept here, and `client.active` is preferred
  * only while it is the run being viewed (it is the one that updates live).
+ *
+ * A visitor with no run of this lab sees the lab's precomputed run (the
+ * classroom preset, shipped in public/runs: precomputed.ts), which is not in
+ * IndexedDB: it is viewed like a stored run but has no history row.
  */
 import type { MetricRecord } from '../experiments/types';
+import { messageOf } from '../core/tasks';
 import type { ActiveRun, LabClient, RunListItem, StartRunOptions } from './lab-client.svelte';
+import { type PrecomputedRun, loadPrecomputedRun } from './precomputed';
 
 /**
  * The runs started or resumed in this tab (for as long as it lives). A run
@@ -35,6 +41,9 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
   compareId = $state<string | null>(null);
   #viewedCopy = $state.raw<ActiveRun | null>(null);
   #compareCopy = $state.raw<ActiveRun | null>(null);
+  /** This lab's precomputed run once loaded (null: none shipped, or not asked for); why it failed to load. */
+  precomputed = $state.raw<PrecomputedRun | null>(null);
+  precomputedError = $state<string | null>(null);
 
   constructor(client: LabClient, experiment: string) {
     this.client = client;
@@ -54,6 +63,9 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
     return a?.status === 'running' && startedHere.includes(a.runId) ? a : null;
   });
 
+  /** The viewed run is the precomputed one. */
+  readonly viewingPrecomputed = $derived(this.precomputed !== null && this.viewedId === this.precomputed.run.runId);
+
   /** The run history's row of the viewed run (for `resumable`, the summary). */
   readonly viewedItem = $derived.by((): RunListItem | null => this.runs.find((r) => r.id === this.viewedId) ?? null);
 
@@ -68,8 +80,10 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
     return a?.runId === id ? a : copy?.runId === id ? copy : null;
   }
 
-  /** Load the history and show the live run of this lab, else its newest run. */
+  /** Load the history and show the live run of this lab, else its newest run, else its precomputed run. */
   async init(): Promise<void> {
+    // Fetched while the history loads (loadPrecomputedRun keeps the promise): shown only if the visitor has no run here.
+    loadPrecomputedRun(this.experiment).catch(() => undefined);
     await this.client.refreshRuns();
     const a = this.client.active;
     if (a && a.experiment === this.experiment) {
@@ -79,6 +93,22 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
     }
     const newest = this.runs[0];
     if (newest) await this.view(newest.id).catch(() => undefined); // the client's `error` says why
+    else await this.showPrecomputed();
+  }
+
+  /** View this lab's precomputed run, unless the visitor started or opened a run meanwhile; it is not stored. */
+  async showPrecomputed(): Promise<void> {
+    this.precomputedError = null;
+    try {
+      const p = await loadPrecomputedRun(this.experiment);
+      if (!p) return;
+      this.precomputed = p;
+      if (this.viewedId !== null) return;
+      this.#viewedCopy = p.run;
+      this.viewedId = p.run.runId;
+    } catch (e) {
+      this.precomputedError = messageOf(e);
+    }
   }
 
   async view(runId: string): Promise<void> {

@@ -49,10 +49,10 @@ async function train(page: Page, backend: 'Auto' | 'CPU' | 'WebGPU', steps: numb
   };
 }
 
-test('front page: device panel, demo runs on each backend, download, cancel, field validation', async () => {
+test('engine page: device panel, demo runs on each backend, download, cancel, field validation', async () => {
   const { page, errors } = await lab().newPage();
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(`${lab().url}/`);
+  await page.goto(`${lab().url}/#/engine`);
 
   await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
   expect(await page.getByRole('link', { name: 'Engine' }).getAttribute('aria-current')).toBe('page');

@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Lab, startLab } from './harness';
+import { type Lab, startLab, waitForRunStatus } from './harness';
 
 let lab: Lab;
 
@@ -32,7 +32,8 @@ test('diversity lab: a λ sweep from the page, its shares, results and answers',
   await page.locator('#lambdas').dispatchEvent('change');
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') === 'done', undefined, { timeout: 300_000 });
+  await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already
+  await waitForRunStatus(page, 'done', 300_000);
 
   const share = page.locator('[data-chart="grad-share"] figure.line-chart');
   expect(Number(await share.getAttribute('data-points'))).toBeGreaterThan(1);

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Rng, keyFromSeed } from '../../src/core/rng';
 import { tinyLmFiles } from '../support/tiny-onnx';
-import { type Lab, startLab } from './harness';
+import { type Lab, startLab, waitForRunStatus } from './harness';
 
 let lab: Lab;
 
@@ -64,6 +64,7 @@ test('symbiosis lab: upload a dataset, run the four methods from the page, read 
 
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already
   await page.waitForFunction(
     () => ['done', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? ''),
     undefined,

@@ -1,0 +1,170 @@
+/**
+ * The start page and the precomputed runs (public/runs) in real headless
+ * Chromium, with nothing stored in the browser:
+ *   - the start page is the default route; each lab's card draws its
+ *     precomputed run (a chart with points) and its key numbers equal what
+ *     the shipped file holds, read here from the file's JSON lines (not
+ *     through the page's report code);
+ *   - axe-core finds no serious or critical violation on it, at 1366×900 and
+ *     390×844 (screenshots of both in .scratch/);
+ *   - each lab page opens on its precomputed run and says so, with nothing
+ *     added to the run history; "Keep a copy" imports it, and after a reload
+ *     the page opens on that stored run instead.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+import { expect, test } from 'vitest';
+import { formatNumber, formatPercent } from '../../src/ui/format';
+import { openLabPage, useLab, waitForRunStatus } from './harness';
+
+const lab = useLab();
+
+const RUNS = new URL('../../public/runs/', import.meta.url);
+type Json = Record<string, unknown> & { kind: string };
+interface Entry { experiment: string; file: string; id: string; preset: string; seed: number }
+const index = JSON.parse(readFileSync(new URL('index.json', RUNS), 'utf8')) as { runs: Entry[] };
+const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis'];
+
+/** A shipped file's metric records, straight from its JSON lines. */
+function recordsOf(experiment: string): Json[] {
+  const entry = index.runs.find((e) => e.experiment === experiment)!;
+  return readFileSync(new URL(entry.file, RUNS), 'utf8').trim().split('\n').slice(1)
+    .map((line) => JSON.parse(line) as { metrics?: Json })
+    .flatMap((l) => (l.metrics ? [l.metrics] : []));
+}
+
+const num = (x: unknown) => (x === null ? NaN : (x as number));
+const firstLast = <T>(xs: T[], key: (x: T) => number): [T, T] => {
+  const sorted = [...xs].sort((a, b) => key(a) - key(b));
+  return [sorted[0]!, sorted.at(-1)!];
+};
+
+/** What each card must say, computed from the file alone: label → value. */
+function expectedNumbers(experiment: string): Record<string, string> {
+  const records = recordsOf(experiment);
+  const of = (kind: string) => records.filter((r) => r.kind === kind);
+  switch (experiment) {
+    case 'self-improve': {
+      const [a, b] = firstLast(of('iteration'), (r) => num(r.iteration));
+      const acc = (r: Json, s: string) => (r.accuracy as Record<string, number | null>)[s];
+      return {
+        [`validation accuracy, iteration ${a.iteration} → ${b.iteration}`]: `${formatPercent(acc(a, 'val'))} → ${formatPercent(acc(b, 'val'))}`,
+        [`test accuracy, iteration ${a.iteration} → ${b.iteration}`]: `${formatPercent(acc(a, 'test'))} → ${formatPercent(acc(b, 'test'))}`,
+      };
+    }
+    case 'collapse': {
+      const out: Record<string, string> = {};
+      for (const mode of ['replace', 'accumulate']) {
+        const [a, b] = firstLast(of('generation').filter((r) => r.mode === mode), (r) => num(r.generation));
+        out[`perplexity under ${mode}, generation ${a.generation} → ${b.generation}`] = `${formatNumber(num(a.perplexity), 3)} → ${formatNumber(num(b.perplexity), 3)}`;
+      }
+      return out;
+    }
+    case 'diversity': {
+      // The run's own aggregates, on the seen targets (train) where the objective acts.
+      const tuned = of('aggregate').filter((r) => r.model === 'fine-tuned' && r.split === 'train');
+      const [a, b] = firstLast(tuned, (r) => num(r.lambda));
+      const mean = (r: Json, m: string) => (r.metrics as Record<string, { mean: number | null }>)[m]!.mean;
+      return {
+        [`Distinct-2, λ = ${a.lambda} → ${b.lambda}`]: `${formatNumber(mean(a, 'distinct2'), 3)} → ${formatNumber(mean(b, 'distinct2'), 3)}`,
+        [`correct answers, λ = ${a.lambda} → ${b.lambda}`]: `${formatPercent(mean(a, 'quality'))} → ${formatPercent(mean(b, 'quality'))}`,
+      };
+    }
+    case 'symbiosis': {
+      const labels: Record<string, string> = { real: 'Real Data', static: 'Static Synthetic', recursive: 'Recursive Collapse', symbiosis: 'Generative Symbiosis' };
+      const out: Record<string, string> = {};
+      for (const method of Object.keys(labels)) {
+        const rows = of('generation').filter((r) => r.method === method);
+        const last = Math.max(...rows.map((r) => num(r.generation)));
+        const finals = rows.filter((r) => r.generation === last).map((r) => num(r.testAccuracy));
+        out[`${labels[method]}, generation ${last}`] = formatPercent(finals.reduce((s, x) => s + x, 0) / finals.length);
+      }
+      return out;
+    }
+    default:
+      throw new Error(`no expectation for ${experiment}`);
+  }
+}
+
+async function cardNumbers(page: Page, experiment: string): Promise<Record<string, string>> {
+  const rows = page.locator(`[data-testid="lab-card"][data-lab="${experiment}"] [data-testid="card-number"]`);
+  const pairs = await rows.evaluateAll((els) => els.map((el) => [el.querySelector('dt')?.textContent?.trim() ?? '', el.querySelector('dd')?.textContent?.trim() ?? '']));
+  return Object.fromEntries(pairs);
+}
+
+/** axe-core's serious and critical violations on the page as it is, one line each. */
+async function axeViolations(page: Page): Promise<{ counts: Record<string, number>; serious: string[] }> {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: source });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact ?? 'none', nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+  });
+  const counts: Record<string, number> = {};
+  for (const v of violations) counts[v.impact] = (counts[v.impact] ?? 0) + v.nodes.length;
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.nodes.join(', ')}`);
+  return { counts, serious };
+}
+
+test('the start page shows every lab with its precomputed run: charts, numbers equal to the files, no serious axe finding', async () => {
+  expect(index.runs.map((e) => e.experiment).sort()).toEqual([...LABS].sort());
+  const { page, errors } = await lab().newPage();
+  for (const [width, height, name] of [[1366, 900, 'desktop'], [390, 844, 'phone']] as const) {
+    await page.setViewportSize({ width, height });
+    await page.goto(`${lab().url}/`);
+    await page.getByRole('heading', { name: /Small language models, trained in your browser/ }).waitFor({ timeout: 60_000 });
+    expect(await page.getByRole('link', { name: 'Start', exact: true }).getAttribute('aria-current')).toBe('page');
+    for (const experiment of LABS) {
+      const card = page.locator(`[data-testid="lab-card"][data-lab="${experiment}"]`);
+      const chart = card.locator('figure.line-chart');
+      await chart.waitFor({ timeout: 60_000 });
+      expect(Number(await chart.getAttribute('data-points')), `${experiment}: chart points`).toBeGreaterThan(0);
+      expect(await cardNumbers(page, experiment), `${experiment}: the card's numbers`).toEqual(expectedNumbers(experiment));
+      expect(await card.getByRole('link', { name: /^Open / }).getAttribute('href')).toBe(`#/lab/${experiment}`);
+    }
+    await page.screenshot({ path: `.scratch/landing-${name}.png` });
+    await page.screenshot({ path: `.scratch/landing-${name}-full.png`, fullPage: true });
+    const axe = await axeViolations(page);
+    console.log(`axe on the start page (${name}, ${width}×${height}): nodes by impact ${JSON.stringify(axe.counts)}`);
+    expect(axe.serious, `axe (${name})`).toEqual([]);
+  }
+  // The engine page is one click away.
+  await page.getByRole('link', { name: 'Engine', exact: true }).click();
+  await page.getByTestId('webgpu-status').waitFor({ timeout: 30_000 });
+  expect(errors).toEqual([]);
+});
+
+test('each lab page opens on its precomputed run, stores nothing, and keeps a copy only when asked', async () => {
+  for (const experiment of LABS) {
+    const entry = index.runs.find((e) => e.experiment === experiment)!;
+    const { page, errors } = await openLabPage(lab(), `#/lab/${experiment}`, { width: 1366, height: 900 });
+    const note = page.getByTestId('precomputed-note');
+    await note.waitFor({ timeout: 60_000 });
+    expect(await note.textContent()).toContain(`This is what the ${entry.preset} preset gives`);
+    await waitForRunStatus(page, 'done', 10_000);
+    expect(await page.locator('.run-panel .which').textContent()).toBe(`${entry.preset} · seed ${entry.seed} · ${entry.id.slice(0, 8)}`);
+    // The run's charts are drawn from the file.
+    const points = await page.locator('main figure.line-chart').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-points'))));
+    expect(Math.max(...points), `${experiment}: chart points`).toBeGreaterThan(0);
+    expect(await page.locator('li[data-run-id]').count(), `${experiment}: nothing stored`).toBe(0);
+    // The link that reproduces it names the preset and seed.
+    expect(await page.locator('#run-link').inputValue()).toContain(`#/lab/${experiment}?preset=${entry.preset}&seed=${entry.seed}`);
+
+    if (experiment === 'collapse') {
+      await page.getByRole('button', { name: 'Keep a copy in my run history' }).click();
+      await page.locator('li[data-run-id]').first().waitFor({ timeout: 30_000 });
+      await note.waitFor({ state: 'detached', timeout: 10_000 });
+      const [stored] = await page.locator('li[data-run-id]').evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id') ?? ''));
+      expect(stored).not.toBe(entry.id); // a new run of the visitor's, with the same records
+      await page.reload();
+      await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 60_000 });
+      await page.locator('.run-panel .which', { hasText: stored!.slice(0, 8) }).waitFor({ timeout: 30_000 });
+      expect(await note.count()).toBe(0);
+      await page.screenshot({ path: '.scratch/collapse-kept-copy.png' });
+    }
+    expect(errors, experiment).toEqual([]);
+    await page.context().close();
+  }
+});
