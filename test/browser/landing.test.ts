@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
+import { SYMBIOSIS_METHODS, methodLabel } from '../../src/experiments/symbiosis/report';
 import { formatNumber, formatPercent } from '../../src/ui/format';
 import { openLabPage, useLab, waitForRunStatus } from './harness';
 
@@ -72,13 +73,12 @@ function expectedNumbers(experiment: string): Record<string, string> {
       };
     }
     case 'symbiosis': {
-      const labels: Record<string, string> = { real: 'Real Data', static: 'Static Synthetic', recursive: 'Recursive Collapse', symbiosis: 'Generative Symbiosis' };
       const out: Record<string, string> = {};
-      for (const method of Object.keys(labels)) {
+      for (const method of SYMBIOSIS_METHODS) {
         const rows = of('generation').filter((r) => r.method === method);
         const last = Math.max(...rows.map((r) => num(r.generation)));
         const finals = rows.filter((r) => r.generation === last).map((r) => num(r.testAccuracy));
-        out[`${labels[method]}, generation ${last}`] = formatPercent(finals.reduce((s, x) => s + x, 0) / finals.length);
+        out[`${methodLabel(method)}, generation ${last}`] = formatPercent(finals.reduce((s, x) => s + x, 0) / finals.length);
       }
       return out;
     }
@@ -94,18 +94,23 @@ async function cardNumbers(page: Page, experiment: string): Promise<Record<strin
 }
 
 /** axe-core's serious and critical violations on the page as it is, one line each. */
-async function axeViolations(page: Page): Promise<{ counts: Record<string, number>; serious: string[] }> {
+async function axeViolations(page: Page): Promise<{ passed: number; counts: Record<string, number>; serious: string[] }> {
   const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.addScriptTag({ content: source });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> } }).axe;
+  const result = await page.evaluate(async () => {
+    const axe = (window as unknown as {
+      axe: { run(ctx: Document): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> };
+    }).axe;
     const result = await axe.run(document);
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact ?? 'none', nodes: v.nodes.map((n) => JSON.stringify(n.target)) }));
+    return {
+      passed: result.passes.length,
+      violations: result.violations.map((v) => ({ id: v.id, impact: v.impact ?? 'none', nodes: v.nodes.map((n) => JSON.stringify(n.target)) })),
+    };
   });
   const counts: Record<string, number> = {};
-  for (const v of violations) counts[v.impact] = (counts[v.impact] ?? 0) + v.nodes.length;
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.nodes.join(', ')}`);
-  return { counts, serious };
+  for (const v of result.violations) counts[v.impact] = (counts[v.impact] ?? 0) + v.nodes.length;
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.nodes.join(', ')}`);
+  return { passed: result.passed, counts, serious };
 }
 
 test('the start page shows every lab with its precomputed run: charts, numbers equal to the files, no serious axe finding', async () => {
@@ -124,10 +129,18 @@ test('the start page shows every lab with its precomputed run: charts, numbers e
       expect(await cardNumbers(page, experiment), `${experiment}: the card's numbers`).toEqual(expectedNumbers(experiment));
       expect(await card.getByRole('link', { name: /^Open / }).getAttribute('href')).toBe(`#/lab/${experiment}`);
     }
+    if (name === 'desktop') {
+      // The collapse card's instant demo: a Gaussian refitted to its own samples, computed when opened.
+      await page.getByText('Also instant: a bell curve refitted to its own samples').click();
+      const demo = page.locator('[data-testid="gaussian-demo"] figure.line-chart');
+      await demo.waitFor({ timeout: 60_000 });
+      expect(Number(await demo.getAttribute('data-points'))).toBe(61); // generations 0…60
+    }
     await page.screenshot({ path: `.scratch/landing-${name}.png` });
     await page.screenshot({ path: `.scratch/landing-${name}-full.png`, fullPage: true });
     const axe = await axeViolations(page);
-    console.log(`axe on the start page (${name}, ${width}×${height}): nodes by impact ${JSON.stringify(axe.counts)}`);
+    console.log(`axe on the start page (${name}, ${width}×${height}): ${axe.passed} rules passed; violating nodes by impact ${JSON.stringify(axe.counts)}`);
+    expect(axe.passed).toBeGreaterThan(10); // axe ran
     expect(axe.serious, `axe (${name})`).toEqual([]);
   }
   // The engine page is one click away.

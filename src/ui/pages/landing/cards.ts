@@ -78,7 +78,7 @@ const selfImprove: LabCard = {
       label, color, values: points.map((p) => valueOrNull(p.accuracy[s])),
     });
     return {
-      title: 'Accuracy per iteration', x: points.map((p) => p.iteration), xLabel: 'iteration', yLabel: 'accuracy', yRange: [0, 1], integerX: true,
+      title: 'Accuracy on the puzzles, per iteration', x: points.map((p) => p.iteration), xLabel: 'iteration', yLabel: 'accuracy', yRange: [0, 1], integerX: true,
       series: [split('train', 'train', '#2563eb'), split('val', 'validation', '#dc2626'), split('test', 'test', '#059669')],
     };
   },
@@ -107,7 +107,7 @@ const collapse: LabCard = {
     const x = Array.from({ length: last + 1 }, (_, g) => g);
     const truth = reference(records)?.truePerplexity ?? null;
     return {
-      title: 'Perplexity on real held-out sentences per generation', x, xLabel: 'generation', yLabel: 'perplexity (log scale)', logY: true, integerX: true,
+      title: 'Perplexity on real held-out sentences, per generation (log scale)', x, xLabel: 'generation', yLabel: 'perplexity', logY: true, integerX: true,
       series: modes.map((m) => {
         const list = byMode.get(m) ?? [];
         return { label: m, color: MODE_COLORS[m], values: valuesAt(x, list.map((p) => p.generation), list.map((p) => valueOrNull(p.perplexity))) };
@@ -149,7 +149,7 @@ const diversity: LabCard = {
     const at = tuned.map((a) => a.splits[s!.split]?.metrics.distinct2 ?? null);
     const base = s?.base?.splits[s.split]?.metrics.distinct2.mean ?? null;
     return {
-      title: 'Distinct-2 of the answers against λ', x: tuned.map((a) => a.lambda!), xLabel: 'λ (weight of diversity)', yLabel: 'distinct bigrams / bigrams',
+      title: 'Distinct-2 of the answers (mean, 95% band), against λ', x: tuned.map((a) => a.lambda!), xLabel: 'λ (weight of diversity)', yLabel: 'Distinct-2',
       series: [{ label: 'mean over replicates', color: '#2563eb', values: at.map((x) => x?.mean ?? null) }],
       bands: at.some((x) => (x?.low ?? null) !== null)
         ? [{ label: '95% interval', color: '#2563eb', low: at.map((x) => x?.low ?? null), high: at.map((x) => x?.high ?? null) }]
@@ -183,7 +183,7 @@ const symbiosis: LabCard = {
     const x = Array.from({ length: last + 1 }, (_, g) => g);
     const chance = chanceOf(records);
     return {
-      title: 'Test accuracy per generation', x, xLabel: 'generation', yLabel: 'test accuracy', yRange: [0, 1], integerX: true,
+      title: 'Test accuracy of the Student, per generation', x, xLabel: 'generation', yLabel: 'test accuracy', yRange: [0, 1], integerX: true,
       series: methods.map((m) => {
         const list = series.get(m) ?? [];
         return { label: methodLabel(m), color: METHOD_COLORS[m], values: valuesAt(x, list.map((p) => p.generation), list.map((p) => p.accuracy)) };
