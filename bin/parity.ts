@@ -1,6 +1,7 @@
 /**
- * CPU-backend parity with the PyTorch fixtures of test/reference/make_fixtures.py.
- * Used by `npm run lab -- check` and by test/unit/parity.test.ts.
+ * CPU-backend parity with the PyTorch fixtures of test/reference/make_fixtures.py,
+ * for both CPU engines: the TypeScript reference and the WebAssembly engine
+ * (the default CPU path). Used by `npm run lab -- check` and by test/unit/parity.test.ts.
  *
  * Tolerances (from the engine issue): logits, loss and per-sequence losses
  * within 1e-4 absolute; each gradient within 1e-3 of its tensor's largest
@@ -8,13 +9,28 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuBackend } from '../src/core/backends/cpu';
-import { type OptimConfig, paramLayout, validateGptConfig, validateOptimConfig } from '../src/core/gpt/config';
+import type { Backend } from '../src/core/backend';
+import { createCpuBackend } from '../src/core/backends/index';
+import { type GptConfig, type OptimConfig, paramLayout, validateGptConfig, validateOptimConfig } from '../src/core/gpt/config';
 import { stepHyperAt } from '../src/core/optim';
 
 export const FIXTURES_DIR = new URL('../test/reference/fixtures/', import.meta.url).pathname;
 
+/** The CPU engines the fixtures check: 'ts' (cpu.ts) and 'wasm' (wasm.ts, one thread, and two threads). */
+export type ParityEngine = 'ts' | 'wasm' | 'wasm-2-threads';
+export const PARITY_ENGINES: readonly ParityEngine[] = ['ts', 'wasm', 'wasm-2-threads'];
+
+async function engineBackend(engine: ParityEngine, config: GptConfig): Promise<Backend> {
+  switch (engine) {
+    case 'ts': return (await createCpuBackend(config, { engine: 'ts' })).backend;
+    case 'wasm': return (await createCpuBackend(config, { engine: 'wasm', threads: 1 })).backend;
+    case 'wasm-2-threads': return (await createCpuBackend(config, { engine: 'wasm', threads: 2 })).backend;
+    default: return engine satisfies never;
+  }
+}
+
 export interface CheckLine {
+  engine: ParityEngine;
   fixture: string;
   check: string;
   /** Largest difference found, absolute or relative as `mode` says. */
@@ -74,14 +90,14 @@ export function loadFixtures(dir = FIXTURES_DIR): Fixture[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Fixture);
 }
 
-/** Run every check of one fixture on a fresh CPU backend. */
-export async function checkFixture(fx: Fixture): Promise<CheckLine[]> {
+/** Run every check of one fixture on a fresh backend of `engine`. */
+export async function checkFixture(fx: Fixture, engine: ParityEngine = 'ts'): Promise<CheckLine[]> {
   const config = validateGptConfig(fx.config);
   const optim: OptimConfig = validateOptimConfig(fx.optim);
   const layout = paramLayout(config);
   const lines: CheckLine[] = [];
   const line = (check: string, maxDiff: number, tolerance: number, mode: 'abs' | 'rel') =>
-    lines.push({ fixture: fx.name, check, maxDiff, tolerance, mode, ok: maxDiff <= tolerance });
+    lines.push({ engine, fixture: fx.name, check, maxDiff, tolerance, mode, ok: maxDiff <= tolerance });
 
   const params = new Float32Array(layout.total);
   for (const view of layout.views) {
@@ -91,7 +107,7 @@ export async function checkFixture(fx: Fixture): Promise<CheckLine[]> {
     if (values.length !== view.size) throw new Error(`fixture ${fx.name}: ${view.name} has ${values.length} values, want ${view.size}`);
     params.set(values, view.offset);
   }
-  const backend = new CpuBackend(config);
+  const backend = await engineBackend(engine, config);
   await backend.setParams(params);
   const batch = {
     B: fx.B, T: fx.T,
@@ -143,18 +159,19 @@ export async function checkFixture(fx: Fixture): Promise<CheckLine[]> {
     }
   }
   line(`parameters after the steps (${skipped} zero-gradient elements left out)`, worst, 1e-3, 'rel');
+  backend.dispose();
   return lines;
 }
 
-/** All fixtures' checks. */
+/** All fixtures' checks, on every engine. */
 export async function runParityChecks(dir = FIXTURES_DIR): Promise<CheckLine[]> {
   const out: CheckLine[] = [];
-  for (const fx of loadFixtures(dir)) out.push(...(await checkFixture(fx)));
+  for (const engine of PARITY_ENGINES) for (const fx of loadFixtures(dir)) out.push(...(await checkFixture(fx, engine)));
   return out;
 }
 
 /** One printable line per check. */
 export function formatCheck(l: CheckLine): string {
   const status = l.ok ? 'ok  ' : 'FAIL';
-  return `${status} ${l.fixture.padEnd(6)} ${l.check.padEnd(50)} max ${l.mode} diff ${l.maxDiff.toExponential(2)} (tol ${l.tolerance.toExponential(0)})`;
+  return `${status} ${l.engine.padEnd(14)} ${l.fixture.padEnd(6)} ${l.check.padEnd(50)} max ${l.mode} diff ${l.maxDiff.toExponential(2)} (tol ${l.tolerance.toExponential(0)})`;
 }

@@ -79,8 +79,10 @@ const orphans = new FinalizationRegistry<{ engine: WasmEngine; blocks: number[] 
 });
 
 export interface WasmBackendOptions {
-  /** Threads for the big kernels (1 = this thread only). Default: the engine's choice (see wasmThreads). */
+  /** Threads for the big kernels (1 = this thread only). Default: see defaultThreads. */
   threads?: number;
+  /** An engine other than this thread's shared one (tests: WasmEngine.standalone). */
+  engine?: WasmEngine;
 }
 
 /** Threads the default CPU path uses here: all cores up to 4 where shared memory exists, else 1 — with the reason. */
@@ -147,7 +149,7 @@ export class WasmBackend implements Backend {
   /** A backend on this thread's engine (compiled on first use). */
   static async create(config: GptConfig, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
     // A first engine with no pool tells what the platform allows; the pool is started only if threads are used.
-    const probe = await WasmEngine.get(1);
+    const probe = opts.engine ?? await WasmEngine.get(1);
     const auto = defaultThreads(probe);
     let threads = auto.threads;
     let reason = auto.reason;
@@ -160,7 +162,8 @@ export class WasmBackend implements Backend {
     let engine = probe;
     if (threads > 1) {
       try {
-        engine = await WasmEngine.get(threads);
+        if (opts.engine) await opts.engine.ensurePool(threads);
+        else engine = await WasmEngine.get(threads);
         threads = Math.min(threads, engine.poolThreads);
       } catch (e) {
         reason = `1 thread: the worker pool did not start (${e instanceof Error ? e.message : String(e)})`;

@@ -160,12 +160,24 @@ export class WasmEngine {
     return e;
   }
 
-  private static async create(): Promise<WasmEngine> {
-    const features = detectFeatures();
-    if (!features.simd) throw new Error('this runtime has no WebAssembly SIMD');
+  /**
+   * An engine of its own (its own memory and pool), not this thread's
+   * shared one: tests use it to run the kernels without fused multiply-add
+   * or without shared memory (as a page that is not cross-origin isolated).
+   */
+  static async standalone(opts: { fma?: boolean; shared?: boolean; threads?: number } = {}): Promise<WasmEngine> {
+    const e = await WasmEngine.create(opts);
+    await e.ensurePool(opts.threads ?? 1);
+    return e;
+  }
+
+  private static async create(opts: { fma?: boolean; shared?: boolean } = {}): Promise<WasmEngine> {
+    const detected = detectFeatures();
+    if (!detected.simd) throw new Error('this runtime has no WebAssembly SIMD');
+    if (opts.fma && !detected.relaxedSimd) throw new Error('fma: this runtime has no relaxed SIMD');
     let memory: WebAssembly.Memory | null = null;
     let maxPages: number | undefined;
-    if (features.sharedMemory) {
+    if (detected.sharedMemory && opts.shared !== false) {
       for (const max of MAX_PAGES) {
         try {
           memory = new WebAssembly.Memory({ initial: 64, maximum: max, shared: true });
@@ -178,7 +190,11 @@ export class WasmEngine {
     }
     const shared = memory !== null;
     memory ??= new WebAssembly.Memory({ initial: 64 });
-    const fma = features.relaxedSimd;
+    const fma = opts.fma ?? detected.relaxedSimd;
+    const features: WasmFeatures = shared ? detected : {
+      ...detected, sharedMemory: false,
+      sharedMemoryReason: detected.sharedMemory ? 'an unshared memory was asked for' : detected.sharedMemoryReason,
+    };
     const kernels = buildKernels({ fma, shared, ...(maxPages ? { maxPages } : {}) });
     new Uint8Array(memory.buffer).set(kernels.constants, CONSTANTS_BYTE);
     const module = await WebAssembly.compile(kernels.bytes as BufferSource);
@@ -186,7 +202,8 @@ export class WasmEngine {
     return new WasmEngine(memory, module, instance, features, fma, null);
   }
 
-  private async ensurePool(threads: number): Promise<void> {
+  /** Start (or grow) the worker pool to `threads` threads in all, where the memory is shared. */
+  async ensurePool(threads: number): Promise<void> {
     const want = Math.max(0, Math.min(threads, MAX_THREADS) - 1);
     if (want === 0 || !this.features.sharedMemory || (this.pool && this.pool.size >= want)) return;
     const old = this.pool;
