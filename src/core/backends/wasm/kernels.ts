@@ -48,7 +48,7 @@ export function gemmPackBytes(K: number, tile = DEFAULT_TILE): number {
 }
 
 /** The gemm register tile (rows × f32x4 vectors) that fits x86-64's 15 allocatable vector registers with its operands. */
-export const DEFAULT_TILE = { mr: 3, nv: 3 };
+export const DEFAULT_TILE = { mr: 4, nv: 2 };
 
 /** Bytes a thread needs for attention scratch: Q, K, V, dO, dQ, dK, dV (T,hsp), Kᵀ, Vᵀ (hsp,Tp), dP (T,Tp), + slack. */
 export function attentionScratchBytes(T: number, hs: number): number {
@@ -237,6 +237,7 @@ export function buildKernels(o: KernelOptions): KernelModule {
     const r = f.local('i32', 'r');
     const src = f.local('i32', 'src');
     const dst = f.local('i32', 'dst');
+    const [t0, t1, t2, t3] = [0, 1, 2, 3].map((i) => f.local('v128', `t${i}`)) as [Local, Local, Local, Local];
     const nTileCols = 4 * NV;
     accumulate.set(i32.and(flags.get(), c(GEMM.ACCUMULATE)));
     f.if(i32.and(i32.ne(pack.get(), c(0)), i32.eqz(i32.and(flags.get(), c(GEMM.CAUSAL_N | GEMM.CAUSAL_K_LOWER | GEMM.CAUSAL_K_UPPER)))), () => {
@@ -250,7 +251,38 @@ export function buildKernels(o: KernelOptions): KernelModule {
         // A block → aPanel: tile i's element (r, k) at ((i·K + k)·MR + r); rows past mbEnd are 0.
         dst.set(aPanel.get());
         f.forUp(m, mb.get(), mbEnd.get(), MR, () => {
-          f.forUp(kk, c(0), K.get(), 1, () => {
+          kk.set(c(0));
+          if (MR === 4) {
+            // Whole 4-row tiles: vector copies (Aᵀ: 4 rows of one k are adjacent; A: a 4×4 transpose per 4 k).
+            f.if(i32.le_s(add(m.get(), c(4)), mbEnd.get()), () => {
+              src.set(at(a.get(), mul(m.get(), sAm.get())));
+              f.if(i32.eq(sAm.get(), c(1)), () => {
+                f.forUp(kk, c(0), K.get(), 1, () => {
+                  f.stmt(v128.store(dst.get(), v128.load(src.get())));
+                  src.set(at(src.get(), sAk.get()));
+                  dst.set(add(dst.get(), c(16)));
+                });
+              }, () => {
+                f.if(i32.eq(sAk.get(), c(1)), () => {
+                  f.forUp(kk, c(0), i32.sub(K.get(), c(3)), 4, () => {
+                    const row = (r: number) => v128.load(at(src.get(), add(mul(c(r), sAm.get()), kk.get())));
+                    // [r0 r1 r2 r3] rows of 4 k → columns: lo = (r0₀ r1₀ r0₁ r1₁), …
+                    t0.set(shuffle32(row(0), row(1), [0, 4, 1, 5]));
+                    t1.set(shuffle32(row(2), row(3), [0, 4, 1, 5]));
+                    t2.set(shuffle32(row(0), row(1), [2, 6, 3, 7]));
+                    t3.set(shuffle32(row(2), row(3), [2, 6, 3, 7]));
+                    f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [0, 1, 4, 5])));
+                    f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [2, 3, 6, 7]), 16));
+                    f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [0, 1, 4, 5]), 32));
+                    f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [2, 3, 6, 7]), 48));
+                    dst.set(add(dst.get(), c(64)));
+                  });
+                });
+              });
+            });
+          }
+          // The rest (a partial tile, general strides, the last K mod 4 columns): element by element.
+          f.forUp(kk, kk.get(), K.get(), 1, () => {
             src.set(at(a.get(), add(mul(m.get(), sAm.get()), mul(kk.get(), sAk.get()))));
             f.forUp(r, c(0), c(MR), 1, () => {
               f.if(i32.lt_s(add(m.get(), r.get()), mbEnd.get()), () => f.stmt(f32.store(dst.get(), f32.load(src.get()))),
