@@ -13,7 +13,7 @@ import { cpuReport, createBackend, createCpuBackend } from '../../src/core/backe
 import { WasmBackend } from '../../src/core/backends/wasm';
 import { f32x4, i32, ModuleBuilder } from '../../src/core/backends/wasm/emit';
 import { detectFeatures } from '../../src/core/backends/wasm/features';
-import { attentionScratchBytes, GEMM, gemmPackBytes, roundUp4 } from '../../src/core/backends/wasm/kernels';
+import { attentionScratchBytes, GEMM, gemmPackBytes, LN_BLOCK_ROWS, roundUp4, SUMSQ_BLOCK } from '../../src/core/backends/wasm/kernels';
 import { WasmEngine } from '../../src/core/backends/wasm/runtime';
 import { type GptConfig, paramLayout } from '../../src/core/gpt/config';
 import { initParams } from '../../src/core/gpt/init';
@@ -157,8 +157,8 @@ describe.each([
     expect(sameBits(run(1, T, GEMM.CAUSAL_K_LOWER), run(1, T, 0))).toBe(true);
   });
 
-  test('layernorm forward and backward (C not a multiple of 4)', () => {
-    const [N, C] = [5, 10];
+  test('layernorm forward and backward (C not a multiple of 4; several row blocks)', () => {
+    const [N, C] = [37, 10];
     const inp = randn(N * C, 2);
     const w = randn(C);
     const b = randn(C);
@@ -172,8 +172,12 @@ describe.each([
     const dinp0 = randn(N * C);
     const refG = { dinp: dinp0.slice(), dw: new Float32Array(C), db: new Float32Array(C) };
     layernormBackward(refG.dinp, refG.dw, refG.db, dout, inp, w, ref.mean, ref.rstd, N, C);
-    const [pdi, pdw, pdb] = [put(dinp0), e.alloc(4 * C), e.alloc(4 * C)];
-    e.kernels.layernormBackward(pdi, pdw, pdb, put(dout), pi, pw, pm, pr, N, C);
+    // Per-block partial sums of dweight and dbias, then added up in block order.
+    const blocks = Math.ceil(N / LN_BLOCK_ROWS);
+    const [pdi, pwPart, pbPart, pdw, pdb] = [put(dinp0), e.alloc(4 * blocks * C), e.alloc(4 * blocks * C), e.alloc(4 * C), e.alloc(4 * C)];
+    e.kernels.layernormBackward(pdi, pwPart, pbPart, put(dout), pi, pw, pm, pr, N, C, 0, blocks, 0);
+    e.kernels.columnSums(pdw, pwPart, blocks, C, 0, 0, C, 0);
+    e.kernels.columnSums(pdb, pbPart, blocks, C, 0, 0, C, 0);
     expect(relDiff(read(pdi, N * C), refG.dinp)).toBeLessThan(1e-5);
     expect(relDiff(read(pdw, C), refG.dw)).toBeLessThan(1e-5);
     expect(relDiff(read(pdb, C), refG.db)).toBeLessThan(1e-5);
@@ -258,6 +262,12 @@ describe.each([
     expect(relDiff(read(pm, n), ref.m)).toBeLessThan(1e-6);
     expect(relDiff(read(pv, n), ref.v)).toBeLessThan(1e-6);
     expect(Math.abs(e.kernels.sumSquares(pg, 0, n)! - g.reduce((s, x) => s + x * x, 0))).toBeLessThan(1e-9);
+    const big = randn(SUMSQ_BLOCK + 13);
+    const blocks = e.alloc(16);
+    e.kernels.sumSquaresBlocks(blocks, put(big), big.length, 0, 2, 0);
+    const partials = new Float64Array(e.memory.buffer, blocks, 2);
+    expect(Math.abs(partials[0]! + partials[1]! - big.reduce((s, x) => s + x * x, 0))).toBeLessThan(1e-6);
+    expect(partials[1]!).toBeCloseTo(big.subarray(SUMSQ_BLOCK).reduce((s, x) => s + x * x, 0), 9);
     const [R, OC] = [9, 7];
     const x = randn(R * OC);
     const out = e.alloc(4 * OC);

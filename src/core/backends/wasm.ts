@@ -21,7 +21,7 @@ import {
 import { type GptConfig, type ParamLayout, type ParamView, paramLayout } from '../gpt/config';
 import { clipScale } from '../optim';
 import { checkBatch } from './batch';
-import { attentionScratchBytes, DEFAULT_TILE, GEMM, gemmPackBytes, roundUp4 } from './wasm/kernels';
+import { attentionScratchBytes, DEFAULT_TILE, GEMM, gemmPackBytes, LN_BLOCK_ROWS, roundUp4, SUMSQ_BLOCK } from './wasm/kernels';
 import { WasmEngine, type WasmReport } from './wasm/runtime';
 
 /** Byte offsets of one shape's activations within its block (see allocActs). */
@@ -39,6 +39,7 @@ interface Acts {
   lnfRows: number; // (N,C) the sparse head's gathered rows
   scratch: number; // per-thread attention scratch
   scratchBytes: number;
+  lnPartials: number; // (2, ⌈N/LN_BLOCK_ROWS⌉, C) LayerNorm backward's per-block weight and bias sums
   /** Gradient scratch (same block). */
   dlogits: number; dlnf: number; dres: number; dln: number; datty: number; dqkv: number; dfchGelu: number; dfch: number;
 }
@@ -176,13 +177,18 @@ export class WasmBackend implements Backend {
   private alloc(bytes: number): number {
     const p = this.engine.alloc(bytes);
     this.owned.blocks.push(p);
+    this.bytes.set(p, bytes);
     return p;
   }
 
   private release(ptr: number): void {
     this.engine.free(ptr);
     this.owned.blocks.splice(this.owned.blocks.indexOf(ptr), 1);
+    this.bytes.delete(ptr);
   }
+
+  /** Bytes of each live block (for hostBytes). */
+  private readonly bytes = new Map<number, number>();
 
   /** Throws once dispose() was called. */
   live(): void {
@@ -274,7 +280,7 @@ export class WasmBackend implements Backend {
   async trainStep(batch: TokenBatch, h: StepHyper, read: { loss?: boolean; gradNorm?: boolean } = {}): Promise<StepResult> {
     const { loss } = this.forwardBackward(batch);
     const t = this.step + 1;
-    const norm = Math.sqrt(this.engine.kernels.sumSquares(this.grads, 0, this.P)!);
+    const norm = Math.sqrt(this.sumSquares());
     if (!Number.isFinite(loss)) throw new NonFiniteError(t, 'the loss');
     if (!Number.isFinite(norm)) throw new NonFiniteError(t, 'the gradient');
     const scale = clipScale(norm, h.gradClip);
@@ -294,13 +300,28 @@ export class WasmBackend implements Backend {
     return out;
   }
 
+  /** Σ g² over the gradient, in float64: per-block sums (on the pool), added in block order here. */
+  private sumSquares(): number {
+    const blocks = Math.ceil(this.P / SUMSQ_BLOCK);
+    if (!this.sumSqPartials) this.sumSqPartials = this.alloc(8 * blocks);
+    this.engine.run('sumSquaresBlocks', [this.sumSqPartials, this.grads, this.P], blocks, this.grain(blocks, 1), this.threads, this.P);
+    const partials = new Float64Array(this.engine.memory.buffer, this.sumSqPartials, blocks);
+    let s = 0;
+    for (const x of partials) s += x;
+    return s;
+  }
+
+  private sumSqPartials = 0;
+
   deviceBytes(): number {
     return 0;
   }
 
-  /** Bytes this backend holds in the engine's WebAssembly memory (parameters, moments, transposes, activations). */
+  /** Bytes this backend holds in the engine's WebAssembly memory (parameters, gradients, moments, transposes, activations, scratch). */
   hostBytes(): number {
-    return 4 * 4 * this.P + this.actsCache.reduce((n, a) => n + a.bytes, 0);
+    let n = 0;
+    for (const b of this.bytes.values()) n += b;
+    return n;
   }
 
   dispose(): void {
@@ -309,6 +330,7 @@ export class WasmBackend implements Backend {
     orphans.unregister(this);
     for (const b of this.owned.blocks) this.engine.free(b);
     this.owned.blocks = [];
+    this.bytes.clear();
     this.actsCache = [];
   }
 
@@ -415,7 +437,7 @@ export class WasmBackend implements Backend {
     const scratchBytes = attentionScratchBytes(T, C / NH);
     const top = {
       inputs: N, targets: N, weights: N, encoded: N * C, lnf: N * C, lnfMean: N, lnfRstd: N, logits: N * this.Vp, ce: N,
-      lnfRows: N * C, scratch: (scratchBytes * this.threads) / 4,
+      lnfRows: N * C, scratch: (scratchBytes * this.threads) / 4, lnPartials: 2 * Math.ceil(N / LN_BLOCK_ROWS) * C,
       dlogits: N * this.Vp, dlnf: N * C, dres: N * C, dln: N * C, datty: N * C, dqkv: N * 3 * C, dfchGelu: N * 4 * C, dfch: N * 4 * C,
     };
     const perBlock = {
@@ -554,8 +576,15 @@ export class WasmBackend implements Backend {
     }
     h.fill(0, acts.dres >> 2, (acts.dres >> 2) + N * C);
     const lastX = c.nLayers > 0 ? acts.blocks[c.nLayers - 1]!.res3 : acts.encoded;
-    const lnBack = (dout: number, x: number, w: ParamView, b: ParamView, mean: number, rstd: number) =>
-      run.kernels.layernormBackward(acts.dres, this.g(w), this.g(b), dout, x, this.p(w), mean, rstd, N, C);
+    // LayerNorm backward: dres += the input gradient; per-block sums of dweight, dbias, then added up in block order.
+    const blocks = Math.ceil(N / LN_BLOCK_ROWS);
+    const dbPart = acts.lnPartials + 4 * blocks * C;
+    const lnBack = (dout: number, x: number, w: ParamView, b: ParamView, mean: number, rstd: number) => {
+      run.run('layernormBackward', [acts.dres, acts.lnPartials, dbPart, dout, x, this.p(w), mean, rstd, N, C], blocks,
+        this.grain(blocks, 1), this.threads, 8 * N * C);
+      run.run('columnSums', [this.g(w), acts.lnPartials, blocks, C, 1], C, C, 1, 0);
+      run.run('columnSums', [this.g(b), dbPart, blocks, C, 1], C, C, 1, 0);
+    };
     lnBack(acts.dlnf, lastX, L.lnfw, L.lnfb, acts.lnfMean, acts.lnfRstd);
     // Walking down the blocks, dres holds the gradient w.r.t. the residual
     // stream; each branch's input gradient is accumulated into it by the

@@ -189,6 +189,8 @@ export const f32 = {
 
 export const f64 = {
   const: (x: number): Expr => expr('f64', (out) => (out.push(0x44), f64Bytes(out, x))),
+  load: load('f64.load', [0x2b], 'f64', 3),
+  store: store('f64.store', [0x39], 'f64', 3),
   add: binary('f64.add', 'f64', 'f64', [0xa0]),
   sub: binary('f64.sub', 'f64', 'f64', [0xa1]),
   mul: binary('f64.mul', 'f64', 'f64', [0xa2]),

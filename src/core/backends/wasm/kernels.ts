@@ -57,6 +57,12 @@ export function attentionScratchBytes(T: number, hs: number): number {
   return 4 * (7 * T * hsp + 2 * hsp * Tp + T * Tp) + 256;
 }
 
+/** Rows per block of layernormBackward's partial weight/bias sums (fixed, so the sums are the same for any thread count). */
+export const LN_BLOCK_ROWS = 16;
+
+/** Elements per block of sumSquaresBlocks (fixed for the same reason). */
+export const SUMSQ_BLOCK = 1 << 16;
+
 export function roundUp4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -64,7 +70,7 @@ export function roundUp4(n: number): number {
 /** The names of the kernels a pool may run (exported functions). */
 export const KERNEL_NAMES = [
   'gemm', 'transpose', 'layernormForward', 'layernormBackward', 'geluForward', 'geluBackward',
-  'attentionForward', 'attentionBackward', 'attentionDecode', 'crossEntropy', 'adamw', 'sumSquares', 'columnSums',
+  'attentionForward', 'attentionBackward', 'attentionDecode', 'crossEntropy', 'adamw', 'sumSquares', 'sumSquaresBlocks', 'columnSums',
   'encoderForward', 'encoderBackward',
 ] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
@@ -481,12 +487,19 @@ export function buildKernels(o: KernelOptions): KernelModule {
     });
   });
 
-  // LayerNorm backward (one thread: dweight and dbias sum over all rows):
-  // dinp (N,C) += rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dout·w; dweight, dbias (C) += Σ_n.
+  // LayerNorm backward over blocks [begin, end) of LN_BLOCK_ROWS rows:
+  // dinp (N,C) += rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dout·w; and block b's
+  // partial sums of dweight and dbias (rows Σ dout·x̂, Σ dout) into row b of
+  // dwPart, dbPart (blocks, C) — added up in block order by columnSums, so the
+  // sums do not depend on how many threads ran the blocks.
   mod.func('layernormBackward', [
-    ['dinp', 'i32'], ['dweight', 'i32'], ['dbias', 'i32'], ['dout', 'i32'], ['inp', 'i32'], ['weight', 'i32'],
-    ['mean', 'i32'], ['rstd', 'i32'], ['N', 'i32'], ['C', 'i32'],
-  ], [], (f, dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C) => {
+    ['dinp', 'i32'], ['dwPart', 'i32'], ['dbPart', 'i32'], ['dout', 'i32'], ['inp', 'i32'], ['weight', 'i32'],
+    ['mean', 'i32'], ['rstd', 'i32'], ['N', 'i32'], ['C', 'i32'], ['begin', 'i32'], ['end', 'i32'], ['tid', 'i32'],
+  ], [], (f, dinp, dwPart, dbPart, dout, inp, weight, mean, rstd, N, C, begin, end) => {
+    const blk = f.local('i32', 'blk');
+    const nEnd = f.local('i32', 'nEnd');
+    const dweight = f.local('i32', 'dweight');
+    const dbias = f.local('i32', 'dbias');
     const n = f.local('i32', 'n');
     const i = f.local('i32', 'i');
     const x = f.local('i32', 'x');
@@ -509,47 +522,56 @@ export function buildKernels(o: KernelOptions): KernelModule {
     const ds = f.local('f32', 'ds');
     const Cf = f.local('f32', 'Cf');
     Cf.set(f32.convert_i32_s(C.get()));
-    f.forUp(n, c(0), N.get(), 1, () => {
-      x.set(at(inp.get(), mul(n.get(), C.get())));
-      dy.set(at(dout.get(), mul(n.get(), C.get())));
-      dx.set(at(dinp.get(), mul(n.get(), C.get())));
-      m.set(f32.load(at(mean.get(), n.get())));
-      s.set(f32.load(at(rstd.get(), n.get())));
-      mv.set(f32x4.splat(m.get()));
-      sv.set(f32x4.splat(s.get()));
-      gm.set(kf(f, 0));
-      gxm.set(kf(f, 0));
-      gMean.set(f32.const(0));
-      gxMean.set(f32.const(0));
-      vecThenScalar(f, i, c(0), C, () => {
-        xh.set(f32x4.mul(f32x4.sub(v128.load(at(x.get(), i.get())), mv.get()), sv.get()));
-        g.set(f32x4.mul(v128.load(at(dy.get(), i.get())), v128.load(at(weight.get(), i.get()))));
-        gm.set(f32x4.add(gm.get(), g.get()));
-        gxm.set(madd(g.get(), xh.get(), gxm.get()));
-      }, () => {
-        xs.set(f32.mul(f32.sub(f32.load(at(x.get(), i.get())), m.get()), s.get()));
-        gs.set(f32.mul(f32.load(at(dy.get(), i.get())), f32.load(at(weight.get(), i.get()))));
-        gMean.set(f32.add(gMean.get(), gs.get()));
-        gxMean.set(f32.add(gxMean.get(), f32.mul(gs.get(), xs.get())));
+    f.forUp(blk, begin.get(), end.get(), 1, () => {
+      dweight.set(at(dwPart.get(), mul(blk.get(), C.get())));
+      dbias.set(at(dbPart.get(), mul(blk.get(), C.get())));
+      f.forUp(i, c(0), C.get(), 1, () => {
+        f.stmt(f32.store(at(dweight.get(), i.get()), f32.const(0)));
+        f.stmt(f32.store(at(dbias.get(), i.get()), f32.const(0)));
       });
-      gMean.set(f32.div(f32.add(hsum(gm.get(), tmp), gMean.get()), Cf.get()));
-      gxMean.set(f32.div(f32.add(hsum(gxm.get(), tmp), gxMean.get()), Cf.get()));
-      gm.set(f32x4.splat(gMean.get()));
-      gxm.set(f32x4.splat(gxMean.get()));
-      vecThenScalar(f, i, c(0), C, () => {
-        xh.set(f32x4.mul(f32x4.sub(v128.load(at(x.get(), i.get())), mv.get()), sv.get()));
-        d.set(v128.load(at(dy.get(), i.get())));
-        f.stmt(v128.store(at(dbias.get(), i.get()), f32x4.add(v128.load(at(dbias.get(), i.get())), d.get())));
-        f.stmt(v128.store(at(dweight.get(), i.get()), madd(d.get(), xh.get(), v128.load(at(dweight.get(), i.get())))));
-        tmp.set(f32x4.sub(f32x4.sub(f32x4.mul(d.get(), v128.load(at(weight.get(), i.get()))), gm.get()), f32x4.mul(xh.get(), gxm.get())));
-        f.stmt(v128.store(at(dx.get(), i.get()), madd(sv.get(), tmp.get(), v128.load(at(dx.get(), i.get())))));
-      }, () => {
-        xs.set(f32.mul(f32.sub(f32.load(at(x.get(), i.get())), m.get()), s.get()));
-        ds.set(f32.load(at(dy.get(), i.get())));
-        f.stmt(f32.store(at(dbias.get(), i.get()), f32.add(f32.load(at(dbias.get(), i.get())), ds.get())));
-        f.stmt(f32.store(at(dweight.get(), i.get()), f32.add(f32.load(at(dweight.get(), i.get())), f32.mul(ds.get(), xs.get()))));
-        gs.set(f32.sub(f32.sub(f32.mul(ds.get(), f32.load(at(weight.get(), i.get()))), gMean.get()), f32.mul(xs.get(), gxMean.get())));
-        f.stmt(f32.store(at(dx.get(), i.get()), f32.add(f32.load(at(dx.get(), i.get())), f32.mul(s.get(), gs.get()))));
+      nEnd.set(i32.min_s(N.get(), mul(add(blk.get(), c(1)), c(LN_BLOCK_ROWS))));
+      f.forUp(n, mul(blk.get(), c(LN_BLOCK_ROWS)), nEnd.get(), 1, () => {
+        x.set(at(inp.get(), mul(n.get(), C.get())));
+        dy.set(at(dout.get(), mul(n.get(), C.get())));
+        dx.set(at(dinp.get(), mul(n.get(), C.get())));
+        m.set(f32.load(at(mean.get(), n.get())));
+        s.set(f32.load(at(rstd.get(), n.get())));
+        mv.set(f32x4.splat(m.get()));
+        sv.set(f32x4.splat(s.get()));
+        gm.set(kf(f, 0));
+        gxm.set(kf(f, 0));
+        gMean.set(f32.const(0));
+        gxMean.set(f32.const(0));
+        vecThenScalar(f, i, c(0), C, () => {
+          xh.set(f32x4.mul(f32x4.sub(v128.load(at(x.get(), i.get())), mv.get()), sv.get()));
+          g.set(f32x4.mul(v128.load(at(dy.get(), i.get())), v128.load(at(weight.get(), i.get()))));
+          gm.set(f32x4.add(gm.get(), g.get()));
+          gxm.set(madd(g.get(), xh.get(), gxm.get()));
+        }, () => {
+          xs.set(f32.mul(f32.sub(f32.load(at(x.get(), i.get())), m.get()), s.get()));
+          gs.set(f32.mul(f32.load(at(dy.get(), i.get())), f32.load(at(weight.get(), i.get()))));
+          gMean.set(f32.add(gMean.get(), gs.get()));
+          gxMean.set(f32.add(gxMean.get(), f32.mul(gs.get(), xs.get())));
+        });
+        gMean.set(f32.div(f32.add(hsum(gm.get(), tmp), gMean.get()), Cf.get()));
+        gxMean.set(f32.div(f32.add(hsum(gxm.get(), tmp), gxMean.get()), Cf.get()));
+        gm.set(f32x4.splat(gMean.get()));
+        gxm.set(f32x4.splat(gxMean.get()));
+        vecThenScalar(f, i, c(0), C, () => {
+          xh.set(f32x4.mul(f32x4.sub(v128.load(at(x.get(), i.get())), mv.get()), sv.get()));
+          d.set(v128.load(at(dy.get(), i.get())));
+          f.stmt(v128.store(at(dbias.get(), i.get()), f32x4.add(v128.load(at(dbias.get(), i.get())), d.get())));
+          f.stmt(v128.store(at(dweight.get(), i.get()), madd(d.get(), xh.get(), v128.load(at(dweight.get(), i.get())))));
+          tmp.set(f32x4.sub(f32x4.sub(f32x4.mul(d.get(), v128.load(at(weight.get(), i.get()))), gm.get()), f32x4.mul(xh.get(), gxm.get())));
+          f.stmt(v128.store(at(dx.get(), i.get()), madd(sv.get(), tmp.get(), v128.load(at(dx.get(), i.get())))));
+        }, () => {
+          xs.set(f32.mul(f32.sub(f32.load(at(x.get(), i.get())), m.get()), s.get()));
+          ds.set(f32.load(at(dy.get(), i.get())));
+          f.stmt(f32.store(at(dbias.get(), i.get()), f32.add(f32.load(at(dbias.get(), i.get())), ds.get())));
+          f.stmt(f32.store(at(dweight.get(), i.get()), f32.add(f32.load(at(dweight.get(), i.get())), f32.mul(ds.get(), xs.get()))));
+          gs.set(f32.sub(f32.sub(f32.mul(ds.get(), f32.load(at(weight.get(), i.get()))), gMean.get()), f32.mul(xs.get(), gxMean.get())));
+          f.stmt(f32.store(at(dx.get(), i.get()), f32.add(f32.load(at(dx.get(), i.get())), f32.mul(s.get(), gs.get()))));
+        });
       });
     });
   });
@@ -968,7 +990,7 @@ export function buildKernels(o: KernelOptions): KernelModule {
   });
 
   // Σ x² over elements [begin, end), in float64 (two f64x2 accumulators, then a scalar tail).
-  mod.func('sumSquares', [['x', 'i32'], ['begin', 'i32'], ['end', 'i32']], ['f64'], (f, x, begin, end) => {
+  const sumSquares = mod.func('sumSquares', [['x', 'i32'], ['begin', 'i32'], ['end', 'i32']], ['f64'], (f, x, begin, end) => {
     const i = f.local('i32', 'i');
     const v = f.local('v128', 'v');
     const lo = f.local('v128', 'lo');
@@ -994,6 +1016,16 @@ export function buildKernels(o: KernelOptions): KernelModule {
     });
     f.ret(s.get());
   });
+
+  // out[b] (float64) = Σ x² over block b of SUMSQ_BLOCK elements of x (total elements), blocks [begin, end).
+  mod.func('sumSquaresBlocks', [['out', 'i32'], ['x', 'i32'], ['total', 'i32'], ['begin', 'i32'], ['end', 'i32'], ['tid', 'i32']], [],
+    (f, out, x, total, begin, end) => {
+      const b = f.local('i32', 'b');
+      f.forUp(b, begin.get(), end.get(), 1, () => {
+        f.stmt(f64.store(add(out.get(), i32.shl(b.get(), c(3))), call(sumSquares, x.get(), mul(b.get(), c(SUMSQ_BLOCK)),
+          i32.min_s(total.get(), mul(add(b.get(), c(1)), c(SUMSQ_BLOCK))))));
+      });
+    });
 
   // dbias (OC) (+)= Σ_n dout (N,OC), columns [begin, end) (multiples of 4 apart except at OC).
   // Rows are walked in order, each adding its slice into out (which stays in L1):
