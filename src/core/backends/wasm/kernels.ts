@@ -672,11 +672,18 @@ export function buildKernels(o: KernelOptions): KernelModule {
   // zero-padded per-head copies in the thread's scratch (zero padding adds
   // exact zeros to every sum, so hsp > hs changes no bit).
 
-  /** Copy head h's (T,hs) slice of a (…,ld) array at column col into dst (T, hsp), zero-padded. */
+  /** Copy head h's (T,hs) slice of a (…,ld) array at column col into dst (T, hsp), zero-padded (vector copies when hs = hsp). */
   const packHead = mod.func('packHead', [['dst', 'i32'], ['src', 'i32'], ['ld', 'i32'], ['T', 'i32'], ['hs', 'i32'], ['hsp', 'i32']], [],
     (f, dst, src, ld, T, hs, hsp) => {
       const t = f.local('i32', 't');
       const i = f.local('i32', 'i');
+      f.if(i32.eq(hs.get(), hsp.get()), () => {
+        f.forUp(t, c(0), T.get(), 1, () => {
+          f.forUp(i, c(0), hs.get(), 4, () => f.stmt(v128.store(at(dst.get(), add(mul(t.get(), hsp.get()), i.get())),
+            v128.load(at(src.get(), add(mul(t.get(), ld.get()), i.get()))))));
+        });
+        f.ret();
+      });
       f.forUp(t, c(0), T.get(), 1, () => {
         f.forUp(i, c(0), hs.get(), 1, () => f.stmt(f32.store(at(dst.get(), add(mul(t.get(), hsp.get()), i.get())),
           f32.load(at(src.get(), add(mul(t.get(), ld.get()), i.get()))))));
@@ -696,11 +703,18 @@ export function buildKernels(o: KernelOptions): KernelModule {
       f.forUp(i, mul(hs.get(), Tp.get()), mul(hsp.get(), Tp.get()), 1, () => f.stmt(f32.store(at(dst.get(), i.get()), f32.const(0))));
     }, false);
 
-  /** dst (T,…,ld) columns [0, hs) ← src (T, hsp). */
+  /** dst (T,…,ld) columns [0, hs) ← src (T, hsp) (vector copies when hs = hsp). */
   const unpackHead = mod.func('unpackHead', [['dst', 'i32'], ['ld', 'i32'], ['src', 'i32'], ['T', 'i32'], ['hs', 'i32'], ['hsp', 'i32']], [],
     (f, dst, ld, src, T, hs, hsp) => {
       const t = f.local('i32', 't');
       const i = f.local('i32', 'i');
+      f.if(i32.eq(hs.get(), hsp.get()), () => {
+        f.forUp(t, c(0), T.get(), 1, () => {
+          f.forUp(i, c(0), hs.get(), 4, () => f.stmt(v128.store(at(dst.get(), add(mul(t.get(), ld.get()), i.get())),
+            v128.load(at(src.get(), add(mul(t.get(), hsp.get()), i.get()))))));
+        });
+        f.ret();
+      });
       f.forUp(t, c(0), T.get(), 1, () => {
         f.forUp(i, c(0), hs.get(), 1, () => f.stmt(f32.store(at(dst.get(), add(mul(t.get(), ld.get()), i.get())),
           f32.load(at(src.get(), add(mul(t.get(), hsp.get()), i.get()))))));
