@@ -9,7 +9,7 @@
 import { type Backend, type BackendKind, DeviceLimitError } from '../backend';
 import type { GptConfig } from '../gpt/config';
 import { CpuBackend } from './cpu';
-import { detectFeatures } from './wasm/features';
+import { defaultThreads, detectFeatures } from './wasm/features';
 import { adapterName, checkFitsDevice, type DeviceLimits, isSoftwareAdapter } from './webgpu/device';
 
 export { checkFitsDevice, type DeviceLimits };
@@ -54,9 +54,8 @@ export async function createCpuBackend(config: GptConfig, opts: CpuOptions = {})
 export function cpuReport(): CpuReport {
   const f = detectFeatures();
   if (!f.simd) return { engine: 'ts', threads: 1, fma: false, reason: 'this browser has no WebAssembly SIMD: TypeScript reference' };
-  const threads = f.sharedMemory ? Math.min(4, f.cores) : 1;
-  const why = f.sharedMemory ? `${threads} thread${threads > 1 ? 's' : ''} (shared memory, ${f.cores} cores)` : `1 thread: ${f.sharedMemoryReason}`;
-  return { engine: 'wasm', threads, fma: f.relaxedSimd, reason: `WebAssembly SIMD${f.relaxedSimd ? ' with fused multiply-add' : ''}, ${why}` };
+  const { threads, reason } = defaultThreads(f);
+  return { engine: 'wasm', threads, fma: f.relaxedSimd, reason: `WebAssembly SIMD${f.relaxedSimd ? ' with fused multiply-add' : ''}, ${reason}` };
 }
 
 /** What the environment offers, for the run record and the UI. */

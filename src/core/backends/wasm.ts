@@ -21,6 +21,7 @@ import {
 import { type GptConfig, type ParamLayout, type ParamView, paramLayout } from '../gpt/config';
 import { clipScale } from '../optim';
 import { checkBatch } from './batch';
+import { defaultThreads } from './wasm/features';
 import { attentionScratchBytes, DEFAULT_TILE, GEMM, gemmPackBytes, LN_BLOCK_ROWS, roundUp4, SUMSQ_BLOCK } from './wasm/kernels';
 import { WasmEngine, type WasmReport } from './wasm/runtime';
 
@@ -80,18 +81,10 @@ const orphans = new FinalizationRegistry<{ engine: WasmEngine; blocks: number[] 
 });
 
 export interface WasmBackendOptions {
-  /** Threads for the big kernels (1 = this thread only). Default: see defaultThreads. */
+  /** Threads for the big kernels (1 = this thread only). Default: see features.ts defaultThreads. */
   threads?: number;
   /** An engine other than this thread's shared one (tests: WasmEngine.standalone). */
   engine?: WasmEngine;
-}
-
-/** Threads the default CPU path uses here: all cores up to 4 where shared memory exists, else 1 — with the reason. */
-export function defaultThreads(engine: WasmEngine): { threads: number; reason: string } {
-  const f = engine.features;
-  if (!f.sharedMemory) return { threads: 1, reason: `1 thread: ${f.sharedMemoryReason}` };
-  const threads = Math.min(4, f.cores);
-  return { threads, reason: threads > 1 ? `${threads} threads (shared memory, ${f.cores} cores)` : `1 thread (${f.cores} core)` };
 }
 
 export class WasmBackend implements Backend {
@@ -115,8 +108,14 @@ export class WasmBackend implements Backend {
   private step = 0;
   private actsCache: Acts[] = [];
   private readonly owned: { engine: WasmEngine; blocks: number[] };
+  /** Bytes of each live block (for hostBytes). */
+  private readonly bytes = new Map<number, number>();
   private disposed = false;
   private readonly Vp: number;
+  /** gemm's packing scratch (all threads) and its size; Σg²'s per-block partial sums. */
+  private pack = 0;
+  private packSize = 0;
+  private sumSqPartials = 0;
 
   private constructor(readonly config: GptConfig, private readonly engine: WasmEngine, readonly threads: number, reason: string) {
     this.layout = paramLayout(config);
@@ -151,7 +150,7 @@ export class WasmBackend implements Backend {
   static async create(config: GptConfig, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
     // A first engine with no pool tells what the platform allows; the pool is started only if threads are used.
     const probe = opts.engine ?? await WasmEngine.get(1);
-    const auto = defaultThreads(probe);
+    const auto = defaultThreads(probe.features);
     let threads = auto.threads;
     let reason = auto.reason;
     if (opts.threads !== undefined) {
@@ -186,9 +185,6 @@ export class WasmBackend implements Backend {
     this.owned.blocks.splice(this.owned.blocks.indexOf(ptr), 1);
     this.bytes.delete(ptr);
   }
-
-  /** Bytes of each live block (for hostBytes). */
-  private readonly bytes = new Map<number, number>();
 
   /** Throws once dispose() was called. */
   live(): void {
@@ -311,8 +307,6 @@ export class WasmBackend implements Backend {
     return s;
   }
 
-  private sumSqPartials = 0;
-
   deviceBytes(): number {
     return 0;
   }
@@ -355,9 +349,6 @@ export class WasmBackend implements Backend {
     this.engine.run('gemm', [out, ldo, a, sAm, sAk, b, ldb, M, N, K, bias, flags, pack, packBytes], M,
       this.grain(M, DEFAULT_TILE.mr), this.threads, M * N * K);
   }
-
-  private pack = 0;
-  private packSize = 0;
 
   /** The gemm packing scratch, grown to at least `bytes`. */
   private packScratch(bytes: number): number {
@@ -632,7 +623,12 @@ class WasmDecoder implements Decoder {
   private readonly kT: number[] = [];
   private readonly vc: number[] = [];
   private readonly scratchBytes: number;
+  private readonly scratch: number;
   private readonly owned: { engine: WasmEngine; blocks: number[] };
+  /** Step buffers for up to `capacity` rows (grown on demand), and their addresses. */
+  private stepBlock = 0;
+  private capacity = 0;
+  private stepBuffersCache: Record<string, number> | null = null;
 
   constructor(private readonly backend: WasmBackend, private readonly engine: WasmEngine, private readonly B: number) {
     const { contextLength: maxT, dModel: C, nHeads: NH, nLayers: L } = backend.config;
@@ -655,11 +651,6 @@ class WasmDecoder implements Decoder {
     this.owned = { engine, blocks: [this.block] };
     orphans.register(this, this.owned);
   }
-
-  private readonly scratch: number;
-  /** Step buffers for up to `capacity` rows (grown on demand). */
-  private stepBlock = 0;
-  private capacity = 0;
 
   async step(rows: Int32Array, tokens: Int32Array, positions: Int32Array): Promise<Float32Array> {
     const be = this.backend;
@@ -724,8 +715,6 @@ class WasmDecoder implements Decoder {
     be.head(s.logits, s.ln, M);
     return be.copyRows(s.logits, roundUp4(V), M, V);
   }
-
-  private stepBuffersCache: Record<string, number> | null = null;
 
   /** Byte addresses of the step's buffers for M rows (reallocated when M grows). */
   private stepBuffers(M: number): Record<'tokens' | 'positions' | 'rows' | 'x' | 'ln' | 'mean' | 'rstd' | 'qkv' | 'atty' | 'res2' | 'fch' | 'gelu' | 'res' | 'logits', number> {

@@ -89,3 +89,10 @@ function probeFeatures(): WasmFeatures {
   }
   return { simd, relaxedSimd, sharedMemory, sharedMemoryReason, cores: Math.max(1, cores) };
 }
+
+/** Threads the default CPU path uses: all cores up to 4 where shared memory exists, else 1 — with the reason. */
+export function defaultThreads(f: WasmFeatures): { threads: number; reason: string } {
+  if (!f.sharedMemory) return { threads: 1, reason: `1 thread: ${f.sharedMemoryReason}` };
+  const threads = Math.min(4, f.cores);
+  return { threads, reason: `${threads} thread${threads > 1 ? 's' : ''} (shared memory, ${f.cores} core${f.cores > 1 ? 's' : ''})` };
+}
