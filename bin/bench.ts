@@ -38,6 +38,7 @@ import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
   tokensPerStep,
 } from '../bench/configs';
+import { benchGenerate } from './bench-generate';
 import { benchCollapse, benchSelfImprove, benchSymbiosis } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
@@ -111,6 +112,7 @@ interface Options {
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
     `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
+    '       npm run bench -- generate [--shapes collapse,...] [--only cpu,webgpu,...] [--calls N] [--json] (bin/bench-generate.ts)\n' +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]\n');
@@ -487,6 +489,10 @@ function printLegend(o: Options): void {
 
 async function main(): Promise<void> {
   const labBench = process.argv[2];
+  if (labBench === 'generate') {
+    await benchGenerate(process.argv.slice(3));
+    return;
+  }
   if (labBench === 'self-improve' || labBench === 'collapse' || labBench === 'symbiosis') {
     // Lab benchmarks live in bin/bench-labs.ts: seeds × seconds × the lab's own criteria.
     const { values } = parseArgs({

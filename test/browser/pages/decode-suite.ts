@@ -187,7 +187,13 @@ export async function generateParity(name: string, kernels?: KernelFamily) {
   const { cpu, gpu } = await pair(c, kernels);
   const prompts = promptsFor(c);
   // The WebGPU backend seen without generateOnDevice: sample.ts takes its createDecoder path.
-  const viaDecoder = Object.create(gpu, { generateOnDevice: { value: undefined } }) as WebGpuBackend;
+  const viaDecoder = new Proxy(gpu, {
+    get: (target, prop) => {
+      if (prop === 'generateOnDevice') return undefined;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   const runs = [];
   for (const { seed, ...o } of settingsFor(c)) {
     const opts: SampleOptions = { ...o, key: keyFromSeed(seed) };
