@@ -49,8 +49,8 @@ import {
 } from './webgpu/attention';
 import { packParams } from './webgpu/common';
 import {
-  DECODE_ATTENTION_PARAMS, DECODE_EMBED_LN_PARAMS, DECODE_EMBED_LN_WGSL, decodeAttentionWgsl, KV_FROM_QKV_PARAMS,
-  KV_FROM_QKV_WGSL, packSettings, ROW, ROW_WORDS, SAMPLE_PARAMS, sampleWgsl, SETTINGS_BYTES,
+  DECODE_ATTENTION_PARAMS, DECODE_EMBED_LN_PARAMS, decodeAttentionWgsl, decodeEmbedLnWgsl, KV_FROM_QKV_PARAMS,
+  KV_FROM_QKV_WGSL, packSettings, ROW, ROW_WORDS, SAMPLE_PARAMS, sampleSerialWgsl, sampleWorkgroupWgsl, SETTINGS_BYTES,
 } from './webgpu/decode';
 import {
   CROSS_ENTROPY_PARAMS, CROSS_ENTROPY_ROWS_WGSL, CROSS_ENTROPY_WGSL, LOSS_REDUCE_PARAMS, LOSS_REDUCE_WGSL,
@@ -126,16 +126,20 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
     lossReduce: LOSS_REDUCE_WGSL,
     gradNormFinal: GRAD_NORM_FINAL_WGSL,
     adamw: ADAMW_WGSL,
-    decodeEmbedLn: DECODE_EMBED_LN_WGSL,
-    decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength),
     kvFromQkv: KV_FROM_QKV_WGSL,
-    sample: sampleWgsl(),
+  };
+  const rowGroup = rowWorkgroupSize(family);
+  const decode = {
+    decodeEmbedLn: decodeEmbedLnWgsl(rowGroup),
+    decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength, rowGroup),
+    sample: family === 'tiled' ? sampleWorkgroupWgsl() : sampleSerialWgsl(rowGroup),
   };
   switch (family) {
     case 'tiled': {
       const tmax = config.contextLength;
       return {
         ...common,
+        ...decode,
         ...Object.fromEntries(MATMUL_VARIANTS.map((v) => [`matmul.${v}`, matmulTiledWgsl(v)])),
         splitKReduce: SPLIT_K_REDUCE_WGSL,
         layernormForward: LAYERNORM_FORWARD_WGSL,
@@ -154,6 +158,7 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
       const matmul = family === 'blocked' ? matmulBlockedWgsl : matmulSubgroupWgsl;
       return {
         ...common,
+        ...decode,
         ...Object.fromEntries(MATMUL_VARIANTS.filter((v) => v !== 'tnBiasGrad').map((v) => [`matmul.${v}`, matmul(v)])),
         colSum: COL_SUM_WGSL,
         layernormForward: LAYERNORM_FORWARD_ROWS_WGSL,
@@ -169,6 +174,11 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
     default:
       return family satisfies never;
   }
+}
+
+/** Invocations per workgroup of the decoder's one-row-per-invocation kernels (see webgpu/decode.ts). */
+function rowWorkgroupSize(family: KernelFamily): number {
+  return family === 'tiled' ? 64 : 4;
 }
 
 /** Whether the blocked family's vec4 layout applies: every offset and row a multiple of 4 floats. */
@@ -977,11 +987,11 @@ export class WebGpuBackend implements Backend {
         l === 0
           ? this.spec('decodeEmbedLn', packParams(DECODE_EMBED_LN_PARAMS, {
             B, C, wteOff: L.wte.offset, wpeOff: L.wpe.offset, lnwOff: w.ln1w.offset, lnbOff: w.ln1b.offset,
-          }), [d.rows, P, xIn, ln], this.groupsFor(B, 64))
+          }), [d.rows, P, xIn, ln], this.groupsFor(B, rowWorkgroupSize(this.kernels)))
           : layernorm(xIn, w.ln1w.offset, w.ln1b.offset, ln),
         ...this.matmul('ntBias', B, 3 * C, C, ln, P, qkv, { bOff: w.qkvw.offset, biasOff: w.qkvb.offset }),
         this.spec('decodeAttention', packParams(DECODE_ATTENTION_PARAMS, { B, C, NH, maxT }),
-          [d.rows, qkv, d.kCache[l]!, d.vCache[l]!, atty], this.groupsFor(B * NH, 64)),
+          [d.rows, qkv, d.kCache[l]!, d.vCache[l]!, atty], this.groupsFor(B * NH, rowWorkgroupSize(this.kernels))),
         ...this.matmul('ntBiasResidual', B, C, C, atty, P, res2, { bOff: w.attprojw.offset, biasOff: w.attprojb.offset }, xIn),
         layernorm(res2, w.ln2w.offset, w.ln2b.offset, ln),
         ...this.matmul('ntBiasGelu', B, 4 * C, C, ln, P, fchGelu, { bOff: w.fcw.offset, biasOff: w.fcb.offset }, fch),
@@ -992,7 +1002,8 @@ export class WebGpuBackend implements Backend {
     d.step = this.buildOps(specs, buffers);
     d.head = this.buildOps(this.matmul('nt', B, V, C, d.lnf, P, d.logits, { bOff: L.wte.offset, ldo: this.Vp }), buffers);
     d.sample = this.buildOps([this.spec('sample', packParams(SAMPLE_PARAMS, { B, V, ld: this.Vp, outStride: maxT, maxT }),
-      [d.logits, d.rows, d.keys, d.stops, d.out, f32(B * this.Vp, 'decode.w'), d.settings], this.groupsFor(B, 64))], buffers);
+      [d.logits, d.rows, d.keys, d.stops, d.out, f32(B * this.Vp, 'decode.w'), d.settings],
+      this.kernels === 'tiled' ? this.grid(B) : this.groupsFor(B, rowWorkgroupSize(this.kernels)))], buffers);
     return d;
   }
 

@@ -14,6 +14,10 @@
  * Row state (`Row`, one per batch row) lives on the device: the token to feed
  * and its position, the tokens emitted so far, the draw counter, and why the
  * row stopped. The sampler writes it, the next step's kernels read it.
+ *
+ * The per-row kernels take their workgroup size as a parameter: 64 on
+ * hardware GPUs; 4 on software adapters, where a workgroup runs on one CPU
+ * core as one 4-lane SIMD group, so that a batch of rows spreads over cores.
  */
 import { paramsStruct, WGSL_COMMON } from './common';
 
@@ -39,7 +43,8 @@ struct Row {
 
 /** x (B,C) = wte[token] + wpe[pos], ln (B,C) = LayerNorm(x) with (w, b) at lnwOff/lnbOff; rows with live = 0 are skipped. */
 export const DECODE_EMBED_LN_PARAMS = ['B', 'C', 'wteOff', 'wpeOff', 'lnwOff', 'lnbOff'] as const;
-export const DECODE_EMBED_LN_WGSL = /* wgsl */ `
+export function decodeEmbedLnWgsl(workgroupSize: number): string {
+  return /* wgsl */ `
 ${WGSL_COMMON}
 ${ROW_STRUCT}
 ${paramsStruct(DECODE_EMBED_LN_PARAMS)}
@@ -48,10 +53,10 @@ ${paramsStruct(DECODE_EMBED_LN_PARAMS)}
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;      // (B,C) residual stream
 @group(0) @binding(4) var<storage, read_write> ln: array<f32>;     // (B,C)
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let b = linearGroup(wid, nwg) * 64u + li;
+  let b = linearGroup(wid, nwg) * ${workgroupSize}u + li;
   if (b >= p.B || rows[b].live == 0u) { return; }
   let o = b * p.C;
   let te = p.wteOff + rows[b].token * p.C;
@@ -74,6 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 `;
+}
 
 /**
  * One invocation per (row b, head h): k and v of the new position (qkv's
@@ -82,7 +88,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * (attentionDecode of gpt/layers.ts). `hs` and the context `maxT` are baked in.
  */
 export const DECODE_ATTENTION_PARAMS = ['B', 'C', 'NH', 'maxT'] as const;
-export function decodeAttentionWgsl(hs: number, maxT: number): string {
+export function decodeAttentionWgsl(hs: number, maxT: number, workgroupSize: number): string {
   return /* wgsl */ `
 ${WGSL_COMMON}
 ${ROW_STRUCT}
@@ -95,10 +101,10 @@ ${paramsStruct(DECODE_ATTENTION_PARAMS)}
 
 const HS = ${hs}u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-  let id = linearGroup(wid, nwg) * 64u + li;
+  let id = linearGroup(wid, nwg) * ${workgroupSize}u + li;
   let b = id / p.NH;
   let h = id % p.NH;
   if (b >= p.B || rows[b].live == 0u) { return; }
@@ -188,27 +194,37 @@ ${body.join('\n')}
 /** Static sampler shapes; the per-call settings are the `Settings` uniform (packSettings). */
 export const SAMPLE_PARAMS = ['B', 'V', 'ld', 'outStride', 'maxT'] as const;
 /** Bytes of the Settings uniform. */
-export const SETTINGS_BYTES = 16;
+export const SETTINGS_BYTES = 32;
 
-/** The Settings uniform of one generate call: maxNewTokens, temperature, topK, topP. */
+/**
+ * The Settings uniform of one generate call: maxNewTokens, temperature, topK,
+ * topP as a 32-bit fraction (round(topP·2³²), so that the nucleus test is
+ * exact integer arithmetic), and whether top-p is on (topP < 1).
+ */
 export function packSettings(s: { maxNewTokens: number; temperature: number; topK: number; topP: number }): ArrayBuffer {
   const buf = new ArrayBuffer(SETTINGS_BYTES);
   const u = new Uint32Array(buf);
-  const f = new Float32Array(buf);
   u[0] = s.maxNewTokens;
-  f[1] = s.temperature;
+  new Float32Array(buf)[1] = s.temperature;
   u[2] = s.topK;
-  f[3] = s.topP;
+  u[3] = Math.min(0xffffffff, Math.round(s.topP * 2 ** 32));
+  u[4] = s.topP < 1 ? 1 : 0;
   return buf;
 }
 
-/** Histogram bins of one refinement pass of the sampler's threshold search. */
-const BINS = 64;
+/** Lanes of the workgroup-per-row sampler. */
+const LANES = 64;
+/** Histogram bins of one pass of a search: the workgroup sampler's (in workgroup memory) and the serial one's. */
+const BINS = 256;
+const SERIAL_BINS = 128;
+/** Tokens a search gathers and sorts once its bin holds no more than this many. */
+const CAP = 64;
 
 /**
- * One invocation per row: choose the next token from logits (B, ld) by the
- * rule of `sampleToken` (core/sample.ts), then apply `appendToken`'s stop rule.
+ * What both samplers share: the bindings, exact 64-bit sums, the order of
+ * tokens, Threefry, and the stop rule.
  *
+ * The rule is `sampleToken`'s (core/sample.ts):
  *   temperature 0   argmax, lowest id on ties (no draw);
  *   otherwise       w = exp((l − max)/temperature); one uniform u from the
  *                   row's stream (Threefry block `draws` of the row key, the
@@ -219,182 +235,101 @@ const BINS = 64;
  *                   mass, and take the first whose running sum passes u times
  *                   the kept mass.
  *
+ * Sums are exact: w is rounded to a multiple of 2⁻²⁴ and held as an integer,
+ * masses are 64-bit integers, u·mass and topP·mass are integer products (u
+ * and topP as 32-bit fractions). So no result depends on the order of a sum,
+ * both samplers choose the same tokens, and a token differs from the CPU's
+ * float64 choice only where u lands within ~2⁻²⁴ of a boundary.
+ *
  * The sorted order is never built. Every cut ("the k-th token", "the end of
  * the nucleus", "the token the draw lands on") is the first token in that
  * order at which a running sum of f (1 for counts, w for mass) reaches a
- * goal, and is found by refining an interval of order keys (the float's
- * bits, mapped so that unsigned order is float order) through 64-bin
- * histograms, 6 bits per pass, then walking the tied key in id order: about
- * six passes over the row per cut, whatever the size of the nucleus. Sums are
- * f32 in a fixed order (the CPU sums in f64), so a draw can differ from the
- * CPU's only when u lands within rounding of a boundary.
+ * goal. A search bins the candidates' logits linearly over [lo, hi] (a
+ * bin is then a logit interval), walks the bins from the top to the one
+ * where the running sum reaches the goal, gathers that bin's tokens and sorts
+ * them; a bin of more than CAP tokens is binned again over its own [min, max],
+ * a bin of one logit value is walked in id order.
  *
- * The stop rule then mirrors appendToken: the token is written to out[b, count];
- * a stop token ends the row ('stop'), else the budget ('length'), else the
- * context ('context'); otherwise it is fed at position len + count − 1 next step.
+ * The stop rule (`finish`) mirrors appendToken: the token is written to
+ * out[b, count]; a stop token ends the row ('stop'), else the budget
+ * ('length'), else the context ('context'); otherwise it is fed at position
+ * len + count − 1 next step.
  */
-export function sampleWgsl(): string {
+function samplerCommon(): string {
   return /* wgsl */ `
 ${WGSL_COMMON}
 ${ROW_STRUCT}
 ${threefryWgsl()}
 ${paramsStruct(SAMPLE_PARAMS)}
-struct Settings { maxNew: u32, temperature: f32, topK: u32, topP: f32 }
+struct Settings { maxNew: u32, temperature: f32, topK: u32, topP32: u32, topPOn: u32 }
 @group(0) @binding(1) var<storage, read> logits: array<f32>;       // (B,ld)
 @group(0) @binding(2) var<storage, read_write> rows: array<Row>;   // (B)
 @group(0) @binding(3) var<storage, read> keys: array<u32>;         // (B,2) Threefry key of each row
 @group(0) @binding(4) var<storage, read> stops: array<u32>;        // (⌈V/32⌉) stop-token bit set
 @group(0) @binding(5) var<storage, read_write> out: array<u32>;    // (B,outStride) emitted tokens
-@group(0) @binding(6) var<storage, read_write> w: array<f32>;      // (B,ld) scratch: unnormalised probabilities
+@group(0) @binding(6) var<storage, read_write> wq: array<u32>;     // (B,ld) scratch: w·2²⁴, rounded
 @group(0) @binding(7) var<uniform> s: Settings;
 
-const BINS = ${BINS}u;
-const ALL_ID = 0xffffffffu;
+const CAP = ${CAP}u;
+const W_ONE = 16777216.0; // 2^24: w = 1 as an integer
 
-// Unsigned order of the result = float order of x (negative floats: all bits flipped; −0 = +0).
-fn orderKey(x: f32) -> u32 {
-  if (x == 0.0) { return 0x80000000u; }
-  let u = bitcast<u32>(x);
-  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
+struct Cut { l: f32, id: u32, cum: vec2<u32>, found: bool }
+
+// 64-bit unsigned integers as (low word, high word).
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
 }
 
-// A token belongs to the set that ends at (cutKey, cutId) in the sorted order.
-fn inSet(k: u32, v: u32, cutKey: u32, cutId: u32) -> bool {
-  return k > cutKey || (k == cutKey && v <= cutId);
+fn reached(sum: vec2<u32>, goal: vec2<u32>, strict: bool) -> bool {
+  let gt = sum.y > goal.y || (sum.y == goal.y && sum.x > goal.x);
+  return gt || (!strict && sum.x == goal.x && sum.y == goal.y);
 }
 
-fn reached(sum: f32, goal: f32, strict: bool) -> bool {
-  return select(sum >= goal, sum > goal, strict);
+// The full product a·b as (low word, high word), from 16-bit halves.
+fn mul32(a: u32, b: u32) -> vec2<u32> {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let p00 = a0 * b0;
+  let mid = a0 * b1 + (p00 >> 16u);
+  let mid2 = a1 * b0 + (mid & 0xffffu);
+  return vec2<u32>((mid2 << 16u) | (p00 & 0xffffu), a1 * b1 + (mid >> 16u) + (mid2 >> 16u));
 }
 
-struct Cut { key: u32, id: u32, found: bool }
-
-// The first token, in the sorted order and within the set ending at
-// (cutKey, cutId), at which the running sum of f (w, or 1 when !useW)
-// reaches goal (passes it, when strict). found = false when rounding left
-// the whole set's sum short of the goal.
-fn firstReaching(base: u32, useW: bool, cutKey: u32, cutId: u32, goal: f32, strict: bool) -> Cut {
-  var lo = 0u;
-  var hi = 0xffffffffu;
-  var above = 0.0; // Σ f over the set's tokens with key > hi
-  var bins: array<f32, ${BINS}>;
-  loop {
-    let span = hi - lo;
-    if (span == 0u) { break; }
-    var shift = 0u;
-    while ((span >> shift) >= BINS) { shift = shift + 1u; }
-    for (var j = 0u; j < BINS; j = j + 1u) { bins[j] = 0.0; }
-    for (var v = 0u; v < p.V; v = v + 1u) {
-      let k = orderKey(logits[base + v]);
-      if (k < lo || k > hi || !inSet(k, v, cutKey, cutId)) { continue; }
-      let j = (k - lo) >> shift;
-      bins[j] = bins[j] + select(1.0, w[base + v], useW);
-    }
-    var cum = above;
-    var hit = BINS;
-    for (var j = BINS; j > 0u; j = j - 1u) {
-      let next = cum + bins[j - 1u];
-      if (reached(next, goal, strict)) { hit = j - 1u; break; }
-      cum = next;
-    }
-    if (hit == BINS) { return Cut(0u, 0u, false); }
-    above = cum;
-    let newLo = lo + (hit << shift);
-    hi = newLo + min(hi - newLo, (1u << shift) - 1u); // the bin's last key, without overflowing
-    lo = newLo;
-  }
-  // The tokens tied at key lo, in id order.
-  var cum = above;
-  for (var v = 0u; v < p.V; v = v + 1u) {
-    let k = orderKey(logits[base + v]);
-    if (k != lo || !inSet(k, v, cutKey, cutId)) { continue; }
-    cum = cum + select(1.0, w[base + v], useW);
-    if (reached(cum, goal, strict)) { return Cut(k, v, true); }
-  }
-  return Cut(0u, 0u, false);
+// floor(m·f / 2^32) for m < 2^64 (.xy), and whether the division left a remainder (.z != 0).
+fn mulFraction(m: vec2<u32>, f: u32) -> vec3<u32> {
+  let p1 = mul32(m.x, f);
+  let p2 = mul32(m.y, f);
+  let lo = p2.x + p1.y;
+  return vec3<u32>(lo, p2.y + select(0u, 1u, lo < p2.x), p1.x);
 }
 
-// Σ w over the set ending at (cutKey, cutId), in id order.
-fn massOf(base: u32, cutKey: u32, cutId: u32) -> f32 {
-  var m = 0.0;
-  for (var v = 0u; v < p.V; v = v + 1u) {
-    if (inSet(orderKey(logits[base + v]), v, cutKey, cutId)) { m = m + w[base + v]; }
-  }
-  return m;
+// A token belongs to the set that ends at (cutL, cutId) in the sorted order.
+fn inSet(l: f32, v: u32, cutL: f32, cutId: u32) -> bool {
+  return l > cutL || (l == cutL && v <= cutId);
 }
 
-// The last token of the set in the sorted order (lowest key; highest id among ties).
-fn lastOf(base: u32, cutKey: u32, cutId: u32) -> u32 {
-  var bestKey = 0xffffffffu;
-  var best = 0u;
-  for (var v = 0u; v < p.V; v = v + 1u) {
-    let k = orderKey(logits[base + v]);
-    if (inSet(k, v, cutKey, cutId) && k <= bestKey) { bestKey = k; best = v; }
-  }
-  return best;
+// Token a comes before token b in the sorted order (logit descending, then id).
+fn before(la: f32, a: u32, lb: f32, b: u32) -> bool {
+  return la > lb || (la == lb && a < b);
+}
+// w as the integer w·2^24 (the max logit's token: exactly 2^24).
+fn quantized(l: f32, hi: f32) -> u32 {
+  return u32(exp((l - hi) / s.temperature) * W_ONE + 0.5);
 }
 
-fn choose(b: u32) -> u32 {
-  let base = b * p.ld;
-  if (s.temperature == 0.0) {
-    var best = 0u;
-    for (var v = 1u; v < p.V; v = v + 1u) {
-      if (logits[base + v] > logits[base + best]) { best = v; }
-    }
-    return best;
-  }
-  var mx = NEG_MAX;
-  for (var v = 0u; v < p.V; v = v + 1u) { mx = max(mx, logits[base + v]); }
-  var total = 0.0;
-  for (var v = 0u; v < p.V; v = v + 1u) {
-    let e = exp((logits[base + v] - mx) / s.temperature);
-    w[base + v] = e;
-    total = total + e;
-  }
-  // One uniform in [0, 1): Rng.uniform's first word, truncated to the 24 bits an f32 holds.
+// u as a 32-bit fraction: the top 32 of the 53 bits Rng.uniform takes from
+// block 'draws' of the row's key (whose counter then advances).
+fn drawU(b: u32) -> u32 {
   let blk = threefry2x32(keys[2u * b], keys[2u * b + 1u], rows[b].draws, 0u);
   rows[b].draws = rows[b].draws + 1u;
-  let u = f32(blk.x >> 8u) * 5.9604644775390625e-8;
-  let topK = s.topK > 0u && s.topK < p.V;
-  if (!topK && s.topP >= 1.0) {
-    let goal = u * total;
-    var acc = 0.0;
-    for (var v = 0u; v < p.V; v = v + 1u) {
-      acc = acc + w[base + v];
-      if (goal < acc) { return v; }
-    }
-    return p.V - 1u;
-  }
-  // The candidates: all tokens, or the top k.
-  var cutKey = 0u;
-  var cutId = ALL_ID;
-  var mass = total;
-  if (topK) {
-    let c = firstReaching(base, false, 0u, ALL_ID, f32(s.topK), false);
-    cutKey = c.key;
-    cutId = c.id;
-    mass = massOf(base, cutKey, cutId);
-  }
-  // The nucleus: the shortest prefix holding topP of the candidates' mass.
-  if (s.topP < 1.0) {
-    let c = firstReaching(base, true, cutKey, cutId, s.topP * mass, false);
-    if (c.found) {
-      cutKey = c.key;
-      cutId = c.id;
-    }
-  }
-  let kept = massOf(base, cutKey, cutId);
-  let d = firstReaching(base, true, cutKey, cutId, u * kept, true);
-  if (d.found) { return d.id; }
-  return lastOf(base, cutKey, cutId);
+  return (blk.x & 0xffffffe0u) | (blk.y >> 27u);
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let b = linearGroup(wid, nwg) * 64u + li;
-  if (b >= p.B || rows[b].live == 0u) { return; }
-  let token = choose(b);
+// appendToken's rule: emit token for row b, then stop or feed it next step.
+fn finish(b: u32, token: u32) {
   let count = rows[b].count + 1u;
   out[b * p.outStride + count - 1u] = token;
   rows[b].count = count;
@@ -411,6 +346,524 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     rows[b].token = token;
     rows[b].pos = rows[b].len + count - 1u;
   }
+}
+`;
+}
+
+/**
+ * The sampler for hardware GPUs: one 64-lane workgroup per row (dispatch B
+ * workgroups). Each lane owns a contiguous chunk of the row; a search bins
+ * with integer atomics in workgroup memory (256 bins: sums of f, and the min
+ * and max logit of each bin as order keys); lane 0 walks the bins, sorts,
+ * and hands results to the other lanes through workgroup memory.
+ */
+export function sampleWorkgroupWgsl(): string {
+  return /* wgsl */ `
+${samplerCommon()}
+const LANES = ${LANES}u;
+const BINS = ${BINS}u;
+
+// Phases of a search, lane 0's verdict after each pass.
+const BIN = 0u;     // bin [lo, hi] (again)
+const GATHER = 1u;  // gather the tokens of [lo, hi] and sort them
+const TIES = 2u;    // one logit value: walk its tokens in id order
+const DONE = 3u;
+const FAILED = 4u;
+
+var<workgroup> hLo: array<atomic<u32>, ${BINS}>;  // Σ f & 0xffff per bin
+var<workgroup> hHi: array<atomic<u32>, ${BINS}>;  // Σ f >> 16 per bin
+var<workgroup> hMin: array<atomic<u32>, ${BINS}>; // smallest order key per bin
+var<workgroup> hMax: array<atomic<u32>, ${BINS}>; // largest order key per bin
+var<workgroup> nCand: atomic<u32>;
+var<workgroup> cand: array<u32, ${CAP}>;
+var<workgroup> laneU: array<vec2<u32>, ${LANES}>; // per-lane u64 partial sums
+var<workgroup> laneL: array<vec2<f32>, ${LANES}>; // per-lane max and min logit
+var<workgroup> laneV: array<u32, ${LANES}>;       // per-lane argmax
+
+struct Search {
+  phase: u32,
+  lo: f32, hi: f32,         // the logit interval still searched
+  above: vec2<u32>,         // Σ f over candidates above hi
+  l: f32, id: u32,          // the cut, once DONE
+  cum: vec2<u32>,           // the running sum at the cut
+}
+var<workgroup> st: Search;
+var<workgroup> bcast: vec4<u32>; // lane 0's broadcasts
+
+// Unsigned order of the result = float order of x (negative floats: all bits flipped; −0 = +0).
+fn orderKey(x: f32) -> u32 {
+  if (x == 0.0) { return 0x80000000u; }
+  let u = bitcast<u32>(x);
+  return select(u | 0x80000000u, ~u, (u & 0x80000000u) != 0u);
+}
+
+fn fromKey(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
+
+fn f(base: u32, v: u32, useW: bool) -> u32 {
+  return select(1u, wq[base + v], useW);
+}
+
+// The first token, in the sorted order, among the candidates (the set ending at
+// (cutL, cutId) with logits in [lo0, hi0]) at which the running sum of f (w,
+// or 1 when !useW) reaches goal (passes it, when strict). Call from uniform
+// control flow; every lane gets the same result.
+fn reach(li: u32, base: u32, useW: bool, cutL: f32, cutId: u32, lo0: f32, hi0: f32, goal: vec2<u32>, strict: bool) -> Search {
+  let chunk = (p.V + LANES - 1u) / LANES;
+  let v0 = li * chunk;
+  let v1 = min(p.V, v0 + chunk);
+  if (li == 0u) {
+    st.phase = select(BIN, TIES, !(hi0 > lo0));
+    st.lo = lo0;
+    st.hi = hi0;
+    st.above = vec2<u32>(0u, 0u);
+  }
+  var phase = workgroupUniformLoad(&st.phase);
+  loop {
+    if (phase >= DONE) { break; }
+    let lo = st.lo;
+    let hi = st.hi;
+    if (phase == BIN) {
+      for (var j = li; j < BINS; j = j + LANES) {
+        atomicStore(&hLo[j], 0u);
+        atomicStore(&hHi[j], 0u);
+        atomicStore(&hMin[j], 0xffffffffu);
+        atomicStore(&hMax[j], 0u);
+      }
+      workgroupBarrier();
+      // Multiplication is correctly rounded, so the bin index is monotone in l.
+      let scale = f32(BINS) / (hi - lo);
+      for (var v = v0; v < v1; v = v + 1u) {
+        let l = logits[base + v];
+        if (l < lo || l > hi || !inSet(l, v, cutL, cutId)) { continue; }
+        let j = min(u32((l - lo) * scale), BINS - 1u);
+        let x = f(base, v, useW);
+        atomicAdd(&hLo[j], x & 0xffffu);
+        if (x > 0xffffu) { atomicAdd(&hHi[j], x >> 16u); }
+        let k = orderKey(l);
+        atomicMin(&hMin[j], k);
+        atomicMax(&hMax[j], k);
+      }
+      workgroupBarrier();
+      if (li == 0u) {
+        var cum = st.above;
+        var hit = BINS;
+        for (var j = BINS; j > 0u; j = j - 1u) {
+          let mn = atomicLoad(&hMin[j - 1u]);
+          let mx = atomicLoad(&hMax[j - 1u]);
+          if (mn > mx) { continue; } // empty
+          let hs = atomicLoad(&hHi[j - 1u]);
+          let next = add64(cum, add64(vec2<u32>(hs << 16u, hs >> 16u), vec2<u32>(atomicLoad(&hLo[j - 1u]), 0u)));
+          if (reached(next, goal, strict)) { hit = j - 1u; break; }
+          cum = next;
+        }
+        if (hit == BINS || !isFiniteF32(scale)) {
+          st.phase = FAILED;
+        } else {
+          st.above = cum;
+          st.lo = fromKey(atomicLoad(&hMin[hit]));
+          st.hi = fromKey(atomicLoad(&hMax[hit]));
+          st.phase = select(GATHER, TIES, !(st.hi > st.lo));
+        }
+      }
+    } else if (phase == GATHER) {
+      if (li == 0u) { atomicStore(&nCand, 0u); }
+      storageBarrier();
+      workgroupBarrier();
+      for (var v = v0; v < v1; v = v + 1u) {
+        let l = logits[base + v];
+        if (l < lo || l > hi || !inSet(l, v, cutL, cutId)) { continue; }
+        let slot = atomicAdd(&nCand, 1u);
+        if (slot < CAP) { cand[slot] = v; }
+      }
+      workgroupBarrier();
+      if (li == 0u) {
+        let n = atomicLoad(&nCand);
+        if (n > CAP) {
+          st.phase = BIN; // too many: bin [lo, hi] again
+        } else {
+          // Insertion sort into the sorted order, then the running sum.
+          for (var i = 1u; i < n; i = i + 1u) {
+            let v = cand[i];
+            let l = logits[base + v];
+            var j = i;
+            while (j > 0u && before(l, v, logits[base + cand[j - 1u]], cand[j - 1u])) {
+              cand[j] = cand[j - 1u];
+              j = j - 1u;
+            }
+            cand[j] = v;
+          }
+          var cum = st.above;
+          st.phase = FAILED;
+          for (var i = 0u; i < n; i = i + 1u) {
+            cum = add64(cum, vec2<u32>(f(base, cand[i], useW), 0u));
+            if (reached(cum, goal, strict)) {
+              st.l = logits[base + cand[i]];
+              st.id = cand[i];
+              st.cum = cum;
+              st.phase = DONE;
+              break;
+            }
+          }
+        }
+      }
+    } else {
+      // TIES: every candidate in [lo, hi] has the same logit; id order is the sorted order.
+      storageBarrier();
+      if (li == 0u) {
+        var cum = st.above;
+        st.phase = FAILED;
+        for (var v = 0u; v < p.V; v = v + 1u) {
+          let l = logits[base + v];
+          if (l < lo || l > hi || !inSet(l, v, cutL, cutId)) { continue; }
+          cum = add64(cum, vec2<u32>(f(base, v, useW), 0u));
+          if (reached(cum, goal, strict)) {
+            st.l = l;
+            st.id = v;
+            st.cum = cum;
+            st.phase = DONE;
+            break;
+          }
+        }
+      }
+    }
+    phase = workgroupUniformLoad(&st.phase);
+  }
+  return workgroupUniformLoad(&st);
+}
+
+// The token for row b (all lanes return it).
+fn choose(li: u32, b: u32) -> u32 {
+  let base = b * p.ld;
+  let chunk = (p.V + LANES - 1u) / LANES;
+  let v0 = li * chunk;
+  let v1 = min(p.V, v0 + chunk);
+  // Each lane's max (first of its chunk on ties) and min.
+  var mx = NEG_MAX;
+  var mn = -NEG_MAX;
+  var arg = 0u;
+  for (var v = v0; v < v1; v = v + 1u) {
+    let l = logits[base + v];
+    if (l > mx) { mx = l; arg = v; }
+    mn = min(mn, l);
+  }
+  laneL[li] = vec2<f32>(mx, mn);
+  laneV[li] = arg;
+  workgroupBarrier();
+  if (li == 0u) {
+    // Lanes in id order, so a strict > keeps the lowest id of the maximum.
+    var best = 0u;
+    var lo = laneL[0].y;
+    for (var i = 1u; i < LANES; i = i + 1u) {
+      if (laneL[i].x > laneL[best].x) { best = i; }
+      lo = min(lo, laneL[i].y);
+    }
+    bcast = vec4<u32>(laneV[best], bitcast<u32>(laneL[best].x), bitcast<u32>(lo), 0u);
+  }
+  let top = workgroupUniformLoad(&bcast);
+  if (s.temperature == 0.0) { return top.x; }
+  let hi = bitcast<f32>(top.y);
+  let lo = bitcast<f32>(top.z);
+  var sum = vec2<u32>(0u, 0u);
+  for (var v = v0; v < v1; v = v + 1u) {
+    let w = quantized(logits[base + v], hi);
+    wq[base + v] = w;
+    sum = add64(sum, vec2<u32>(w, 0u));
+  }
+  laneU[li] = sum;
+  workgroupBarrier();
+  if (li == 0u) { bcast = vec4<u32>(drawU(b), 0u, 0u, 0u); }
+  let u = workgroupUniformLoad(&bcast).x;
+  var total = vec2<u32>(0u, 0u);
+  for (var i = 0u; i < LANES; i = i + 1u) { total = add64(total, laneU[i]); }
+  let topK = s.topK > 0u && s.topK < p.V;
+  if (!topK && s.topPOn == 0u) {
+    // Inverse CDF in id order: the lane whose chunk the goal falls in walks it.
+    let goal = mulFraction(total, u).xy;
+    var acc = vec2<u32>(0u, 0u);
+    for (var i = 0u; i < li; i = i + 1u) { acc = add64(acc, laneU[i]); }
+    if (reached(add64(acc, laneU[li]), goal, true) && !reached(acc, goal, true)) {
+      var pick = v1 - 1u;
+      for (var v = v0; v < v1; v = v + 1u) {
+        acc = add64(acc, vec2<u32>(wq[base + v], 0u));
+        if (reached(acc, goal, true)) { pick = v; break; }
+      }
+      bcast = vec4<u32>(pick, 0u, 0u, 0u);
+    }
+    return workgroupUniformLoad(&bcast).x;
+  }
+  // The candidates: all tokens, or the top k.
+  var cutL = NEG_MAX; // every (finite) token
+  var cutId = 0xffffffffu;
+  var kept = total;
+  if (topK) {
+    let c = reach(li, base, false, cutL, cutId, lo, hi, vec2<u32>(s.topK, 0u), false);
+    if (c.phase == DONE) {
+      cutL = c.l;
+      cutId = c.id;
+      var m = vec2<u32>(0u, 0u);
+      for (var v = v0; v < v1; v = v + 1u) {
+        if (inSet(logits[base + v], v, cutL, cutId)) { m = add64(m, vec2<u32>(wq[base + v], 0u)); }
+      }
+      workgroupBarrier();
+      laneU[li] = m;
+      workgroupBarrier();
+      kept = vec2<u32>(0u, 0u);
+      for (var i = 0u; i < LANES; i = i + 1u) { kept = add64(kept, laneU[i]); }
+    }
+  }
+  // The nucleus: the shortest prefix whose mass reaches topP of the candidates'.
+  if (s.topPOn != 0u) {
+    let g = mulFraction(kept, s.topP32);
+    let goal = add64(g.xy, vec2<u32>(select(0u, 1u, g.z != 0u), 0u)); // ceil
+    let c = reach(li, base, true, cutL, cutId, max(lo, cutL), hi, goal, false);
+    if (c.phase == DONE) {
+      cutL = c.l;
+      cutId = c.id;
+      kept = c.cum;
+    }
+  }
+  let d = reach(li, base, true, cutL, cutId, max(lo, cutL), hi, mulFraction(kept, u).xy, true);
+  // A search fails only for logits too far apart to bin (never a trained model's): the top token then.
+  return select(top.x, d.id, d.phase == DONE);
+}
+
+@compute @workgroup_size(${LANES})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let b = linearGroup(wid, nwg);
+  if (b >= p.B) { return; }
+  if (li == 0u) { bcast = vec4<u32>(rows[b].live, 0u, 0u, 0u); }
+  if (workgroupUniformLoad(&bcast).x == 0u) { return; }
+  let token = choose(li, b);
+  if (li == 0u) { finish(b, token); }
+}
+`;
+}
+
+/**
+ * The sampler for software adapters: one invocation per row, no barriers
+ * (on SwiftShader a barrier switches between the workgroup's SIMD groups,
+ * and a 64-lane sampler spent far longer in barriers than in sums). Dispatch
+ * ⌈B/workgroupSize⌉ workgroups. Bins live in the invocation's registers
+ * (128 bins of u64 sums); top-p bins the candidates once and finds both the
+ * end of the nucleus and the draw in that one histogram, gathering at most
+ * two bins' tokens.
+ */
+export function sampleSerialWgsl(workgroupSize: number): string {
+  return /* wgsl */ `
+${samplerCommon()}
+const NB = ${SERIAL_BINS}u;
+
+struct Found { hit: u32, before: vec2<u32> } // the bin where a goal is reached, and Σ f above it
+
+fn binOf(l: f32, lo: f32, scale: f32) -> u32 {
+  // Multiplication is correctly rounded, so the bin index is monotone in l.
+  return min(u32((l - lo) * scale), NB - 1u);
+}
+
+fn member(l: f32, v: u32, lo: f32, hi: f32, cutL: f32, cutId: u32) -> bool {
+  return l >= lo && l <= hi && inSet(l, v, cutL, cutId);
+}
+
+fn f(base: u32, v: u32, useW: bool) -> u32 {
+  return select(1u, wq[base + v], useW);
+}
+
+// Σ f per bin over the candidates in [lo, hi]: the high and low 16 bits of f summed apart (no carries).
+fn histogram(base: u32, useW: bool, cutL: f32, cutId: u32, lo: f32, hi: f32, scale: f32,
+             sLo: ptr<function, array<u32, ${SERIAL_BINS}>>, sHi: ptr<function, array<u32, ${SERIAL_BINS}>>) {
+  for (var j = 0u; j < NB; j = j + 1u) { (*sLo)[j] = 0u; (*sHi)[j] = 0u; }
+  for (var v = 0u; v < p.V; v = v + 1u) {
+    let l = logits[base + v];
+    if (!member(l, v, lo, hi, cutL, cutId)) { continue; }
+    let j = binOf(l, lo, scale);
+    let x = f(base, v, useW);
+    (*sLo)[j] = (*sLo)[j] + (x & 0xffffu);
+    (*sHi)[j] = (*sHi)[j] + (x >> 16u);
+  }
+}
+
+// Walk the bins from the top: the first where above + the running sum reaches goal (hit = NB: none).
+fn walk(sLo: ptr<function, array<u32, ${SERIAL_BINS}>>, sHi: ptr<function, array<u32, ${SERIAL_BINS}>>,
+        above: vec2<u32>, goal: vec2<u32>, strict: bool) -> Found {
+  var cum = above;
+  for (var j = NB; j > 0u; j = j - 1u) {
+    let hs = (*sHi)[j - 1u];
+    let next = add64(cum, add64(vec2<u32>(hs << 16u, hs >> 16u), vec2<u32>((*sLo)[j - 1u], 0u)));
+    if (reached(next, goal, strict)) { return Found(j - 1u, cum); }
+    cum = next;
+  }
+  return Found(NB, cum);
+}
+
+struct Gathered { n: u32, lo: f32, hi: f32 } // tokens in the bin (all in cand when n <= CAP), their logit range
+
+// The candidates in bin j of [lo, hi], sorted (when they fit in CAP).
+fn gather(base: u32, cutL: f32, cutId: u32, lo: f32, hi: f32, scale: f32, j: u32, cand: ptr<function, array<u32, ${CAP}>>) -> Gathered {
+  var n = 0u;
+  var mn = hi;
+  var mx = lo;
+  for (var v = 0u; v < p.V; v = v + 1u) {
+    let l = logits[base + v];
+    if (!member(l, v, lo, hi, cutL, cutId) || binOf(l, lo, scale) != j) { continue; }
+    if (n < CAP) { (*cand)[n] = v; }
+    n = n + 1u;
+    mn = min(mn, l);
+    mx = max(mx, l);
+  }
+  if (n <= CAP) {
+    for (var i = 1u; i < n; i = i + 1u) {
+      let v = (*cand)[i];
+      let l = logits[base + v];
+      var k = i;
+      while (k > 0u && before(l, v, logits[base + (*cand)[k - 1u]], (*cand)[k - 1u])) {
+        (*cand)[k] = (*cand)[k - 1u];
+        k = k - 1u;
+      }
+      (*cand)[k] = v;
+    }
+  }
+  return Gathered(n, mn, mx);
+}
+
+// The first of the sorted cand[0..n) where above + the running sum reaches goal.
+fn walkSorted(base: u32, useW: bool, cand: ptr<function, array<u32, ${CAP}>>, n: u32, above: vec2<u32>, goal: vec2<u32>, strict: bool) -> Cut {
+  var cum = above;
+  for (var i = 0u; i < n; i = i + 1u) {
+    let v = (*cand)[i];
+    cum = add64(cum, vec2<u32>(f(base, v, useW), 0u));
+    if (reached(cum, goal, strict)) { return Cut(logits[base + v], v, cum, true); }
+  }
+  return Cut(0.0, 0u, cum, false);
+}
+
+// The first candidate in the sorted order (within the set ending at (cutL, cutId),
+// logits in [lo0, hi0], Σ f above hi0 = above0) at which the running sum of f reaches goal.
+fn search(base: u32, useW: bool, cutL: f32, cutId: u32, lo0: f32, hi0: f32, above0: vec2<u32>, goal: vec2<u32>, strict: bool) -> Cut {
+  var lo = lo0;
+  var hi = hi0;
+  var above = above0;
+  var sLo: array<u32, ${SERIAL_BINS}>;
+  var sHi: array<u32, ${SERIAL_BINS}>;
+  var cand: array<u32, ${CAP}>;
+  loop {
+    if (!(hi > lo)) { break; }
+    let scale = f32(NB) / (hi - lo);
+    if (!isFiniteF32(scale)) { return Cut(0.0, 0u, above, false); }
+    histogram(base, useW, cutL, cutId, lo, hi, scale, &sLo, &sHi);
+    let found = walk(&sLo, &sHi, above, goal, strict);
+    if (found.hit == NB) { return Cut(0.0, 0u, found.before, false); }
+    let g = gather(base, cutL, cutId, lo, hi, scale, found.hit, &cand);
+    if (g.n <= CAP) { return walkSorted(base, useW, &cand, g.n, found.before, goal, strict); }
+    lo = g.lo;
+    hi = g.hi;
+    above = found.before;
+  }
+  // One logit value left: its tokens in id order.
+  var cum = above;
+  for (var v = 0u; v < p.V; v = v + 1u) {
+    let l = logits[base + v];
+    if (!member(l, v, lo, hi, cutL, cutId)) { continue; }
+    cum = add64(cum, vec2<u32>(f(base, v, useW), 0u));
+    if (reached(cum, goal, strict)) { return Cut(l, v, cum, true); }
+  }
+  return Cut(0.0, 0u, cum, false);
+}
+
+// The draw within the set ending at (cutL, cutId), logits in [lo, hi], of mass
+// kept; with top-p, first the nucleus, from the same histogram when it can.
+fn nucleusAndDraw(base: u32, cutL: f32, cutId: u32, lo: f32, hi: f32, kept0: vec2<u32>, u: u32) -> Cut {
+  let zero = vec2<u32>(0u, 0u);
+  if (s.topPOn == 0u) { return search(base, true, cutL, cutId, lo, hi, zero, mulFraction(kept0, u).xy, true); }
+  let g = mulFraction(kept0, s.topP32);
+  let goalP = add64(g.xy, vec2<u32>(select(0u, 1u, g.z != 0u), 0u)); // ceil(topP·mass)
+  if (!(hi > lo)) {
+    let nucleus = search(base, true, cutL, cutId, lo, hi, zero, goalP, false);
+    if (!nucleus.found) { return nucleus; }
+    return search(base, true, nucleus.l, nucleus.id, lo, hi, zero, mulFraction(nucleus.cum, u).xy, true);
+  }
+  let scale = f32(NB) / (hi - lo);
+  if (!isFiniteF32(scale)) { return Cut(0.0, 0u, zero, false); }
+  var sLo: array<u32, ${SERIAL_BINS}>;
+  var sHi: array<u32, ${SERIAL_BINS}>;
+  var cand: array<u32, ${CAP}>;
+  histogram(base, true, cutL, cutId, lo, hi, scale, &sLo, &sHi);
+  let fp = walk(&sLo, &sHi, zero, goalP, false);
+  if (fp.hit == NB) { return Cut(0.0, 0u, fp.before, false); }
+  let gp = gather(base, cutL, cutId, lo, hi, scale, fp.hit, &cand);
+  if (gp.n > CAP) {
+    let nucleus = search(base, true, cutL, cutId, gp.lo, gp.hi, fp.before, goalP, false);
+    if (!nucleus.found) { return nucleus; }
+    return search(base, true, nucleus.l, nucleus.id, lo, hi, zero, mulFraction(nucleus.cum, u).xy, true);
+  }
+  let nucleus = walkSorted(base, true, &cand, gp.n, fp.before, goalP, false);
+  if (!nucleus.found) { return nucleus; }
+  // The draw lands at or above the nucleus' bin: U = u·kept < kept.
+  let goalU = mulFraction(nucleus.cum, u).xy;
+  let fu = walk(&sLo, &sHi, zero, goalU, true);
+  if (fu.hit == fp.hit) { return walkSorted(base, true, &cand, gp.n, fp.before, goalU, true); }
+  let gu = gather(base, cutL, cutId, lo, hi, scale, fu.hit, &cand); // a bin wholly inside the nucleus
+  if (gu.n > CAP) { return search(base, true, cutL, cutId, gu.lo, gu.hi, fu.before, goalU, true); }
+  return walkSorted(base, true, &cand, gu.n, fu.before, goalU, true);
+}
+
+fn choose(b: u32) -> u32 {
+  let base = b * p.ld;
+  var hi = logits[base];
+  var lo = hi;
+  var top = 0u;
+  for (var v = 1u; v < p.V; v = v + 1u) {
+    let l = logits[base + v];
+    if (l > hi) { hi = l; top = v; }
+    lo = min(lo, l);
+  }
+  if (s.temperature == 0.0) { return top; }
+  var total = vec2<u32>(0u, 0u);
+  for (var v = 0u; v < p.V; v = v + 1u) {
+    let w = quantized(logits[base + v], hi);
+    wq[base + v] = w;
+    total = add64(total, vec2<u32>(w, 0u));
+  }
+  let u = drawU(b);
+  let topK = s.topK > 0u && s.topK < p.V;
+  if (!topK && s.topPOn == 0u) {
+    let goal = mulFraction(total, u).xy;
+    var acc = vec2<u32>(0u, 0u);
+    for (var v = 0u; v < p.V; v = v + 1u) {
+      acc = add64(acc, vec2<u32>(wq[base + v], 0u));
+      if (reached(acc, goal, true)) { return v; }
+    }
+    return p.V - 1u;
+  }
+  var cutL = NEG_MAX; // every (finite) token
+  var cutId = 0xffffffffu;
+  var kept = total;
+  var bottom = lo;
+  if (topK) {
+    let c = search(base, false, cutL, cutId, lo, hi, vec2<u32>(0u, 0u), vec2<u32>(s.topK, 0u), false);
+    if (c.found) {
+      cutL = c.l;
+      cutId = c.id;
+      bottom = c.l;
+      kept = vec2<u32>(0u, 0u);
+      for (var v = 0u; v < p.V; v = v + 1u) {
+        if (inSet(logits[base + v], v, cutL, cutId)) { kept = add64(kept, vec2<u32>(wq[base + v], 0u)); }
+      }
+    }
+  }
+  let d = nucleusAndDraw(base, cutL, cutId, bottom, hi, kept, u);
+  // A search fails only for logits too far apart to bin (never a trained model's): the top token then.
+  return select(top, d.id, d.found);
+}
+
+@compute @workgroup_size(${workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let b = linearGroup(wid, nwg) * ${workgroupSize}u + li;
+  if (b >= p.B || rows[b].live == 0u) { return; }
+  finish(b, choose(b));
 }
 `;
 }
