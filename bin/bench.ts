@@ -32,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
+import type { DeviceCounters } from '../src/core/backend';
 import { CpuBackend } from '../src/core/backends/cpu';
 import { paramLayout } from '../src/core/gpt/config';
 import {
@@ -89,6 +90,12 @@ interface Measurement {
   pipelinedSteps?: number;
   capped?: boolean;
   memory?: EngineRun['memory'];
+  /** backend.deviceBytes(): GPU buffers our WebGPU backend holds (parameters, moments, activations, staging). */
+  deviceBytes?: number;
+  /** Device work of one training step that reads its loss back (our WebGPU; after warm-up). */
+  perStep?: DeviceCounters;
+  /** The same for a step that reads nothing back. */
+  perQuietStep?: DeviceCounters;
   /** Losses of the warm-up steps: equal across engines when they run the same maths. */
   warmupLosses?: number[];
   lastLoss?: number;
@@ -362,7 +369,13 @@ async function measure(engine: EngineId, m: BenchModel, o: Options): Promise<Mea
       out.pipelinedTokensPerSecond = (tokens * 1000) / t.pipelined.msPerStep;
       out.pipelinedSteps = t.pipelined.steps;
     }
-    if (run.extra) out.extra = run.extra;
+    if (run.extra) {
+      out.extra = run.extra;
+      const { deviceBytes, perStep, perQuietStep } = run.extra as { deviceBytes?: number; perStep?: DeviceCounters; perQuietStep?: DeviceCounters };
+      if (deviceBytes !== undefined) out.deviceBytes = deviceBytes;
+      if (perStep) out.perStep = perStep;
+      if (perQuietStep) out.perQuietStep = perQuietStep;
+    }
     return out;
   } catch (e) {
     const reason = e instanceof NotMeasured ? e.message : `error: ${e instanceof Error ? e.message : String(e)}`;
@@ -466,6 +479,12 @@ function printTable(m: BenchModel, ms: Measurement[]): void {
   lines.push(ratioLine('ours WebGPU / jax-js WebGPU', ms, 'webgpu', 'jax-webgpu', 3));
   lines.push(ratioLine('ours CPU / PyTorch 1 thread', ms, 'cpu', 'torch', 0.5));
   lines.push(ratioLine('ours WebGPU / ours CPU', ms, 'webgpu', 'cpu', null));
+  for (const x of ms) {
+    if (!x.perStep) continue;
+    const c = (d: DeviceCounters) => `${d.dispatches} dispatches, ${d.bindGroups} bind groups, ${d.readbacks} readbacks, ${d.submits} submits`;
+    lines.push(`device work per step (${ENGINE_LABELS[x.engine]}): loss read ${c(x.perStep)}; nothing read ${x.perQuietStep ? c(x.perQuietStep) : '—'}; `
+      + `deviceBytes ${x.deviceBytes === undefined ? '—' : `${(x.deviceBytes / 2 ** 20).toFixed(2)} MiB`}`);
+  }
   const parity = parityNote(ms);
   if (parity.length) lines.push('loss parity (same init, same batch, one AdamW step):', ...parity);
   lines.push('engines:');

@@ -51,6 +51,7 @@ import { packParams } from './webgpu/common';
 import {
   DECODE_ATTENTION_PARAMS, DECODE_EMBED_LN_PARAMS, decodeAttentionWgsl, decodeEmbedLnWgsl, KV_FROM_QKV_PARAMS,
   KV_FROM_QKV_WGSL, packSettings, ROW, ROW_WORDS, SAMPLE_PARAMS, sampleSerialWgsl, sampleWorkgroupWgsl, SETTINGS_BYTES,
+  DECODE_BLOCK_PARAMS, decodeBlockWgsl, decodeBlockWorkgroupBytes,
 } from './webgpu/decode';
 import {
   CROSS_ENTROPY_PARAMS, CROSS_ENTROPY_ROWS_WGSL, CROSS_ENTROPY_WGSL, LOSS_REDUCE_PARAMS, LOSS_REDUCE_WGSL,
@@ -69,7 +70,7 @@ import {
   LAYERNORM_PARAM_GRADS_WGSL,
 } from './webgpu/layernorm';
 import {
-  BLOCK_M, BLOCK_N, COL_SUM_PARAMS, COL_SUM_WGSL, MATMUL_PARAMS, MATMUL_VARIANTS, type MatmulVariant, matmulBlockedWgsl,
+  BLOCK_M, BLOCK_N, MATMUL_PARAMS, MATMUL_VARIANTS, type MatmulVariant, matmulBlockedWgsl,
   matmulSubgroupWgsl, matmulTiledWgsl, SPLIT_K_REDUCE_PARAMS, SPLIT_K_REDUCE_WGSL, SUBGROUP_LAYOUT_CHECK_WGSL,
   subgroupMatmulInvocations,
 } from './webgpu/matmul';
@@ -113,11 +114,14 @@ type KernelName =
   | 'attentionForward' | 'attentionBackwardQuery' | 'attentionBackwardKeyValue'
   | 'crossEntropy' | 'lossReduce'
   | 'gradNormPartials' | 'gradNormFinal' | 'adamw'
-  | 'colSum' | 'splitKReduce'
-  | 'decodeEmbedLn' | 'decodeAttention' | 'kvFromQkv' | 'sample';
+  | 'splitKReduce'
+  | 'decodeEmbedLn' | 'decodeAttention' | 'kvFromQkv' | 'sample' | 'decodeBlock' | 'headSample';
 
-/** The WGSL of every kernel a family uses (the blocked family has no tnBiasGrad: tn + colSum instead). */
-function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<KernelName, string>> {
+/**
+ * The WGSL of every kernel a family uses; with `fusedDecode` (tiled), also
+ * the one-dispatch decode block and the head fused into the sampler.
+ */
+function kernelSources(config: GptConfig, family: KernelFamily, fusedDecode: boolean): Partial<Record<KernelName, string>> {
   const common = {
     encoderForward: ENCODER_FORWARD_WGSL,
     gatherRows: GATHER_ROWS_WGSL,
@@ -133,6 +137,10 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
     decodeEmbedLn: decodeEmbedLnWgsl(rowGroup),
     decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength, rowGroup),
     sample: family === 'tiled' ? sampleWorkgroupWgsl() : sampleSerialWgsl(rowGroup),
+    ...(fusedDecode ? {
+      decodeBlock: decodeBlockWgsl(config.dModel, config.nHeads, config.contextLength),
+      headSample: sampleWorkgroupWgsl(config.dModel),
+    } : {}),
   };
   switch (family) {
     case 'tiled': {
@@ -159,8 +167,7 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
       return {
         ...common,
         ...decode,
-        ...Object.fromEntries(MATMUL_VARIANTS.filter((v) => v !== 'tnBiasGrad').map((v) => [`matmul.${v}`, matmul(v)])),
-        colSum: COL_SUM_WGSL,
+        ...Object.fromEntries(MATMUL_VARIANTS.map((v) => [`matmul.${v}`, matmul(v)])),
         layernormForward: LAYERNORM_FORWARD_ROWS_WGSL,
         layernormBackward: LAYERNORM_BACKWARD_ROWS_WGSL,
         layernormParamGrads: LAYERNORM_PARAM_GRADS_COLS_WGSL,
@@ -349,8 +356,7 @@ interface DecodeSession {
   B: number;
   buffers: GPUBuffer[];
   bytes: number;
-  rows: GPUBuffer; // (B) Row state (webgpu/decode.ts)
-  keys: GPUBuffer; // (B,2) u32 Threefry key of each row
+  rows: GPUBuffer; // (B) Row state and Threefry key (webgpu/decode.ts)
   stops: GPUBuffer; // (⌈V/32⌉) u32 stop-token bit set
   settings: GPUBuffer; // uniform: maxNewTokens, temperature, topK, topP
   out: GPUBuffer; // (B,maxT) u32 emitted tokens
@@ -362,8 +368,10 @@ interface DecodeSession {
   step: Op[];
   /** logits (B,V) from lnf. */
   head: Op[];
-  /** Choose each active row's token, append it, apply the stop rule. */
+  /** Choose each active row's token from lnf (the head included) or from logits, append it, apply the stop rule. */
   sample: Op[];
+  /** What turns lnf into the next tokens: [head, sample], or [sample] when the sampler is the head too. */
+  pick: Op[][];
   /** Per prefill shape: its k, v into the caches, and its lnf rows at the prompts' last positions into lnf. */
   prefill: WeakMap<Shape, Op[]>;
   /** Who ran the session last (a Decoder from createDecoder, or a generate call): caches belong to it. */
@@ -400,6 +408,8 @@ export class WebGpuBackend implements Backend {
   private status!: GPUBuffer; // STATUS_BYTES: norm, clip scale, guard flag
   private hyper!: GPUBuffer; // HYPER_BYTES uniform: per-step hyperparameters
   private staging: GPUBuffer | null = null; // MAP_READ, grown on demand
+  /** Decode steps run one fused kernel per layer and the head inside the sampler (see buildSession). */
+  private fusedDecode = false;
   private step = 0;
   /** Row stride of the logits: V rounded up to a multiple of 4 (vec4 rows for the blocked kernels). */
   private readonly Vp: number;
@@ -637,9 +647,10 @@ export class WebGpuBackend implements Backend {
         rows[b * ROW_WORDS + ROW.pos] = n - 1;
         rows[b * ROW_WORDS + ROW.live] = active[b] ? 1 : 0;
         rows[b * ROW_WORDS + ROW.len] = n;
+        rows[b * ROW_WORDS + ROW.key0] = sampling.rowKeys[2 * b]!;
+        rows[b * ROW_WORDS + ROW.key1] = sampling.rowKeys[2 * b + 1]!;
       });
       this.write(d.rows, rows);
-      this.write(d.keys, sampling.rowKeys, 2 * B);
       const stops = new Uint32Array(Math.ceil(V / 32));
       // A stop id outside the vocabulary can never be emitted: it has no bit.
       for (const t of sampling.stopTokens) if (Number.isInteger(t) && t >= 0 && t < V) stops[t >>> 5] = stops[t >>> 5]! | (1 << (t & 31));
@@ -651,11 +662,11 @@ export class WebGpuBackend implements Backend {
         return { rows: new Uint32Array(data[0]!), out: new Uint32Array(data[1]!) };
       };
       const check = sampling.stopTokens.length > 0;
-      let lists: Op[][] = [s.forward, this.prefillOps(d, s), d.head, d.sample];
+      let lists: Op[][] = [s.forward, this.prefillOps(d, s), ...d.pick];
       let last: { rows: Uint32Array; out: Uint32Array } | null = null;
       for (let done = 1; ; ) {
         const n = Math.min(STEPS_PER_SUBMIT, steps - done);
-        for (let i = 0; i < n; i++) lists.push(d.step, d.head, d.sample);
+        for (let i = 0; i < n; i++) lists.push(d.step, ...d.pick);
         done += n;
         const enc = this.encode(lists);
         lists = [];
@@ -776,7 +787,10 @@ export class WebGpuBackend implements Backend {
       this.status = model(STATUS_BYTES, STORAGE, 'status');
       this.hyper = model(HYPER_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'hyper');
     });
-    const sources = kernelSources(this.config, this.kernels);
+    const { dModel: C, nHeads: NH, contextLength: maxT } = this.config;
+    // The fused decode block keeps a row's activations in workgroup memory: hardware kernels, where it fits.
+    this.fusedDecode = this.kernels === 'tiled' && decodeBlockWorkgroupBytes(C, NH, maxT) <= d.limits.maxComputeWorkgroupStorageSize;
+    const sources = kernelSources(this.config, this.kernels, this.fusedDecode);
     await Promise.all(Object.entries(sources).map(async ([name, code]: [string, string]) => {
       const module = d.createShaderModule({ label: name, code });
       try {
@@ -962,6 +976,32 @@ export class WebGpuBackend implements Backend {
     const P = this.params;
     const f32 = (n: number, label: string) => this.createBuffer(4 * n, STORAGE, label, buffers);
     const x = [f32(B * C, 'decode.x0'), f32(B * C, 'decode.x1')]; // residual stream, in and out of a block
+    const d: DecodeSession = {
+      B, buffers, bytes: 0,
+      rows: f32(B * ROW_WORDS, 'decode.rows'), stops: f32(Math.ceil(V / 32), 'decode.stops'),
+      settings: this.createBuffer(SETTINGS_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'decode.settings', buffers),
+      out: f32(B * maxT, 'decode.out'), logits: f32(B * this.Vp, 'decode.logits'),
+      kCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.k${l}`)),
+      vCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.v${l}`)),
+      lnf: f32(B * C, 'decode.lnf'), step: [], head: [], sample: [], pick: [], prefill: new WeakMap(), owner: null,
+    };
+    d.head = this.buildOps(this.matmul('nt', B, V, C, d.lnf, P, d.logits, { bOff: L.wte.offset, ldo: this.Vp }), buffers);
+    const wq = f32(B * this.Vp, 'decode.wq');
+    const sampleParams = packParams(SAMPLE_PARAMS, { B, V, ld: this.Vp, outStride: maxT, maxT, wteOff: L.wte.offset });
+    if (this.fusedDecode) {
+      // One workgroup per row and layer: the whole block (layer 0 embeds, the last applies the final LayerNorm).
+      d.step = this.buildOps(L.blocks.map((w, l) => this.spec('decodeBlock', packParams(DECODE_BLOCK_PARAMS, {
+        B, first: l === 0 ? 1 : 0, last: l === L.blocks.length - 1 ? 1 : 0, wteOff: L.wte.offset, wpeOff: L.wpe.offset,
+        ln1w: w.ln1w.offset, ln1b: w.ln1b.offset, qkvw: w.qkvw.offset, qkvb: w.qkvb.offset, projw: w.attprojw.offset,
+        projb: w.attprojb.offset, ln2w: w.ln2w.offset, ln2b: w.ln2b.offset, fcw: w.fcw.offset, fcb: w.fcb.offset,
+        fcprojw: w.fcprojw.offset, fcprojb: w.fcprojb.offset, lnfw: L.lnfw.offset, lnfb: L.lnfb.offset,
+      }), [d.rows, P, x[l % 2]!, x[(l + 1) % 2]!, d.kCache[l]!, d.vCache[l]!, d.lnf], this.grid(B))), buffers);
+      d.sample = this.buildOps([this.spec('headSample', sampleParams, [d.logits, d.rows, d.stops, d.out, wq, d.settings, d.lnf, P],
+        this.grid(B))], buffers);
+      d.pick = [d.sample];
+      return d;
+    }
+    // One op per layer and step, the training kernels on M = B rows (software adapters: compute-bound, not dispatch-bound).
     const ln = f32(B * C, 'decode.ln');
     const lnStats = f32(2 * B, 'decode.lnStats');
     const qkv = f32(B * 3 * C, 'decode.qkv');
@@ -969,15 +1009,6 @@ export class WebGpuBackend implements Backend {
     const res2 = f32(B * C, 'decode.res2');
     const fch = f32(B * 4 * C, 'decode.fch');
     const fchGelu = f32(B * 4 * C, 'decode.fchGelu');
-    const d: DecodeSession = {
-      B, buffers, bytes: 0,
-      rows: f32(B * ROW_WORDS, 'decode.rows'), keys: f32(2 * B, 'decode.keys'), stops: f32(Math.ceil(V / 32), 'decode.stops'),
-      settings: this.createBuffer(SETTINGS_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'decode.settings', buffers),
-      out: f32(B * maxT, 'decode.out'), logits: f32(B * this.Vp, 'decode.logits'),
-      kCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.k${l}`)),
-      vCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.v${l}`)),
-      lnf: f32(B * C, 'decode.lnf'), step: [], head: [], sample: [], prefill: new WeakMap(), owner: null,
-    };
     const layernorm = (inp: GPUBuffer, w: number, b: number, out: GPUBuffer) => this.spec('layernormForward',
       packParams(LAYERNORM_FORWARD_PARAMS, { N: B, C, wOff: w, bOff: b }), [inp, P, out, lnStats], this.perRow(B));
     const specs: OpSpec[] = [];
@@ -1000,10 +1031,9 @@ export class WebGpuBackend implements Backend {
     });
     specs.push(layernorm(x[L.blocks.length % 2]!, L.lnfw.offset, L.lnfb.offset, d.lnf));
     d.step = this.buildOps(specs, buffers);
-    d.head = this.buildOps(this.matmul('nt', B, V, C, d.lnf, P, d.logits, { bOff: L.wte.offset, ldo: this.Vp }), buffers);
-    d.sample = this.buildOps([this.spec('sample', packParams(SAMPLE_PARAMS, { B, V, ld: this.Vp, outStride: maxT, maxT }),
-      [d.logits, d.rows, d.keys, d.stops, d.out, f32(B * this.Vp, 'decode.w'), d.settings],
+    d.sample = this.buildOps([this.spec('sample', sampleParams, [d.logits, d.rows, d.stops, d.out, wq, d.settings],
       this.kernels === 'tiled' ? this.grid(B) : this.groupsFor(B, rowWorkgroupSize(this.kernels)))], buffers);
+    d.pick = [d.head, d.sample];
     return d;
   }
 
@@ -1032,8 +1062,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * out (M,N) = A·B for a variant of matmul.ts: one op; or two for the blocked
-   * family's tnBiasGrad (tn then colSum) and for a tiled 'tn…' split along K
+   * out (M,N) = A·B for a variant of matmul.ts: one op; or two for a tiled 'tn…' split along K
    * (partials into `scratch`, then splitKReduce). Strides default to dense layouts.
    */
   private matmul(
@@ -1065,17 +1094,10 @@ export class WebGpuBackend implements Backend {
       }
       case 'blocked':
       case 'subgroup': {
-        const invocations = (v: MatmulVariant) => this.kernels === 'blocked'
+        const invocations = this.kernels === 'blocked'
           ? Math.ceil(M / BLOCK_M) * Math.ceil(N / BLOCK_N)
-          : subgroupMatmulInvocations(v, M, N);
-        if (variant !== 'tnBiasGrad') {
-          return [this.spec(`matmul.${variant}`, packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations(variant), 64))];
-        }
-        return [
-          this.spec('matmul.tn', packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations('tn'), 64)),
-          this.spec('colSum', packParams(COL_SUM_PARAMS, { rows: K, cols: M, ld: lda, aOff: values.aOff, outOff: values.biasOff }),
-            [a, out], this.groupsFor(M / 4, 64)),
-        ];
+          : subgroupMatmulInvocations(variant, M, N);
+        return [this.spec(`matmul.${variant}`, packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations, 64))];
       }
       default:
         return this.kernels satisfies never;

@@ -19,12 +19,13 @@
  * hardware GPUs; 4 on software adapters, where a workgroup runs on one CPU
  * core as one 4-lane SIMD group, so that a batch of rows spreads over cores.
  */
-import { paramsStruct, WGSL_COMMON } from './common';
+import { paramsStruct, WGSL_COMMON, wgslReduce } from './common';
+import { GELU_WGSL } from './gelu';
 
 /** u32 words per row of the state buffer (the WGSL `Row`). */
-export const ROW_WORDS = 8;
+export const ROW_WORDS = 9;
 /** Word offsets of `Row`. */
-export const ROW = { token: 0, pos: 1, count: 2, live: 3, draws: 4, len: 5, reason: 6 } as const;
+export const ROW = { token: 0, pos: 1, count: 2, live: 3, draws: 4, len: 5, reason: 6, key0: 7, key1: 8 } as const;
 /** Row.reason: why a row stopped (0 while active or never started). */
 export const STOP_REASON = { none: 0, stop: 1, length: 2, context: 3 } as const;
 
@@ -37,7 +38,8 @@ struct Row {
   draws: u32,   // Threefry counter: uniforms drawn so far
   len: u32,     // prompt length
   reason: u32,  // STOP_REASON once stopped
-  pad: u32,
+  key0: u32,    // the row's Threefry key
+  key1: u32,
 }
 `;
 
@@ -142,6 +144,161 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `;
 }
 
+/**
+ * A whole transformer block for one position of one row, in one 64-lane
+ * workgroup (hardware GPUs, where a decode step of separate kernels is
+ * dispatch-bound: 7 dispatches per layer become 1). Layer 0 (`first`) forms
+ * x = wte[token] + wpe[pos] itself; the last layer (`last`) also writes the
+ * final LayerNorm of its output, the head's input. Between, in workgroup
+ * memory: LN1 → qkv → k, v into the cache → causal attention over the cache →
+ * projection + residual → LN2 → fc + GELU → projection + residual (the ops of
+ * CpuDecoder.step). Weights are read from the parameter buffer; C, NH and
+ * maxT are baked in (`decodeBlockWorkgroupBytes` is what it needs of
+ * workgroup memory). Dispatch B workgroups; rows with live = 0 are skipped.
+ */
+export const DECODE_BLOCK_PARAMS = [
+  'B', 'first', 'last', 'wteOff', 'wpeOff', 'ln1w', 'ln1b', 'qkvw', 'qkvb', 'projw', 'projb', 'ln2w', 'ln2b', 'fcw', 'fcb',
+  'fcprojw', 'fcprojb', 'lnfw', 'lnfb',
+] as const;
+
+/** Workgroup memory of decodeBlockWgsl, bytes: x, ln, qkv, y (C each but qkv 3C), the MLP's 4C, NH·maxT scores, a 64-lane reduction. */
+export function decodeBlockWorkgroupBytes(C: number, NH: number, maxT: number): number {
+  return 4 * (10 * C + NH * maxT + 64 + 1);
+}
+
+export function decodeBlockWgsl(C: number, NH: number, maxT: number): string {
+  const hs = C / NH;
+  return /* wgsl */ `
+${WGSL_COMMON}
+${GELU_WGSL}
+${ROW_STRUCT}
+${wgslReduce('red', 64)}
+${paramsStruct(DECODE_BLOCK_PARAMS)}
+@group(0) @binding(1) var<storage, read> rows: array<Row>;           // (B)
+@group(0) @binding(2) var<storage, read> params: array<f32>;         // flat parameters
+@group(0) @binding(3) var<storage, read> xIn: array<f32>;            // (B,C) the block's input (not read by layer 0)
+@group(0) @binding(4) var<storage, read_write> xOut: array<f32>;     // (B,C) its output
+@group(0) @binding(5) var<storage, read_write> kc: array<f32>;       // (B,maxT,C)
+@group(0) @binding(6) var<storage, read_write> vc: array<f32>;       // (B,maxT,C)
+@group(0) @binding(7) var<storage, read_write> lnf: array<f32>;      // (B,C) final LayerNorm (last layer only)
+
+const C = ${C}u;
+const NH = ${NH}u;
+const HS = ${hs}u;
+const MAXT = ${maxT}u;
+
+var<workgroup> xs: array<f32, ${C}>;        // residual stream
+var<workgroup> lns: array<f32, ${C}>;       // LayerNorm output
+var<workgroup> qkvs: array<f32, ${3 * C}>;
+var<workgroup> ys: array<f32, ${C}>;        // attention output
+var<workgroup> hid: array<f32, ${4 * C}>;   // GELU(fc)
+var<workgroup> sc: array<f32, ${NH * maxT}>; // attention weights per head
+var<workgroup> live: u32;
+
+// lns = LayerNorm(xs) with weight and bias at wOff, bOff (eps 1e-5, biased variance).
+fn layerNorm(li: u32, wOff: u32, bOff: u32) {
+  var s = 0.0;
+  for (var c = li; c < C; c = c + 64u) { s = s + xs[c]; }
+  let mean = redSum(li, s) / f32(C);
+  var q = 0.0;
+  for (var c = li; c < C; c = c + 64u) {
+    let d = xs[c] - mean;
+    q = q + d * d;
+  }
+  let rstd = 1.0 / sqrt(redSum(li, q) / f32(C) + 1e-5);
+  for (var c = li; c < C; c = c + 64u) { lns[c] = (xs[c] - mean) * rstd * params[wOff + c] + params[bOff + c]; }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+  let b = linearGroup(wid, nwg);
+  if (b >= p.B) { return; }
+  if (li == 0u) { live = rows[b].live; }
+  if (workgroupUniformLoad(&live) == 0u) { return; }
+  let pos = rows[b].pos;
+  let tok = rows[b].token;
+  for (var c = li; c < C; c = c + 64u) {
+    if (p.first != 0u) {
+      xs[c] = params[p.wteOff + tok * C + c] + params[p.wpeOff + pos * C + c];
+    } else {
+      xs[c] = xIn[b * C + c];
+    }
+  }
+  workgroupBarrier();
+  layerNorm(li, p.ln1w, p.ln1b);
+  for (var j = li; j < 3u * C; j = j + 64u) {
+    var a = params[p.qkvb + j];
+    for (var c = 0u; c < C; c = c + 1u) { a = a + lns[c] * params[p.qkvw + j * C + c]; }
+    qkvs[j] = a;
+  }
+  workgroupBarrier();
+  let row = b * MAXT * C;
+  for (var c = li; c < C; c = c + 64u) {
+    kc[row + pos * C + c] = qkvs[C + c];
+    vc[row + pos * C + c] = qkvs[2u * C + c];
+  }
+  storageBarrier();
+  workgroupBarrier();
+  let n = pos + 1u;
+  let scale = 1.0 / sqrt(f32(HS));
+  for (var i = li; i < NH * n; i = i + 64u) {
+    let h = i / n;
+    let t = i % n;
+    var a = 0.0;
+    for (var d = 0u; d < HS; d = d + 1u) { a = a + qkvs[h * HS + d] * kc[row + t * C + h * HS + d]; }
+    sc[h * MAXT + t] = a * scale;
+  }
+  workgroupBarrier();
+  for (var h = li; h < NH; h = h + 64u) {
+    var mx = NEG_MAX;
+    for (var t = 0u; t < n; t = t + 1u) { mx = max(mx, sc[h * MAXT + t]); }
+    var sum = 0.0;
+    for (var t = 0u; t < n; t = t + 1u) {
+      let e = exp(sc[h * MAXT + t] - mx);
+      sc[h * MAXT + t] = e;
+      sum = sum + e;
+    }
+    let inv = 1.0 / sum;
+    for (var t = 0u; t < n; t = t + 1u) { sc[h * MAXT + t] = sc[h * MAXT + t] * inv; }
+  }
+  workgroupBarrier();
+  for (var c = li; c < C; c = c + 64u) {
+    let h = c / HS;
+    var a = 0.0;
+    for (var t = 0u; t < n; t = t + 1u) { a = a + sc[h * MAXT + t] * vc[row + t * C + c]; }
+    ys[c] = a;
+  }
+  workgroupBarrier();
+  for (var c = li; c < C; c = c + 64u) {
+    var a = params[p.projb + c];
+    for (var k = 0u; k < C; k = k + 1u) { a = a + ys[k] * params[p.projw + c * C + k]; }
+    xs[c] = xs[c] + a;
+  }
+  workgroupBarrier();
+  layerNorm(li, p.ln2w, p.ln2b);
+  for (var j = li; j < 4u * C; j = j + 64u) {
+    var a = params[p.fcb + j];
+    for (var c = 0u; c < C; c = c + 1u) { a = a + lns[c] * params[p.fcw + j * C + c]; }
+    hid[j] = gelu(a);
+  }
+  workgroupBarrier();
+  for (var c = li; c < C; c = c + 64u) {
+    var a = params[p.fcprojb + c];
+    for (var k = 0u; k < 4u * C; k = k + 1u) { a = a + hid[k] * params[p.fcprojw + c * 4u * C + k]; }
+    xs[c] = xs[c] + a;
+  }
+  workgroupBarrier();
+  for (var c = li; c < C; c = c + 64u) { xOut[b * C + c] = xs[c]; }
+  if (p.last != 0u) {
+    layerNorm(li, p.lnfw, p.lnfb);
+    for (var c = li; c < C; c = c + 64u) { lnf[b * C + c] = lns[c]; }
+  }
+}
+`;
+}
+
 /** kc, vc (B,maxT,C) at positions t < T ← the k and v thirds of qkv (B,T,3C); one invocation per (b,t,c). */
 export const KV_FROM_QKV_PARAMS = ['B', 'T', 'C', 'maxT'] as const;
 export const KV_FROM_QKV_WGSL = /* wgsl */ `
@@ -192,7 +349,7 @@ ${body.join('\n')}
 }
 
 /** Static sampler shapes; the per-call settings are the `Settings` uniform (packSettings). */
-export const SAMPLE_PARAMS = ['B', 'V', 'ld', 'outStride', 'maxT'] as const;
+export const SAMPLE_PARAMS = ['B', 'V', 'ld', 'outStride', 'maxT', 'wteOff'] as const;
 /** Bytes of the Settings uniform. */
 export const SETTINGS_BYTES = 32;
 
@@ -255,20 +412,19 @@ const CAP = 64;
  * ('length'), else the context ('context'); otherwise it is fed at position
  * len + count − 1 next step.
  */
-function samplerCommon(): string {
+function samplerCommon(head = false): string {
   return /* wgsl */ `
 ${WGSL_COMMON}
 ${ROW_STRUCT}
 ${threefryWgsl()}
 ${paramsStruct(SAMPLE_PARAMS)}
 struct Settings { maxNew: u32, temperature: f32, topK: u32, topP32: u32, topPOn: u32 }
-@group(0) @binding(1) var<storage, read> logits: array<f32>;       // (B,ld)
+@group(0) @binding(1) var<storage, ${head ? 'read_write' : 'read'}> logits: array<f32>; // (B,ld)
 @group(0) @binding(2) var<storage, read_write> rows: array<Row>;   // (B)
-@group(0) @binding(3) var<storage, read> keys: array<u32>;         // (B,2) Threefry key of each row
-@group(0) @binding(4) var<storage, read> stops: array<u32>;        // (⌈V/32⌉) stop-token bit set
-@group(0) @binding(5) var<storage, read_write> out: array<u32>;    // (B,outStride) emitted tokens
-@group(0) @binding(6) var<storage, read_write> wq: array<u32>;     // (B,ld) scratch: w·2²⁴, rounded
-@group(0) @binding(7) var<uniform> s: Settings;
+@group(0) @binding(3) var<storage, read> stops: array<u32>;        // (⌈V/32⌉) stop-token bit set
+@group(0) @binding(4) var<storage, read_write> out: array<u32>;    // (B,outStride) emitted tokens
+@group(0) @binding(5) var<storage, read_write> wq: array<u32>;     // (B,ld) scratch: w·2²⁴, rounded
+@group(0) @binding(6) var<uniform> s: Settings;
 
 const CAP = ${CAP}u;
 const W_ONE = 16777216.0; // 2^24: w = 1 as an integer
@@ -323,7 +479,7 @@ fn quantized(l: f32, hi: f32) -> u32 {
 // u as a 32-bit fraction: the top 32 of the 53 bits Rng.uniform takes from
 // block 'draws' of the row's key (whose counter then advances).
 fn drawU(b: u32) -> u32 {
-  let blk = threefry2x32(keys[2u * b], keys[2u * b + 1u], rows[b].draws, 0u);
+  let blk = threefry2x32(rows[b].key0, rows[b].key1, rows[b].draws, 0u);
   rows[b].draws = rows[b].draws + 1u;
   return (blk.x & 0xffffffe0u) | (blk.y >> 27u);
 }
@@ -356,10 +512,21 @@ fn finish(b: u32, token: u32) {
  * with integer atomics in workgroup memory (256 bins: sums of f, and the min
  * and max logit of each bin as order keys); lane 0 walks the bins, sorts,
  * and hands results to the other lanes through workgroup memory.
+ *
+ * With `headC` (the model's dModel) it is also the LM head: the row's logits
+ * are computed from its final-LayerNorm row (B,C) and the tied wte (and kept
+ * in `logits` for the searches), one dispatch fewer per decoded position.
  */
-export function sampleWorkgroupWgsl(): string {
+export function sampleWorkgroupWgsl(headC?: number): string {
+  const head = headC === undefined ? '' : /* wgsl */ `
+@group(0) @binding(7) var<storage, read> lnf: array<f32>;            // (B,C) the head's input
+@group(0) @binding(8) var<storage, read> params: array<f32>;         // flat parameters (wte at p.wteOff)
+const HEAD_C = ${headC}u;
+var<workgroup> lnRow: array<f32, ${headC}>;
+`;
   return /* wgsl */ `
-${samplerCommon()}
+${samplerCommon(headC !== undefined)}
+${head}
 const LANES = ${LANES}u;
 const BINS = ${BINS}u;
 
@@ -538,7 +705,15 @@ fn choose(li: u32, b: u32) -> u32 {
   let base = b * p.ld;
   let chunk = (p.V + LANES - 1u) / LANES;
   let v0 = li * chunk;
-  let v1 = min(p.V, v0 + chunk);
+  let v1 = min(p.V, v0 + chunk);${headC === undefined ? '' : `
+  // The head: this lane's logits from the row's final LayerNorm and the tied wte.
+  for (var c = li; c < HEAD_C; c = c + LANES) { lnRow[c] = lnf[b * HEAD_C + c]; }
+  workgroupBarrier();
+  for (var v = v0; v < v1; v = v + 1u) {
+    var a = 0.0;
+    for (var c = 0u; c < HEAD_C; c = c + 1u) { a = a + lnRow[c] * params[p.wteOff + v * HEAD_C + c]; }
+    logits[base + v] = a;
+  }`}
   // Each lane's max (first of its chunk on ties) and min.
   var mx = NEG_MAX;
   var mn = -NEG_MAX;
