@@ -84,6 +84,22 @@ describe('GPU-resident decoder vs the CPU decoder', () => {
     }
   }
 
+  test('measureBackends times both backends on the run shape, picks the faster for the workload, and caches', async () => {
+    const { first, again, entries } = await page.evaluate(() => window.decode.measure());
+    console.log(`measureBackends: ${first.reason}\n  ${first.timings.map((t) => `${t.kind}: ${t.description}`).join('\n  ')}`);
+    expect(first.timings.map((t) => t.kind)).toEqual(['cpu', 'webgpu']);
+    for (const t of first.timings) {
+      expect(t.msPerStep, t.kind).toBeGreaterThan(0);
+      expect(t.msPerPosition, t.kind).toBeGreaterThan(0);
+    }
+    const estimate = (t: (typeof first.timings)[number]) => 100 * t.msPerStep! + 40 * t.msPerPosition!;
+    const faster = first.timings.reduce((a, b) => (estimate(b) < estimate(a) ? b : a));
+    expect(first.choice).toBe(faster.kind);
+    expect(JSON.parse(first.key).device).toContain('swiftshader');
+    expect(again).toEqual({ ...first, cached: true });
+    expect(entries).toBe(1);
+  });
+
   test('no page errors', () => {
     expect(errors).toEqual([]);
   });

@@ -6,6 +6,7 @@
  */
 import type { DeviceCounters } from '../../../src/core/backend';
 import { CpuBackend } from '../../../src/core/backends/cpu';
+import { measureBackends, memoryCache } from '../../../src/core/backends/measure';
 import { type KernelFamily, WebGpuBackend } from '../../../src/core/backends/webgpu';
 import { threefryTestWgsl } from '../../../src/core/backends/webgpu/decode';
 import type { GptConfig } from '../../../src/core/gpt/config';
@@ -216,5 +217,16 @@ export async function generateParity(name: string, kernels?: KernelFamily) {
   return { description, kernels: gpu.kernels, runs };
 }
 
-export const suite = { threefry, decoderLogits, generateParity };
+/** measureBackends with the real adapter: both backends timed on a small run shape, then the cached answer. */
+export async function measure() {
+  const c = caseOf('B');
+  const cache = memoryCache();
+  const shape = { B: 3, T: 13, decode: { B: 3, positions: 4 } };
+  const workload = { trainSteps: 100, decodedPositions: 40 };
+  const first = await measureBackends(c.config, shape, { cache, steps: 2, workload });
+  const again = await measureBackends(c.config, shape, { cache, workload });
+  return { first, again, entries: cache.entries.size };
+}
+
+export const suite = { threefry, decoderLogits, generateParity, measure };
 export type DecodeSuite = typeof suite;
