@@ -27,7 +27,7 @@ export interface GenerateShape {
   /** Prompt length (tokens, all rows). */
   promptLength: number;
   sampling: Omit<SampleOptions, 'key' | 'stopTokens'>;
-  /** The lab's end-of-text id (its tokenizer's last special), the one stop token. */
+  /** The one stop token: id V − 1 (the labs stop on an end-of-text id among their tokenizer's specials). */
   eos: number;
 }
 

@@ -29,8 +29,17 @@
  * (measured: a training step 15–20× faster than 'tiled' there). All are
  * tested against the CPU reference.
  *
- * Determinism: no float atomics anywhere; every sum has a fixed order, so the
- * same inputs give the same bits on the same adapter and kernel family.
+ * Generation (generateOnDevice, createDecoder) runs on a decode session per
+ * batch size: KV caches, one position per row per step, and the sampler of
+ * webgpu/decode.ts, all recorded without readbacks; only token ids come back.
+ * On hardware kernels a step is one fused kernel per layer and the head
+ * fused into the sampler (dispatch overhead dominates there); on software
+ * adapters it is the training kernels on M = B rows. `counters()` counts
+ * dispatches, bind groups, readbacks and submits.
+ *
+ * Determinism: no float atomics anywhere; every sum has a fixed order (or is
+ * an exact integer sum), so the same inputs give the same bits on the same
+ * adapter and kernel family.
  */
 import {
   type Backend, type Decoder, type DeviceCounters, DeviceLimitError, type DeviceSampling, type LossResult, NonFiniteError,
@@ -133,15 +142,16 @@ function kernelSources(config: GptConfig, family: KernelFamily, fusedDecode: boo
     kvFromQkv: KV_FROM_QKV_WGSL,
   };
   const rowGroup = rowWorkgroupSize(family);
-  const decode = {
-    decodeEmbedLn: decodeEmbedLnWgsl(rowGroup),
-    decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength, rowGroup),
-    sample: family === 'tiled' ? sampleWorkgroupWgsl() : sampleSerialWgsl(rowGroup),
-    ...(fusedDecode ? {
+  const decode = fusedDecode
+    ? {
       decodeBlock: decodeBlockWgsl(config.dModel, config.nHeads, config.contextLength),
       headSample: sampleWorkgroupWgsl(config.dModel),
-    } : {}),
-  };
+    }
+    : {
+      decodeEmbedLn: decodeEmbedLnWgsl(rowGroup),
+      decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength, rowGroup),
+      sample: family === 'tiled' ? sampleWorkgroupWgsl() : sampleSerialWgsl(rowGroup),
+    };
   switch (family) {
     case 'tiled': {
       const tmax = config.contextLength;
