@@ -44,6 +44,19 @@ describe('GPU-resident decoder vs the CPU decoder', () => {
   });
 
   const families = ['tiled', 'blocked', 'subgroup'] as const;
+  for (const kernels of ['tiled', 'blocked'] as const) {
+    for (const V of [37, 1536]) {
+      test(`${kernels === 'tiled' ? '64-lane' : 'serial'} sampler alone: sampleToken's tokens on the same logits (V=${V})`, async () => {
+        const r = await page.evaluate(([k, v]) => window.decode.samplerParity(k, v, 20), [kernels, V] as const);
+        for (const run of r.runs) {
+          console.log(`sampler (${r.description}) V=${V} T=${run.setting.temperature} topK=${run.setting.topK} topP=${run.setting.topP}: `
+            + `${r.B} rows × ${r.draws} draws, ${run.differ.length} rows differ ${JSON.stringify(run.differ.slice(0, 2))}`);
+          expect(run.differ).toEqual([]);
+        }
+      });
+    }
+  }
+
   for (const kernels of families) {
     for (const name of ['A', 'B'] as const) {
       test(`case ${name}, ${kernels} kernels: decoder logits at every step`, async () => {

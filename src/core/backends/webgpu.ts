@@ -114,6 +114,8 @@ export interface WebGpuBackendOptions {
   onDeviceLost?: (message: string) => void;
   /** Force a kernel family (tests run all); default: 'subgroup' or 'blocked' on software adapters when dModel allows, else 'tiled'. */
   kernels?: KernelFamily;
+  /** Force the decoder's unfused kernels on the tiled family (tests); default: fused wherever it fits. */
+  unfusedDecode?: boolean;
 }
 
 type KernelName =
@@ -419,7 +421,11 @@ export class WebGpuBackend implements Backend {
   private status!: GPUBuffer; // STATUS_BYTES: norm, clip scale, guard flag
   private hyper!: GPUBuffer; // HYPER_BYTES uniform: per-step hyperparameters
   private staging: GPUBuffer | null = null; // MAP_READ, grown on demand
-  /** Decode steps run one fused kernel per layer and the head inside the sampler (see buildSession). */
+  /**
+   * Decode steps run one fused kernel per layer and the head inside the
+   * sampler (see buildSession): hardware kernels, where a row's activations
+   * fit in workgroup memory.
+   */
   private fusedDecode = false;
   private step = 0;
   /** Row stride of the logits: V rounded up to a multiple of 4 (vec4 rows for the blocked kernels). */
@@ -478,6 +484,8 @@ export class WebGpuBackend implements Backend {
     const name = info ? adapterName(info) : 'unknown adapter';
     const kernels = await chooseKernels(c, device, info ? isSoftwareAdapter(info) : false, opts.kernels);
     const backend = new WebGpuBackend(c, device, kernels, !opts.device, `WebGPU (${name}, ${kernels} kernels)`, opts.onDeviceLost);
+    backend.fusedDecode = kernels === 'tiled' && !opts.unfusedDecode
+      && decodeBlockWorkgroupBytes(c.dModel, c.nHeads, c.contextLength) <= device.limits.maxComputeWorkgroupStorageSize;
     try {
       await backend.init();
     } catch (e) {
@@ -622,7 +630,7 @@ export class WebGpuBackend implements Backend {
 
   /**
    * generate() on the device (Backend.generateOnDevice): one prefill forward
-   * over the prompts (right-padded to a multiple of 8) whose k, v fill the
+   * over the prompts (right-padded to the longest) whose k, v fill the
    * caches, then one position per row per step, each step one run of the
    * decode session's ops (embedding, blocks, head, sampler) recorded
    * STEPS_PER_SUBMIT at a time. Nothing is read back until the last step,
@@ -640,7 +648,9 @@ export class WebGpuBackend implements Backend {
       // Every row emits at most min(budget, room left in the context) tokens; the prefill emits the first.
       const steps = Math.max(0, ...lens.map((n, b) => (active[b] ? Math.min(sampling.maxNewTokens, maxT - n) : 0)));
       if (steps === 0) return prompts.map(() => []);
-      const Tp = Math.min(maxT, Math.ceil(Math.max(...lens.filter((_, b) => active[b])) / 8) * 8);
+      // The prefill runs at the longest live prompt's length exactly: padding costs every row the padded
+      // positions (a lab's prompts in one call have one or a few lengths, so few shapes are made).
+      const Tp = Math.max(...lens.filter((_, b) => active[b]));
       const s = await this.shapeFor(B, Tp);
       const d = await this.sessionFor(B);
       d.owner = null;
@@ -798,9 +808,6 @@ export class WebGpuBackend implements Backend {
       this.status = model(STATUS_BYTES, STORAGE, 'status');
       this.hyper = model(HYPER_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'hyper');
     });
-    const { dModel: C, nHeads: NH, contextLength: maxT } = this.config;
-    // The fused decode block keeps a row's activations in workgroup memory: hardware kernels, where it fits.
-    this.fusedDecode = this.kernels === 'tiled' && decodeBlockWorkgroupBytes(C, NH, maxT) <= d.limits.maxComputeWorkgroupStorageSize;
     const sources = kernelSources(this.config, this.kernels, this.fusedDecode);
     await Promise.all(Object.entries(sources).map(async ([name, code]: [string, string]) => {
       const module = d.createShaderModule({ label: name, code });

@@ -8,11 +8,11 @@ import type { DeviceCounters } from '../../../src/core/backend';
 import { CpuBackend } from '../../../src/core/backends/cpu';
 import { measureBackends, memoryCache } from '../../../src/core/backends/measure';
 import { type KernelFamily, WebGpuBackend } from '../../../src/core/backends/webgpu';
-import { threefryTestWgsl } from '../../../src/core/backends/webgpu/decode';
+import { packSettings, ROW, ROW_WORDS, threefryTestWgsl } from '../../../src/core/backends/webgpu/decode';
 import type { GptConfig } from '../../../src/core/gpt/config';
 import { initParams } from '../../../src/core/gpt/init';
-import { keyFromSeed, Rng, threefry2x32 } from '../../../src/core/rng';
-import { type Generation, generate, type SampleOptions } from '../../../src/core/sample';
+import { foldIn, keyFromSeed, Rng, threefry2x32 } from '../../../src/core/rng';
+import { type Generation, generate, type SampleOptions, sampleToken } from '../../../src/core/sample';
 
 interface Case {
   config: GptConfig;
@@ -228,5 +228,81 @@ export async function measure() {
   return { first, again, entries: cache.entries.size };
 }
 
-export const suite = { threefry, decoderLogits, generateParity, measure };
+/** The parts of WebGpuBackend the sampler check drives directly (private in TypeScript only). */
+interface Internals {
+  sessionFor(B: number): Promise<{ rows: GPUBuffer; stops: GPUBuffer; settings: GPUBuffer; out: GPUBuffer; logits: GPUBuffer; sample: unknown[] }>;
+  write(buffer: GPUBuffer, data: Float32Array | Uint32Array): void;
+  encode(lists: unknown[][]): GPUCommandEncoder;
+  submitAndRead(enc: GPUCommandEncoder, parts: [GPUBuffer, number][]): Promise<{ data: ArrayBuffer[] }>;
+  Vp: number;
+  device: GPUDevice;
+}
+
+/**
+ * The device sampler alone against sampleToken on the SAME logits (so the
+ * forward pass's rounding plays no part): B rows of V logits, `draws` draws
+ * per row from each row's stream, for every setting. Logit rows: flat
+ * (N(0, 0.1²): a nucleus of most of the vocabulary), peaked (N(0, 3²)), tied
+ * (half-integers: many exact ties, −0 beside +0). Returns the rows whose
+ * tokens differ.
+ */
+export async function samplerParity(kernels: KernelFamily, V: number, draws: number) {
+  const B = 12;
+  const config = { vocabSize: V, contextLength: draws + 2, dModel: 8, nLayers: 1, nHeads: 2 };
+  const gpu = await WebGpuBackend.create(config, { kernels, unfusedDecode: true });
+  const g = gpu as unknown as Internals;
+  const rng = new Rng(keyFromSeed(99));
+  const logits = Array.from({ length: B }, (_, b) => {
+    const kind = b % 3;
+    return Float32Array.from({ length: V }, (_, v) => {
+      if (kind === 0) return 0.1 * rng.normal();
+      if (kind === 1) return 3 * rng.normal();
+      const x = Math.round(2 * rng.normal()) / 2;
+      return x === 0 && v % 2 === 1 ? -0 : x;
+    });
+  });
+  const d = await g.sessionFor(B);
+  const padded = new Float32Array(B * g.Vp);
+  logits.forEach((row, b) => padded.set(row, b * g.Vp));
+  const V2 = Math.floor(V / 2);
+  const settings: Omit<SampleOptions, 'key' | 'maxNewTokens' | 'stopTokens'>[] = [
+    { temperature: 0, topK: 0, topP: 1 },
+    { temperature: 1, topK: 0, topP: 1 },
+    { temperature: 0.7, topK: 0, topP: 0.9 },
+    { temperature: 1.3, topK: 0, topP: 0.5 },
+    { temperature: 1, topK: 5, topP: 1 },
+    { temperature: 0.8, topK: V2, topP: 0.95 },
+    { temperature: 2, topK: 0, topP: 0.999 },
+  ];
+  const runs = [];
+  for (const [i, o] of settings.entries()) {
+    const key = keyFromSeed(500 + i);
+    const rows = new Uint32Array(B * ROW_WORDS);
+    for (let b = 0; b < B; b++) {
+      const k = foldIn(key, b);
+      rows[b * ROW_WORDS + ROW.live] = 1;
+      rows[b * ROW_WORDS + ROW.key0] = k[0];
+      rows[b * ROW_WORDS + ROW.key1] = k[1];
+    }
+    g.write(d.logits, padded);
+    g.write(d.rows, rows);
+    g.write(d.stops, new Uint32Array(Math.ceil(V / 32)));
+    g.device.queue.writeBuffer(d.settings, 0, packSettings({ ...o, maxNewTokens: draws }));
+    const { data } = await g.submitAndRead(g.encode(Array.from({ length: draws }, () => d.sample)), [[d.out, 4 * B * config.contextLength]]);
+    const out = new Uint32Array(data[0]!);
+    const differ: { row: number; gpu: number[]; cpu: number[] }[] = [];
+    logits.forEach((row, b) => {
+      const stream = new Rng(foldIn(key, b));
+      const cpu = Array.from({ length: draws }, () => sampleToken(row, { ...o, maxNewTokens: draws, stopTokens: [] }, stream));
+      const got = Array.from(out.subarray(b * config.contextLength, b * config.contextLength + draws));
+      if (JSON.stringify(got) !== JSON.stringify(cpu)) differ.push({ row: b, gpu: got, cpu });
+    });
+    runs.push({ setting: o, differ });
+  }
+  const description = gpu.description;
+  gpu.dispose();
+  return { description, B, draws, runs };
+}
+
+export const suite = { threefry, decoderLogits, generateParity, measure, samplerParity };
 export type DecodeSuite = typeof suite;
