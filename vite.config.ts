@@ -59,6 +59,8 @@ function ortWasm(): Plugin {
 }
 
 const SERVICE_WORKER_FILE = 'sw.js';
+/** A static host's own settings, which it reads and does not serve (docs/hosting.md): never precached (one 404 fails the install). */
+const HOST_FILES = ['_headers', '_redirects'];
 
 /** Every file under `dir`, as paths relative to it with forward slashes. */
 function filesUnder(dir: string): string[] {
@@ -73,7 +75,8 @@ function filesUnder(dir: string): string[] {
  * build` only): its types stripped, and BUILD filled in with the files to
  * cache on install — every file of the bundle and of public/, relative to
  * the app's folder, except those under `skip` (onnxruntime-web's 27 MB Wasm,
- * which transformers.js caches itself when a model is first loaded) — and a
+ * which transformers.js caches itself when a model is first loaded) and the
+ * host's settings files (HOST_FILES) — and a
  * version: a hash of all their bytes, so any change makes a new sw.js, which
  * the browser installs in place of the old one.
  */
@@ -93,7 +96,9 @@ function serviceWorker(options: { skip: string[] }): Plugin {
       const contents = new Map<string, string | Uint8Array>();
       for (const [name, item] of Object.entries(bundle)) contents.set(name, item.type === 'chunk' ? item.code : item.source);
       for (const f of filesUnder(publicDir)) contents.set(f, readFileSync(join(publicDir, f)));
-      const files = [...contents.keys()].filter((f) => f !== 'index.html' && !options.skip.some((s) => f.startsWith(s))).sort();
+      const files = [...contents.keys()]
+        .filter((f) => f !== 'index.html' && !HOST_FILES.includes(f) && !options.skip.some((s) => f.startsWith(s)))
+        .sort();
       const hash = createHash('sha256');
       for (const f of [...contents.keys()].sort()) hash.update(f).update('\0').update(contents.get(f)!).update('\0');
       const build = { version: hash.digest('hex').slice(0, 16), files };

@@ -1,5 +1,5 @@
 /**
- * `npm run precompute [-- --only collapse,diversity] [--data DIR]`
+ * `npm run precompute [-- --only collapse,diversity] [--data DIR] [--threads N]`
  *
  * Runs each lab's classroom preset with the headless runner (CPU backend,
  * bin/run-experiment.ts) and writes what the app ships in `public/runs/`
@@ -8,8 +8,9 @@
  * bytes, and `index.json`, with the preset, seed, config and data that
  * reproduce each. `--only` reruns some labs and keeps the others' entries.
  * `--data` is the labelled-dataset folder for symbiosis (default
- * ../shared/data/ag_news). Commit the files it writes: they are data the
- * app ships.
+ * ../shared/data/ag_news). `--threads` is the CPU engine's thread count
+ * (default: its own); the numbers do not depend on it. Commit the files it
+ * writes: they are data the app ships.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,9 +39,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = 'public/runs';
 const DEFAULT_DATA = '../shared/data/ag_news';
 
-function parseArgs(argv: string[]): { only: string[] | null; data: string } {
+function parseArgs(argv: string[]): { only: string[] | null; data: string; threads: number | null } {
   let only: string[] | null = null;
   let data = join(ROOT, DEFAULT_DATA);
+  let threads: number | null = null;
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i]!, argv[i + 1]];
     if (value === undefined) throw new Error(`${flag}: needs a value`);
@@ -49,9 +51,12 @@ function parseArgs(argv: string[]): { only: string[] | null; data: string } {
       const unknown = only.filter((name) => !RUNS.some((r) => r.experiment === name));
       if (unknown.length > 0) throw new Error(`--only: unknown lab ${unknown.join(', ')} (labs: ${RUNS.map((r) => r.experiment).join(', ')})`);
     } else if (flag === '--data') data = value;
-    else throw new Error(`unknown flag '${flag}' (flags: --only lab,lab, --data DIR)`);
+    else if (flag === '--threads') {
+      threads = Number(value);
+      if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads: expected an integer ≥ 1, got '${value}'`);
+    } else throw new Error(`unknown flag '${flag}' (flags: --only lab,lab, --data DIR, --threads N)`);
   }
-  return { only, data };
+  return { only, data, threads };
 }
 
 /** A run id made from the file's bytes (UUID-shaped, like the page's own run ids). */
@@ -65,7 +70,7 @@ function readIndex(path: string): PrecomputedEntry[] {
   return v.parse(precomputedIndex, JSON.parse(readFileSync(path, 'utf8'))).runs;
 }
 
-async function precompute(run: (typeof RUNS)[number], data: string): Promise<PrecomputedEntry> {
+async function precompute(run: (typeof RUNS)[number], data: string, threads: number | null): Promise<PrecomputedEntry> {
   if (run.needsData && !existsSync(join(data, 'test.jsonl'))) {
     throw new Error(`${run.experiment}: --data ${data} has no test.jsonl (a folder with train*.jsonl and test.jsonl, e.g. ${DEFAULT_DATA})`);
   }
@@ -75,6 +80,7 @@ async function precompute(run: (typeof RUNS)[number], data: string): Promise<Pre
     console.log(`\n== ${run.experiment}: preset ${run.preset}, seed ${run.seed}`);
     await runExperiment({
       experiment: run.experiment, preset: run.preset, seed: run.seed, out, overrides, data: run.needsData ? data : null,
+      ...(threads === null ? {} : { cpu: { threads } }),
     });
     const full = parseRunFile(readFileSync(join(out, 'run.jsonl'), 'utf8'));
     const { seconds } = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { seconds: number };
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
   const entries = new Map(readIndex(indexPath).map((e) => [e.experiment, e]));
   for (const run of RUNS) {
     if (only && !only.includes(run.experiment)) continue;
-    entries.set(run.experiment, await precompute(run, data));
+    entries.set(run.experiment, await precompute(run, data, args.threads));
   }
   const index: PrecomputedIndex = {
     format: PRECOMPUTED_FORMAT,

@@ -8,15 +8,16 @@
  *   - axe-core finds no serious or critical violation on it, at 1366×900 and
  *     390×844 (screenshots of both in .scratch/);
  *   - each lab page opens on its precomputed run and says so, with nothing
- *     added to the run history; "Keep a copy" imports it, and after a reload
- *     the page opens on that stored run instead.
+ *     added to the run history, and axe-core finds no serious or critical
+ *     violation with those results shown; "Keep a copy" imports it, and
+ *     after a reload the page opens on that stored run instead.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { SYMBIOSIS_METHODS, methodLabel } from '../../src/experiments/symbiosis/report';
 import { formatNumber, formatPercent } from '../../src/ui/format';
+import { axeReport } from './axe';
 import { openLabPage, useLab, waitForRunStatus } from './harness';
 
 const lab = useLab();
@@ -93,26 +94,6 @@ async function cardNumbers(page: Page, experiment: string): Promise<Record<strin
   return Object.fromEntries(pairs);
 }
 
-/** axe-core's serious and critical violations on the page as it is, one line each. */
-async function axeViolations(page: Page): Promise<{ passed: number; counts: Record<string, number>; serious: string[] }> {
-  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  await page.addScriptTag({ content: source });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as {
-      axe: { run(ctx: Document): Promise<{ passes: unknown[]; violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[] }> };
-    }).axe;
-    const result = await axe.run(document);
-    return {
-      passed: result.passes.length,
-      violations: result.violations.map((v) => ({ id: v.id, impact: v.impact ?? 'none', nodes: v.nodes.map((n) => JSON.stringify(n.target)) })),
-    };
-  });
-  const counts: Record<string, number> = {};
-  for (const v of result.violations) counts[v.impact] = (counts[v.impact] ?? 0) + v.nodes.length;
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.nodes.join(', ')}`);
-  return { passed: result.passed, counts, serious };
-}
-
 test('the start page shows every lab with its precomputed run: charts, numbers equal to the files, no serious axe finding', async () => {
   expect(index.runs.map((e) => e.experiment).sort()).toEqual([...LABS].sort());
   const { page, errors } = await lab().newPage();
@@ -129,6 +110,11 @@ test('the start page shows every lab with its precomputed run: charts, numbers e
       expect(await cardNumbers(page, experiment), `${experiment}: the card's numbers`).toEqual(expectedNumbers(experiment));
       expect(await card.getByRole('link', { name: /^Open / }).getAttribute('href')).toBe(`#/lab/${experiment}`);
     }
+    // Nothing was trained or stored in this fresh browser: every number above came from public/runs.
+    expect(await page.getByTestId('your-runs').count()).toBe(0);
+    // What a visitor sees first, before anything is opened or scrolled.
+    await page.screenshot({ path: `.scratch/landing-${name}.png` });
+    await page.screenshot({ path: `.scratch/landing-${name}-full.png`, fullPage: true });
     if (name === 'desktop') {
       // The collapse card's instant demo: a Gaussian refitted to its own samples, computed when opened.
       await page.getByText('Also instant: a bell curve refitted to its own samples').click();
@@ -136,9 +122,7 @@ test('the start page shows every lab with its precomputed run: charts, numbers e
       await demo.waitFor({ timeout: 60_000 });
       expect(Number(await demo.getAttribute('data-points'))).toBe(61); // generations 0…60
     }
-    await page.screenshot({ path: `.scratch/landing-${name}.png` });
-    await page.screenshot({ path: `.scratch/landing-${name}-full.png`, fullPage: true });
-    const axe = await axeViolations(page);
+    const axe = await axeReport(page);
     console.log(`axe on the start page (${name}, ${width}×${height}): ${axe.passed} rules passed; violating nodes by impact ${JSON.stringify(axe.counts)}`);
     expect(axe.passed).toBeGreaterThan(10); // axe ran
     expect(axe.serious, `axe (${name})`).toEqual([]);
@@ -164,6 +148,13 @@ test('each lab page opens on its precomputed run, stores nothing, and keeps a co
     expect(await page.locator('li[data-run-id]').count(), `${experiment}: nothing stored`).toBe(0);
     // The link that reproduces it names the preset and seed.
     expect(await page.locator('#run-link').inputValue()).toContain(`#/lab/${experiment}?preset=${entry.preset}&seed=${entry.seed}`);
+    // axe with the results on the page: every chart drawn, tables and sample browsers filled from the file.
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: `.scratch/lab-${experiment}-precomputed.png` });
+    const axe = await axeReport(page);
+    console.log(`axe on #/lab/${experiment} with its precomputed run (1366×900): ${axe.passed} rules passed; violating nodes by impact ${JSON.stringify(axe.counts)}`);
+    expect(axe.passed).toBeGreaterThan(10);
+    expect(axe.serious, `axe on #/lab/${experiment}`).toEqual([]);
 
     if (experiment === 'collapse') {
       await page.getByRole('button', { name: 'Keep a copy in my run history' }).click();
