@@ -3,13 +3,13 @@
  * static host would: a plain file server that sends no special headers (no
  * cross-origin isolation), with the app under a sub-path
  * (http://127.0.0.1:PORT/some/path/). In real headless Chromium:
- *   - every page (start, engine, each lab) loads with no failed same-origin
- *     request, no answer ≥ 400, nothing asked for outside /some/path/, and
- *     no console error; the precomputed runs show; onnxruntime-web's Wasm is
- *     served from some/path/ort/;
+ *   - every page (start, engine, each lab), each opened afresh by its link,
+ *     loads with no failed same-origin request, no answer ≥ 400, nothing
+ *     asked for outside /some/path/, and no console error; the precomputed
+ *     runs show; onnxruntime-web's Wasm is served from some/path/ort/;
  *   - after that first visit the service worker has cached the app: with the
- *     server gone, the start page and every lab page still open, with their
- *     precomputed runs.
+ *     server gone, the start page, the engine page and every lab page still
+ *     open by their links, with their precomputed runs.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -55,11 +55,19 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'lab-dist-'));
-  await build({
-    configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
-    build: { outDir, emptyOutDir: true },
-    logLevel: 'error',
-  });
+  // As `npm run build` builds: vitest sets NODE_ENV=test, with which Vite would make a development build
+  // (import.meta.env.PROD false: no service worker registered).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
+      build: { outDir, emptyOutDir: true },
+      logLevel: 'error',
+    });
+  } finally {
+    process.env.NODE_ENV = nodeEnv;
+  }
   server = createServer(serve);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -109,6 +117,7 @@ test('the built app under a sub-path: every page loads with no failed request, t
   });
 
   for (const route of ROUTES) {
+    await page.goto('about:blank'); // each route a fresh load, as a shared link opens it
     await page.goto(`${origin}${PREFIX}${route}`);
     await pageShown(page, route);
     await page.waitForLoadState('networkidle');
@@ -126,7 +135,9 @@ test('the built app under a sub-path: every page loads with no failed request, t
 
   // --- offline: the service worker took over on the first visit; now the host is gone --------
   const controlled = await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
+    // Bounded: a service worker that never registers (a development build) must fail here, not time the test out.
+    const ready = await Promise.race([navigator.serviceWorker.ready.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 30_000))]);
+    if (!ready) return 'no service worker registered';
     for (let i = 0; i < 100 && !navigator.serviceWorker.controller; i++) await new Promise((r) => setTimeout(r, 100));
     return navigator.serviceWorker.controller?.scriptURL ?? null;
   });
@@ -143,6 +154,7 @@ test('the built app under a sub-path: every page loads with no failed request, t
   served.length = 0;
 
   for (const route of ROUTES) {
+    await page.goto('about:blank');
     await page.goto(`${origin}${PREFIX}${route}`);
     await pageShown(page, route);
   }
