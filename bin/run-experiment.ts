@@ -151,8 +151,11 @@ export function headlessGenerateText(dir: string | null | undefined): { generate
   }
   let generator: Promise<Generator> | null = null;
   const load = () => (generator ??= import('../src/pretrained/generator').then((m) => m.loadGenerator({ model: folder, allowRemote: false })));
+  let announced = false;
   return {
     generateText: async (requests, options, onProgress) => {
+      if (!announced && options.model !== undefined) console.error(`  --model: ${folder} stands in for ${options.model}`);
+      announced = true;
       let g: Generator;
       try {
         g = await load();

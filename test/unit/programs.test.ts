@@ -8,8 +8,15 @@
  * must come out as those four programs dictate; a resumed run ends
  * bit-identical; a host without the sandbox or the model is refused naming
  * it; the lab's own GPT runs its warm start and STaR loop and reports its
- * (nonsense) programs without crashing.
+ * (nonsense) programs without crashing. And the pretrained path end to end:
+ * the headless runner, as a process, given a tiny local ONNX model
+ * (test/support/tiny-onnx) with --model: its nonsense is run, judged and
+ * reported.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { FAMILY_NAMES, type FamilyName, SPLIT_NAMES, extractProgram, programInput } from '../../src/core/puzzles';
 import { resolveConfig } from '../../src/experiments/config';
@@ -27,6 +34,7 @@ import { keyFromSeed } from '../../src/core/rng';
 import { nodeSandbox } from '../../src/sandbox/node';
 import { CORRECT } from '../support/programs';
 import { runTiny } from '../support/run-tiny';
+import { tinyLmFiles, writeModelFiles } from '../support/tiny-onnx';
 
 const sandbox = nodeSandbox();
 afterAll(() => sandbox.close());
@@ -319,4 +327,54 @@ describe("the lab's own GPT", () => {
     expect(resumed.records.map(timeless)).toEqual(whole.records.slice(-1).map(timeless));
     expect(resumed.checkpoints.at(-1)!.params).toEqual(whole.checkpoints.at(-1)!.params);
   });
+});
+
+describe('the headless runner with --model', () => {
+  const out = mkdtempSync(join(tmpdir(), 'lab-programs-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  test('a tiny local ONNX model through transformers.js: its programs are run in the sandbox, judged and reported; exit 0', () => {
+    // Rows run to the token budget (eosFrom null); the program prompts are ~900 byte-level tokens, so 2,048 positions.
+    const model = join(out, 'tiny-coder');
+    writeModelFiles(model, tinyLmFiles({ seed: 5, eosFrom: null, maxPositions: 2048 }).files);
+    const dir = join(out, 'run');
+    const sets = { trainSize: 3, valSize: 2, testSize: 2, samplesPerProblem: 2, passK: 2, iterations: 1, maxNewTokens: 32, hiddenInputs: 2 };
+    const args = ['tsx', 'bin/lab.ts', 'run', 'programs', '--preset', 'classroom', '--seed', '4', '--out', dir, '--model', model,
+      ...Object.entries(sets).flatMap(([k, v]) => ['--set', `${k}=${v}`])];
+    const r = spawnSync('npx', args, { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`--model: ${model} stands in for onnx-community/Qwen2.5-Coder-0.5B-Instruct`);
+    expect(r.stdout).toMatch(/iter\s+train pass@1/);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+    expect(summary.coder).toBe('tiny-coder (pretrained, in-context)');
+    expect(summary.iterations.map((i: { iteration: number }) => i.iteration)).toEqual([0, 1]);
+    const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as IterationRecord);
+    for (const rec of records) {
+      for (const split of SPLIT_NAMES) {
+        const s = rec.scores[split];
+        expect(s.programs).toBe(sets[`${split}Size`] * 2);
+        expect(Object.values(s.verdicts).reduce((a, b) => a + b, 0)).toBe(s.programs);
+      }
+    }
+    // Every program the model wrote is in the attempts, with the sandbox's verdict and output.
+    const rows = readFileSync(join(dir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(2 * 7);
+    for (const row of rows) {
+      expect(row.attempts).toHaveLength(2);
+      for (const a of row.attempts) {
+        expect(a.program.length).toBeGreaterThan(0);
+        expect(['passed', 'wrong', 'type', 'error', 'timeout', 'memory', 'output']).toContain(a.verdict);
+        if (a.verdict === 'error') expect(a.output).toMatch(/Error|solve/);
+      }
+    }
+    // The pretrained model is used as it is: no weights to write.
+    expect(existsSync(join(dir, 'model.safetensors'))).toBe(false);
+    expect(existsSync(join(dir, 'run.jsonl'))).toBe(true);
+  }, 300_000);
+
+  test('without --model the pretrained coder stops at once, naming the flag', () => {
+    const r = spawnSync('npx', ['tsx', 'bin/lab.ts', 'run', 'programs', '--preset', 'classroom'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/coder: 'pretrained' needs a pretrained code model.*--model DIR/);
+  }, 150_000);
 });
