@@ -81,7 +81,7 @@ function yielding(inner: Backend): Backend {
  * so the mark is retried for a few seconds. If it still fails, the run
  * stays 'running' and shows as interrupted, which is also honest.
  */
-async function retryWhenFull<T>(write: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000]): Promise<T> {
+async function retryWhenFull<T>(write: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000, 5000]): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
