@@ -5,10 +5,9 @@
  * coder on a dozen puzzles, two samples each, three evaluations.
  * docs/programs.md describes the loop and both coders.
  */
-import * as v from 'valibot';
 import { CODER_MODEL_IDS, DEFAULT_CODER_MODEL } from '../../core/models';
 import { FAMILY_NAMES } from '../../core/puzzles';
-import { type ConfigOf, atMost, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, text } from '../fields';
+import { type ConfigOf, atMost, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField } from '../fields';
 import type { Preset } from '../types';
 
 const PUZZLES = 'Puzzles';
@@ -23,14 +22,6 @@ export type CoderKind = (typeof CODERS)[number];
 
 /** Which programs feed the next iteration: those that pass the visible puzzle and every hidden one, or the visible one only. */
 export const KEEP_RULES = ['generalises', 'passes'] as const;
-
-const coderModel = v.pipe(
-  v.string('must be a model id'),
-  v.check(
-    (x) => CODER_MODEL_IDS.includes(x) || /^\/[\w./-]+$/.test(x),
-    `must be one of ${CODER_MODEL_IDS.join(', ')}, or a path the app serves a model folder at (starting with /)`,
-  ),
-);
 
 export const fields = {
   families: list(FAMILY_NAMES, ['arithmetic', 'rpn', 'brackets'], 'family', {
@@ -53,13 +44,10 @@ export const fields = {
     label: 'Coder', group: CODER, hint: 'pretrained: a code model (downloads; learns in context); gpt: the lab\u2019s own, fine-tuned here',
     doc: "'pretrained': a code model through ctx.generateText, adapted by its prompt (few-shot examples); 'gpt': the lab's character-level GPT, fine-tuned on passing programs (STaR).",
   }),
-  pretrainedModel: {
-    ...text(DEFAULT_CODER_MODEL, coderModel, {
-      label: 'Pretrained model', group: CODER, hint: 'downloaded once, then cached by the browser',
-      doc: "Pretrained coder: a Hugging Face id from core/models' CODER_MODELS, or a URL path the app serves a model folder at.",
-    }),
-    choices: CODER_MODEL_IDS,
-  },
+  pretrainedModel: pretrainedModelField(CODER_MODEL_IDS, DEFAULT_CODER_MODEL, {
+    label: 'Pretrained model', group: CODER, hint: 'downloaded once, then cached by the browser',
+    doc: "Pretrained coder: a Hugging Face id from core/models' CODER_MODELS, or a URL path the app serves a model folder at.",
+  }),
   maxNewTokens: int(320, 16, 4096, {
     label: 'New tokens', group: CODER, hint: 'per program, the pretrained model\u2019s tokens',
     doc: "Pretrained coder: new tokens per reply (its own tokenizer's); a program cut short is judged as written.",
