@@ -247,6 +247,8 @@ describe('what a host must provide', () => {
     expect(noSandbox.events).toEqual([]);
     const noModel = await runTiny(programs, c, { host: { runProgram } });
     expect(String(noModel.error)).toMatch(/coder: 'pretrained' needs a pretrained code model.*--model DIR/);
+    const tooMany = await runTiny(programs, config({ families: ['brackets'], minDifficulty: 2, maxDifficulty: 2, trainSize: 1, valSize: 1, testSize: 1, hiddenInputs: 64 }), { host: { runProgram, generateText: testHost(c, []) } });
+    expect(String(tooMany.error)).toMatch(/^Error: hiddenInputs: the brackets puzzles of difficulty 2 allow only \d+ hidden ones/);
     const failing = await runTiny(programs, c, { host: { runProgram, generateText: async () => ({ ok: false, reason: 'no WebGPU adapter' }) } });
     expect(String(failing.error)).toMatch(/coder: the pretrained model could not write \(no WebGPU adapter\)/);
   });

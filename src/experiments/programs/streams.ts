@@ -31,7 +31,11 @@ export function programSplits(c: ProgramsConfig, seed: number): Splits {
   return runSplits(c, seed);
 }
 
-/** A puzzle's hidden inputs (core/puzzles hiddenPuzzles), drawn from the run's key. */
+/** A puzzle's hidden inputs (core/puzzles hiddenPuzzles), drawn from the run's key; too many for its level is an error naming hiddenInputs. */
 export function hiddenFor(runKey: Key, p: Puzzle, count: number): Puzzle[] {
-  return hiddenPuzzles(p, foldIn(streamKey(runKey, STREAM.hidden), fnv1a(canonicalForm(p))), count);
+  try {
+    return hiddenPuzzles(p, foldIn(streamKey(runKey, STREAM.hidden), fnv1a(canonicalForm(p))), count);
+  } catch (e) {
+    throw new Error(`hiddenInputs: ${e instanceof Error ? e.message.replace(/^count: /, '') : String(e)}`, { cause: e });
+  }
 }
