@@ -25,7 +25,8 @@ import type { ProgramsConfig } from '../../src/experiments/programs/config';
 import { MAX_BODY_LENGTH, SIGNATURE, sampleBodies } from '../../src/experiments/programs/grammar';
 import { chooseExamples } from '../../src/experiments/programs/in-context';
 import type { IterationRecord, KeptProgram, ProgramsRecord } from '../../src/experiments/programs/records';
-import { filterRows, finalScores, iterations, summarize, tableRow } from '../../src/experiments/programs/report';
+import { directAnswers, filterRows, finalScores, iterations, summarize, tableRow } from '../../src/experiments/programs/report';
+import { selfImprove } from '../../src/experiments/self-improve';
 import { programSplits } from '../../src/experiments/programs/streams';
 import { runSplits } from '../../src/experiments/self-improve/splits';
 import { RunCancelled } from '../../src/experiments/types';
@@ -274,6 +275,36 @@ describe('what a host must provide', () => {
     const exported = programs.datasets!(c, 7)['puzzles.jsonl'] as { input: string; prompt: string }[];
     expect(exported).toHaveLength(c.trainSize + c.valSize + c.testSize);
     for (const p of exported) expect(p.prompt).toContain(p.input);
+  });
+
+  test("the direct-answer mode beside: a self-improvement run of the same seed and puzzle settings answers this run's puzzles", async () => {
+    const { c, samples } = await full();
+    const direct = await runTiny(selfImprove, resolveConfig(selfImprove, 'write-up-replica', {
+      families: c.families, minDifficulty: c.minDifficulty, maxDifficulty: c.maxDifficulty, trainSize: c.trainSize, valSize: c.valSize, testSize: c.testSize,
+      seedSetSize: c.trainSize, iterations: 1, warmStartSteps: 2, stepsPerIteration: 2, dModel: 16, nLayers: 1, nHeads: 2, samplesPerProblem: 2,
+    }), { seed: SEED });
+    expect(direct.error).toBeNull();
+    const stored = { experiment: 'self-improve', samples: direct.samples.map((s) => ({ at: s.at as Record<string, unknown>, rows: s.rows })) };
+    // The self-improvement lab stores its sampled attempts on the train problems (it evaluates the others greedily, unstored).
+    const programRows = samples.filter((s) => s.at.iteration === 1).flatMap((s) => s.rows).filter((r) => r.split === 'train');
+    expect(programRows).toHaveLength(c.trainSize);
+    const at1 = directAnswers(stored, 1)!;
+    expect(at1.iteration).toBe(1);
+    // Every programs problem the self-improvement run stored is answered by prompt, with that run's own verdicts.
+    const directRows = direct.samples.filter((s) => s.at.iteration === 1).flatMap((s) => s.rows as { prompt: string; attempts: { text: string; correct: boolean }[] }[]);
+    let matched = 0;
+    for (const row of programRows) {
+      const d = directRows.find((r) => r.prompt === row.prompt);
+      if (!d) continue;
+      matched++;
+      expect(at1.byPrompt.get(row.prompt)).toEqual(d.attempts.map((a) => ({ text: a.text, correct: a.correct })));
+    }
+    expect(matched).toBe(c.trainSize);
+    expect(directRows.every((r) => r.attempts.length === 2)).toBe(true);
+    // An iteration it did not store falls back to its last; another lab's run, or one with no rows, gives nothing.
+    expect(directAnswers(stored, 7)!.iteration).toBe(1);
+    expect(directAnswers({ ...stored, experiment: 'programs' }, 1)).toBeNull();
+    expect(directAnswers({ ...stored, samples: [] }, 1)).toBeNull();
   });
 });
 

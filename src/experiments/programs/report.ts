@@ -9,6 +9,7 @@ import { SPLIT_NAMES, type SplitName } from '../../core/puzzles';
 import type { LinkState } from '../config';
 import { fieldToString } from '../fields';
 import { real } from '../schemas';
+import type { AttemptRow as SelfImproveRow } from '../self-improve/records';
 import type { ProgramsConfig } from './config';
 import { type AttemptRow, type IterationRecord, type ProgramsPosition, type ProgramsRecord, VERDICTS, type Verdict, type WarmStartRecord } from './records';
 
@@ -145,4 +146,39 @@ export function directAnswerLink(c: Pick<ProgramsConfig, 'families' | 'minDiffic
   for (const key of ['families', 'minDifficulty', 'maxDifficulty', 'trainSize', 'valSize', 'testSize'] as const) overrides[key] = fieldToString(c[key]);
   if (c.trainSize < 10) overrides.seedSetSize = String(c.trainSize);
   return { experiment: 'self-improve', preset: 'write-up-replica', seed, overrides };
+}
+
+/** A direct answer of the self-improvement lab to one puzzle: what the model wrote and whether it was right. */
+export interface DirectAnswer {
+  text: string;
+  correct: boolean;
+}
+
+/** A stored run as far as directAnswers reads it (the page's ActiveRun is one). */
+interface StoredRun {
+  experiment: string;
+  samples: readonly { at: Record<string, unknown>; rows: readonly unknown[] }[];
+}
+
+/**
+ * The direct-answer mode beside the program mode: a self-improvement run's
+ * answers (its attempt browser's rows) by puzzle prompt, at `iteration` if
+ * it stored that iteration, else at its last. The two labs draw the same
+ * puzzles from the same seed and puzzle settings (streams.ts), so a prompt
+ * names one puzzle in both. That lab stores its sampled answers to the
+ * train problems only. Null for a run of another lab or with no rows.
+ */
+export function directAnswers(run: StoredRun, iteration: number): { iteration: number; byPrompt: Map<string, DirectAnswer[]> } | null {
+  if (run.experiment !== 'self-improve') return null;
+  // Sound: a self-improvement run's rows were checked against its attempt-row schema when they were stored or emitted.
+  const sets = run.samples.map((s) => ({ iteration: Number(s.at.iteration), rows: s.rows as readonly SelfImproveRow[] }));
+  const stored = [...new Set(sets.map((s) => s.iteration))].sort((a, b) => a - b);
+  const at = stored.includes(iteration) ? iteration : stored.at(-1);
+  if (at === undefined) return null;
+  const byPrompt = new Map<string, DirectAnswer[]>();
+  for (const s of sets) {
+    if (s.iteration !== at) continue;
+    for (const r of s.rows) byPrompt.set(r.prompt, r.attempts.map((a) => ({ text: a.text, correct: a.correct })));
+  }
+  return { iteration: at, byPrompt };
 }
