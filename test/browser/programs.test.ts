@@ -8,8 +8,10 @@
  * runs every program it writes. Its programs are nonsense: they must be run,
  * judged and shown as text (never rendered or run in the page), the charts
  * get one point per iteration, and the direct-answer link points at the
- * self-improvement lab on the same puzzles. No request leaves the dev server.
- * Screenshot: .scratch/programs-tiny.png.
+ * self-improvement lab on the same puzzles; a short run there is then shown
+ * beside the programs (its answers to each train puzzle). No request leaves
+ * the dev server. Screenshots: .scratch/programs-tiny.png,
+ * .scratch/programs-beside-direct.png.
  */
 import { expect, test } from 'vitest';
 import { tinyLmFiles } from '../support/tiny-onnx';
@@ -76,6 +78,29 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   expect(link).toContain('families=arithmetic%2Crpn%2Cbrackets');
 
   await page.screenshot({ path: '.scratch/programs-tiny.png', fullPage: true });
+
+  // The direct-answer mode on the same puzzles: a short self-improvement run from that link (a tiny GPT, a few steps)…
+  const tinyDirect = new URLSearchParams({
+    iterations: '1', warmStartSteps: '2', stepsPerIteration: '2', dModel: '16', nLayers: '1', nHeads: '2', samplesPerProblem: '2', passSamples: '1', passK: '1',
+  });
+  await page.goto(`${lab().url}/${link!}&${tinyDirect.toString()}`); // same document: a hash change
+  await page.getByRole('heading', { name: 'Self-improvement on puzzles' }).waitFor({ timeout: 30_000 });
+  await page.getByLabel('CPU', { exact: true }).check();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'done', 120_000);
+  // …listed on the programs page with its final accuracy, and shown beside the programs: its answers to each train puzzle.
+  await page.goto(`${lab().url}/#/lab/programs`);
+  await page.getByTestId('attempt-browser').waitFor({ timeout: 30_000 });
+  await page.getByTestId('show-direct').click();
+  const direct = page.getByTestId('attempt-browser');
+  await direct.locator('select').nth(1).selectOption('train');
+  await direct.getByTestId('direct-answer').first().waitFor({ timeout: 10_000 });
+  const said = await direct.getByTestId('direct-answer').allTextContents();
+  expect(said).toHaveLength(3);
+  for (const line of said) expect(line).toMatch(/Direct answers \(self-improvement run, iteration 1\):.*[✓✗].*[✓✗]/s);
+  await direct.locator('select').nth(1).selectOption('val');
+  expect(await direct.getByTestId('direct-answer').first().textContent()).toContain('not stored');
+  await page.screenshot({ path: '.scratch/programs-beside-direct.png', fullPage: true });
   // Nothing was fetched from anywhere but the dev server (the model, onnxruntime's and QuickJS's Wasm included).
   expect(requests.filter((u) => !u.startsWith(lab().url) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
   expect(errors).toEqual([]);

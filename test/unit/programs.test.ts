@@ -187,6 +187,23 @@ describe('the pretrained coder path with a test host', () => {
     expect(second.keptTotal).toBe(c.trainSize);
   });
 
+  test('the evaluation-only loop (fewShot 0, as the write-up preset): the same prompts every iteration, so the same scores — the flat line', async () => {
+    // A longer time limit than the other runs here: a solver timed out on a busy machine would break the equality.
+    const flat = await run({ fewShot: 0, timeoutMs: 400 });
+    const [a, b] = iterations(flat.records) as [IterationRecord, IterationRecord];
+    expect(flat.chats).toHaveLength(2 * SPLIT_NAMES.length);
+    for (const chat of flat.chats.flat()) expect(chat.filter((m) => m.role === 'assistant')).toHaveLength(0);
+    expect(flat.chats.slice(3)).toEqual(flat.chats.slice(0, 3));
+    // Programs generalised and were kept, and still nothing fed back.
+    expect(a.keptTotal).toBeGreaterThan(0);
+    expect(b.scores).toEqual(a.scores);
+    // It starts where the loop that moves starts (the same puzzles and first prompts); that one's iteration 1 differs.
+    const { records } = await full();
+    const [loop0, loop1] = iterations(records) as [IterationRecord, IterationRecord];
+    expect(a.scores).toEqual(loop0.scores);
+    expect(loop1.scores).not.toEqual(loop0.scores);
+  });
+
   test("keep 'passes' lets the memorised constants into the examples; 'generalises' keeps them out", async () => {
     const passes = await run({ keep: 'passes', iterations: 0 });
     const it0 = iterations(passes.records)[0]!;
@@ -267,6 +284,10 @@ describe('what a host must provide', () => {
     // The two differ only in the feedback.
     expect({ ...inContext, fewShot: 0 }).toEqual(writeUp);
     expect(inContext.fewShot).toBe(3);
+    // The lab's GPT likewise: its evaluation-only twin has no fine-tuning steps, and nothing else differs.
+    const labGpt = resolveConfig(programs, 'lab-gpt', {});
+    expect(labGpt.stepsPerIteration).toBeGreaterThan(0);
+    expect(resolveConfig(programs, 'lab-gpt-evaluation', {})).toEqual({ ...labGpt, stepsPerIteration: 0 });
   });
 
   test('the puzzles are the self-improvement lab\u2019s for the same seed and settings', () => {

@@ -111,6 +111,12 @@ const WRITE_UP: Partial<ProgramsConfig> = {
   iterations: 15, samplesPerProblem: 1, passK: 1, temperature: 0, hiddenInputs: 8, coder: 'pretrained',
 };
 
+/** The lab's GPT coder on the families its warm-start grammar can solve (grammar.ts), 40/12/12, four iterations. */
+const LAB_GPT: Partial<ProgramsConfig> = {
+  coder: 'gpt', families: ['arithmetic', 'reverse', 'sort', 'brackets'], minDifficulty: 2, maxDifficulty: 4,
+  trainSize: 40, valSize: 12, testSize: 12, iterations: 4, samplesPerProblem: 4, passK: 4, temperature: 1, topP: 1,
+};
+
 export const presets: Record<string, Preset<ProgramsConfig>> = {
   classroom: {
     description: 'The pretrained coder on a dozen puzzles, two programs each, two iterations with few-shot feedback: minutes on a GPU.',
@@ -126,9 +132,10 @@ export const presets: Record<string, Preset<ProgramsConfig>> = {
   },
   'lab-gpt': {
     description: "The lab's own character-level GPT: warm-started on a small program grammar, then fine-tuned on the programs that generalised (STaR). Offline, minutes on a CPU.",
-    overrides: {
-      coder: 'gpt', families: ['arithmetic', 'reverse', 'sort', 'brackets'], minDifficulty: 2, maxDifficulty: 4,
-      trainSize: 40, valSize: 12, testSize: 12, iterations: 4, samplesPerProblem: 4, passK: 4, temperature: 1, topP: 1,
-    },
+    overrides: LAB_GPT,
+  },
+  'lab-gpt-evaluation': {
+    description: 'The lab-gpt run with nothing fed back (no fine-tuning steps): the warm-started GPT writes programs every iteration, the evaluation-only line to compare with lab-gpt.',
+    overrides: { ...LAB_GPT, stepsPerIteration: 0 },
   },
 };
