@@ -98,9 +98,9 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   const said = await direct.getByTestId('direct-answer').allTextContents();
   expect(said).toHaveLength(3);
   for (const line of said) expect(line).toMatch(/Direct answers \(self-improvement run, iteration 1\):.*[✓✗].*[✓✗]/s);
+  await direct.screenshot({ path: '.scratch/programs-beside-direct.png' });
   await direct.locator('select').nth(1).selectOption('val');
   expect(await direct.getByTestId('direct-answer').first().textContent()).toContain('not stored');
-  await page.screenshot({ path: '.scratch/programs-beside-direct.png', fullPage: true });
   // Nothing was fetched from anywhere but the dev server (the model, onnxruntime's and QuickJS's Wasm included).
   expect(requests.filter((u) => !u.startsWith(lab().url) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
   expect(errors).toEqual([]);
