@@ -9,7 +9,8 @@
  * judged and shown as text (never rendered or run in the page), the charts
  * get one point per iteration, and the direct-answer link points at the
  * self-improvement lab on the same puzzles; a short run there is then shown
- * beside the programs (its answers to each train puzzle). No request leaves
+ * beside the programs (its answers to each train puzzle); a long run is
+ * cancelled while the coder writes. No request leaves
  * the dev server. Screenshots: .scratch/programs-tiny.png,
  * .scratch/programs-beside-direct.png.
  */
@@ -39,6 +40,17 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   // The page says the pretrained coder learns in context, not by fine-tuning.
   expect(await page.locator('.lab-shell .intro').textContent()).toMatch(/cannot be fine-tuned in a browser.*in-context/s);
 
+  // What the page showed while the run went: the model's download progress and the text it was writing.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    new MutationObserver(() => {
+      for (const id of ['download', 'stream']) {
+        const text = document.querySelector(`[data-testid="${id}"]`)?.textContent;
+        if (text && !seen.some((s) => s.startsWith(`${id}:`))) seen.push(`${id}: ${text}`);
+      }
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  });
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForFunction(
@@ -52,6 +64,12 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   });
 
   expect(await page.getByTestId('coder-in-use').textContent()).toBe('/tiny-models/coder (pretrained, in-context)');
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  expect(seen.find((s) => s.startsWith('download:'))).toMatch(/Downloading \/tiny-models\/coder/);
+  expect(seen.find((s) => s.startsWith('stream:'))).toMatch(/\/tiny-models\/coder is writing:/);
+  // The model's files are kept in the browser's Cache API: a second run does not download them again.
+  const cached = await page.evaluate(async () => (await (await caches.open('transformers-cache')).keys()).map((r) => r.url));
+  expect(cached.filter((u) => u.startsWith(`${lab().url}/tiny-models/coder/onnx/`)).length).toBeGreaterThan(0);
   expect(await page.getByTestId('latest').textContent()).toMatch(/After iteration 1:.*validation pass@1 \d+\.\d%/s);
   for (const chart of ['pass-chart', 'passk-chart', 'verdict-chart']) {
     expect(await page.locator(`[data-testid="${chart}"] figure`).getAttribute('data-points'), chart).toBe('2');
@@ -101,6 +119,17 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   await direct.screenshot({ path: '.scratch/programs-beside-direct.png' });
   await direct.locator('select').nth(1).selectOption('val');
   expect(await direct.getByTestId('direct-answer').first().textContent()).toContain('not stored');
+  // Cancel while the coder writes: a long run (the same link, 1,000 new tokens a program) stops at once, saying so.
+  await page.goto(`${lab().url}/#/lab/programs?preset=classroom&seed=2&${new URLSearchParams({ ...settings, maxNewTokens: '1000', iterations: '3' }).toString()}`);
+  await page.waitForFunction(() => (document.querySelector('#maxNewTokens') as HTMLInputElement | null)?.value === '1000');
+  await page.getByLabel('CPU', { exact: true }).check();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.getByTestId('stream').waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await waitForRunStatus(page, 'cancelled', 15_000);
+  expect(await page.getByTestId('run-status').textContent()).toContain('Cancelled');
+  expect(await page.getByRole('button', { name: 'Start', exact: true }).isEnabled()).toBe(true);
+
   // Nothing was fetched from anywhere but the dev server (the model, onnxruntime's and QuickJS's Wasm included).
   expect(requests.filter((u) => !u.startsWith(lab().url) && !u.startsWith('data:') && !u.startsWith('blob:'))).toEqual([]);
   expect(errors).toEqual([]);
