@@ -9,8 +9,9 @@
  * judged and shown as text (never rendered or run in the page), the charts
  * get one point per iteration, and the direct-answer link points at the
  * self-improvement lab on the same puzzles; a short run there is then shown
- * beside the programs (its answers to each train puzzle); a long run is
- * cancelled while the coder writes. No request leaves
+ * beside the programs (its answers to each train puzzle); an evaluation-only
+ * run is drawn with the first overlaid; a long run is cancelled while the
+ * coder writes. No request leaves
  * the dev server. Screenshots: .scratch/programs-tiny.png,
  * .scratch/programs-beside-direct.png.
  */
@@ -64,6 +65,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   });
 
   expect(await page.getByTestId('coder-in-use').textContent()).toBe('/tiny-models/coder (pretrained, in-context)');
+  const loopRun = (await page.locator('li.run.viewing').getAttribute('data-run-id'))!;
   const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
   expect(seen.find((s) => s.startsWith('download:'))).toMatch(/Downloading \/tiny-models\/coder/);
   expect(seen.find((s) => s.startsWith('stream:'))).toMatch(/\/tiny-models\/coder is writing:/);
@@ -119,6 +121,19 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   await direct.screenshot({ path: '.scratch/programs-beside-direct.png' });
   await direct.locator('select').nth(1).selectOption('val');
   expect(await direct.getByTestId('direct-answer').first().textContent()).toContain('not stored');
+  // The evaluation-only loop (no worked examples) on the same link, with the first run's validation pass@1 overlaid, dashed.
+  await page.goto(`${lab().url}/#/lab/programs?preset=classroom&seed=2&${new URLSearchParams({ ...settings, fewShot: '0' }).toString()}`);
+  await page.waitForFunction(() => (document.querySelector('#fewShot') as HTMLInputElement | null)?.value === '0');
+  await page.getByLabel('CPU', { exact: true }).check();
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 30_000);
+  await waitForRunStatus(page, 'done', 120_000);
+  await page.locator(`li[data-run-id="${loopRun}"]`).getByLabel('Compare').check();
+  const passChart = page.getByTestId('pass-chart');
+  await passChart.locator('.u-legend').getByText(`validation · run ${loopRun.slice(0, 8)}`).waitFor({ timeout: 10_000 });
+  expect(await passChart.getByRole('img').getAttribute('aria-label')).toContain(`validation · run ${loopRun.slice(0, 8)} 0.000`);
+  expect(await passChart.textContent()).toContain(`Dashed purple: validation pass@1 of run ${loopRun.slice(0, 8)}`);
+
   // Cancel while the coder writes: a long run (the same link, 1,000 new tokens a program) stops at once, saying so.
   await page.goto(`${lab().url}/#/lab/programs?preset=classroom&seed=2&${new URLSearchParams({ ...settings, maxNewTokens: '1000', iterations: '3' }).toString()}`);
   await page.waitForFunction(() => (document.querySelector('#maxNewTokens') as HTMLInputElement | null)?.value === '1000');
