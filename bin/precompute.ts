@@ -24,12 +24,14 @@ import {
 import { formatRunFile, parseRunFile } from '../src/experiments/run-file';
 import { runExperiment } from './run-experiment';
 
-/** The runs the app ships: one per lab, its classroom preset on seed 1. A new lab is one more line. */
+/** The runs the app ships: one per lab, its classroom preset (or the nearest that runs offline in Node) on seed 1. A new lab is one more line. */
 const RUNS: { experiment: string; preset: string; seed: number; overrides?: Record<string, string>; needsData?: boolean }[] = [
   { experiment: 'self-improve', preset: 'classroom', seed: 1 },
   { experiment: 'collapse', preset: 'classroom', seed: 1 },
   { experiment: 'diversity', preset: 'classroom', seed: 1 },
   { experiment: 'symbiosis', preset: 'tiny', seed: 1, needsData: true },
+  // The classroom preset's coder is a pretrained model downloaded by the page; lab-gpt runs offline on the lab's GPT.
+  { experiment: 'programs', preset: 'lab-gpt', seed: 1 },
 ];
 
 /** Bytes of sample rows kept per file: enough for the sample browsers, small enough for a first visit. */

@@ -23,7 +23,7 @@ import ORT_WASM from '../../src/pretrained/ort-wasm.json' with { type: 'json' };
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './harness';
 
 const PREFIX = '/some/path/';
-const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis'];
+const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis', 'programs'];
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.json': 'application/json', '.jsonl': 'application/x-ndjson', '.wasm': 'application/wasm',

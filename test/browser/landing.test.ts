@@ -26,7 +26,7 @@ const RUNS = new URL('../../public/runs/', import.meta.url);
 type Json = Record<string, unknown> & { kind: string };
 interface Entry { experiment: string; file: string; id: string; preset: string; seed: number }
 const index = JSON.parse(readFileSync(new URL('index.json', RUNS), 'utf8')) as { runs: Entry[] };
-const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis'];
+const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis', 'programs'];
 
 /** A shipped file's metric records, straight from its JSON lines. */
 function recordsOf(experiment: string): Json[] {
@@ -82,6 +82,15 @@ function expectedNumbers(experiment: string): Record<string, string> {
         out[`${methodLabel(method)}, generation ${last}`] = formatPercent(finals.reduce((s, x) => s + x, 0) / finals.length);
       }
       return out;
+    }
+    case 'programs': {
+      const [a, b] = firstLast(of('iteration'), (r) => num(r.iteration));
+      const val = (r: Json, m: string) => (r.scores as Record<string, Record<string, number>>).val![m];
+      const span = `iteration ${a.iteration} → ${b.iteration}`;
+      return {
+        [`validation pass@1, ${span}`]: `${formatPercent(val(a, 'passAt1'))} → ${formatPercent(val(b, 'passAt1'))}`,
+        [`validation pass@1 generalising, ${span}`]: `${formatPercent(val(a, 'generalAt1'))} → ${formatPercent(val(b, 'generalAt1'))}`,
+      };
     }
     default:
       throw new Error(`no expectation for ${experiment}`);

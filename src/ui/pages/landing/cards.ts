@@ -9,6 +9,8 @@ import { type CollapseMode, COLLAPSE_MODES } from '../../../experiments/collapse
 import type { CollapseRecord } from '../../../experiments/collapse/records';
 import { generationsByMode, reference } from '../../../experiments/collapse/report';
 import type { DiversityRecord, PromptRow } from '../../../experiments/diversity/records';
+import type { ProgramsRecord } from '../../../experiments/programs/records';
+import { iterations as programIterations, splitSeries } from '../../../experiments/programs/report';
 import { preferredSplit, sweepTable } from '../../../experiments/diversity/report';
 import type { SelfImproveRecord } from '../../../experiments/self-improve/records';
 import { iterations } from '../../../experiments/self-improve/report';
@@ -200,5 +202,34 @@ const symbiosis: LabCard = {
   },
 };
 
+const programs: LabCard = {
+  experiment: 'programs',
+  title: 'Programs for puzzles',
+  blurb: 'A coder writes a program for each puzzle; a sandbox runs it on the puzzle and on hidden inputs, and the programs that generalised teach the next iteration.',
+  question: 'Does a program that solves its puzzle also solve the inputs it never saw?',
+  chart(run) {
+    const points = programIterations(recordsOf<ProgramsRecord>(run));
+    return {
+      title: 'Validation pass@1 per iteration: on the puzzle, and on its hidden inputs too', x: points.map((p) => p.iteration),
+      xLabel: 'iteration', yLabel: 'pass@1', yRange: [0, 1], integerX: true,
+      series: [
+        { label: 'on the puzzle', color: '#dc2626', values: splitSeries(points, 'val', 'passAt1') },
+        { label: 'generalising', color: '#dc2626', dash: [2, 3], values: splitSeries(points, 'val', 'generalAt1') },
+      ],
+    };
+  },
+  numbers(run) {
+    const points = programIterations(recordsOf<ProgramsRecord>(run));
+    const first = points[0];
+    const last = points.at(-1);
+    if (!first || !last) return [];
+    const span = `iteration ${first.iteration} → ${last.iteration}`;
+    return [
+      { label: `validation pass@1, ${span}`, value: arrow(formatPercent(first.scores.val.passAt1), formatPercent(last.scores.val.passAt1)) },
+      { label: `validation pass@1 generalising, ${span}`, value: arrow(formatPercent(first.scores.val.generalAt1), formatPercent(last.scores.val.generalAt1)) },
+    ];
+  },
+};
+
 /** The cards in the order the landing page shows them. */
-export const LAB_CARDS: readonly LabCard[] = [collapse, selfImprove, diversity, symbiosis];
+export const LAB_CARDS: readonly LabCard[] = [collapse, selfImprove, diversity, symbiosis, programs];
