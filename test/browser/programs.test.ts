@@ -54,6 +54,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   });
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already
   await page.waitForFunction(
     () => ['done', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? ''),
     undefined,
@@ -107,6 +108,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   await page.getByRole('heading', { name: 'Self-improvement on puzzles' }).waitFor({ timeout: 30_000 });
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 30_000); // this lab, too, opened on its precomputed run
   await waitForRunStatus(page, 'done', 120_000);
   // …listed on the programs page with its final accuracy, and shown beside the programs: its answers to each train puzzle.
   await page.goto(`${lab().url}/#/lab/programs`);
