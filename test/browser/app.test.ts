@@ -55,10 +55,11 @@ test('engine page: device panel, demo runs on each backend, download, cancel, fi
   await page.goto(`${lab().url}/#/engine`);
 
   await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
-  expect(await page.getByRole('link', { name: 'Engine' }).getAttribute('aria-current')).toBe('page');
-  for (const name of ['Self-improvement', 'Collapse', 'Diversity', 'Symbiosis']) {
-    expect(await page.getByRole('link', { name }).getAttribute('href'), name).toMatch(/^#\/lab\//);
+  expect(await page.getByRole('link', { name: 'Engine', exact: true }).getAttribute('aria-current')).toBe('page');
+  for (const name of ['Self-improvement', 'Collapse', 'Diversity', 'Symbiosis', 'Programs']) {
+    expect(await page.getByRole('link', { name, exact: true }).getAttribute('href'), name).toMatch(/^#\/lab\//);
   }
+  expect(await page.getByRole('link', { name: 'Start', exact: true }).getAttribute('href')).toBe('#/');
 
   // The device panel: a WebGPU adapter (SwiftShader here), or a stated reason for the CPU fallback.
   const status = page.getByTestId('webgpu-status');
