@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { paramLayout } from '../../src/core/gpt/config';
 import { initParams } from '../../src/core/gpt/init';
 import {
-  decayedWeightNorm, fourierConcentration, fourierSpectrum, residueEmbedding, weightNorm,
+  decayedWeightNorm, embeddingFourier, fourierConcentration, fourierSpectrum, residueEmbedding, weightNorm,
 } from '../../src/core/metrics/fourier';
 import { Rng, keyFromSeed } from '../../src/core/rng';
 
@@ -153,6 +153,20 @@ describe('residueEmbedding and weight norms', () => {
     const shifted = residueEmbedding(params, layout, 7, 2);
     expect(shifted[0]).toBe(params[layout.wte.offset + 2 * 8]);
     expect(() => residueEmbedding(params, layout, 8, 2)).toThrow(/ids 2…9 are outside the vocabulary \[0, 9\)/);
+  });
+
+  test('embeddingFourier reads the residue rows of wte and summarises them', () => {
+    // Residue a's row (ids 1…7, C = 8): cos(2π·3a/7) in channel 0, 2 everywhere else (a constant).
+    const ps = new Float32Array(params);
+    for (let a = 0; a < 7; a++) {
+      for (let c = 0; c < 8; c++) ps[layout.wte.offset + (1 + a) * 8 + c] = c === 0 ? Math.cos((2 * Math.PI * 3 * a) / 7) : 2;
+    }
+    const f = embeddingFourier(ps, layout, 7, { firstId: 1, topM: 1 });
+    expect(f.shares.map((x) => +x.toFixed(6))).toEqual([0, 0, 1]);
+    expect(f.keyFrequencies).toEqual([3]);
+    expect(f.topShare).toBeCloseTo(1, 6);
+    // Constant power (7·2)²·7 channels = 1372; the cosine's 7²/2 = 24.5.
+    expect(f.constantShare).toBeCloseTo(1372 / (1372 + 24.5), 6);
   });
 
   test('weightNorm is the L2 norm; decayedWeightNorm leaves out LayerNorm and biases', () => {

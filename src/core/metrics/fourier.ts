@@ -146,6 +146,27 @@ export function residueEmbedding(params: Float32Array, layout: ParamLayout, p: n
   return viewOf(params, layout.wte).subarray(firstId * C, (firstId + p) * C);
 }
 
+/** What an evaluation emits: the non-constant shares by frequency, the constant's share of all power, and the concentration. */
+export interface EmbeddingFourier extends FourierConcentration {
+  /** shares[i] is the share of frequency i + 1 (NaN when there is no non-constant power). */
+  shares: number[];
+  /** constantPower / totalPower (NaN for an all-zero embedding). */
+  constantShare: number;
+}
+
+/** The Fourier summary of a GPT's residue embeddings (ids firstId…firstId+p−1): fourierSpectrum then fourierConcentration. */
+export function embeddingFourier(
+  params: Float32Array, layout: ParamLayout, p: number, opts: { firstId?: number; topM?: number; keyShare?: number } = {},
+): EmbeddingFourier {
+  const C = layout.wte.shape[1]!;
+  const spectrum = fourierSpectrum(residueEmbedding(params, layout, p, opts.firstId ?? 0), p, C);
+  return {
+    ...fourierConcentration(spectrum, opts),
+    shares: spectrum.shares,
+    constantShare: spectrum.totalPower > 0 ? spectrum.constantPower / spectrum.totalPower : NaN,
+  };
+}
+
 /** ‖θ‖₂ = sqrt(Σ θ²) over all values (accumulated in double). */
 export function weightNorm(params: ArrayLike<number>): number {
   let s = 0;
