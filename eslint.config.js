@@ -40,6 +40,7 @@ export default defineConfig(
           { regex: '(^|/)(ui|experiments|persist|workers)(/|$)', message: 'core is pure: it imports only core (house style §1–2).' },
           { regex: '^(svelte|idb|comlink)(/|$)', message: 'core runs in Node, workers and the runner: no Svelte, idb or comlink (house style §1).' },
           { regex: '(^|/)pretrained(/|$)|^@huggingface/transformers(/|$)', message: 'core is pure: pretrained models (transformers.js) load in workers and the runner, through src/pretrained.' },
+          { regex: '(^|/)sandbox(/|$)|^quickjs-emscripten|^@jitl/', message: 'core is pure: programs run in QuickJS (Wasm) through src/sandbox; core takes a ProgramRunner.' },
         ],
       }],
       'no-restricted-properties': ['error', noMathRandom],
@@ -84,6 +85,19 @@ export default defineConfig(
     },
   },
   {
+    // The program sandbox (QuickJS in a worker): used by workers and the runner; runs in Node too.
+    files: ['src/sandbox/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { regex: '(^|/)(ui|experiments|persist|workers|pretrained)(/|$)', message: 'the sandbox imports core only; workers and the runner start it (house style §2).' },
+          { regex: '^(svelte|idb)(/|$)', message: 'the sandbox runs in Node too: no Svelte or idb.' },
+        ],
+      }],
+      'no-restricted-properties': ['error', noMathRandom],
+    },
+  },
+  {
     files: ['bin/**/*.ts', 'bench/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
@@ -105,6 +119,13 @@ export default defineConfig(
               regex: '(^|/)workers/',
               allowTypeImports: true,
               message: 'the UI imports only a worker\'s type; start it with new Worker(new URL(...)) (house style §2, §8).',
+            },
+            {
+              // Of the experiments, the page may import values only from the pure modules: an experiment's spec,
+              // config, records, report (and small pure helpers), and the framework's catalog, config, fields, schemas.
+              regex: '(^|/)experiments(/(?!(catalog|config|fields|schemas|types|run-file)$)[^/]+|/[^/]+/(index|run|setup|methods|loop))?$',
+              allowTypeImports: true,
+              message: 'the UI imports an experiment\'s types, spec, config, records and report, never its run (the training loops stay out of the page\'s bundle: house style §2, §5c).',
             },
           ],
         },

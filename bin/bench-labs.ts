@@ -25,10 +25,11 @@
 import { CpuBackend } from '../src/core/backends/cpu';
 import { resolveConfig } from '../src/experiments/config';
 import { meanCI95 } from '../src/core/metrics/stats';
-import { type CollapseSummary, collapse } from '../src/experiments/collapse';
-import { DATASET_INPUT, type SymbiosisSummary, symbiosis } from '../src/experiments/symbiosis';
+import { collapse } from '../src/experiments/collapse';
+import { symbiosis } from '../src/experiments/symbiosis';
+import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
 import { datasetInputFromFolder } from './data-folder';
-import { type SelfImproveSummary, selfImprove } from '../src/experiments/self-improve';
+import { selfImprove } from '../src/experiments/self-improve';
 
 export async function benchSelfImprove(seeds: number[], preset: string): Promise<void> {
   const config = resolveConfig(selfImprove, preset, {});
@@ -38,7 +39,7 @@ export async function benchSelfImprove(seeds: number[], preset: string): Promise
   const times: number[] = [];
   for (const seed of seeds) {
     const t0 = performance.now();
-    const s: SelfImproveSummary = await selfImprove.run(config, {
+    const s = await selfImprove.run(config, {
       seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {},
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -63,7 +64,7 @@ export async function benchCollapse(seeds: number[], preset: string): Promise<vo
   const cell = (a: number, b: number) => `${a.toFixed(3)} → ${b.toFixed(3)} (${pct(a, b)})`.padEnd(30);
   for (const seed of seeds) {
     const t0 = performance.now();
-    const s: CollapseSummary = await collapse.run(config, {
+    const s = await collapse.run(config, {
       seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {},
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -100,7 +101,7 @@ export async function benchSymbiosis(seeds: number[], preset: string, dataDir: s
   let chance = NaN;
   for (const seed of seeds) {
     const t0 = performance.now();
-    const s: SymbiosisSummary = await symbiosis.run(config, {
+    const s = await symbiosis.run(config, {
       seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {}, inputs: { [DATASET_INPUT]: input },
     });
     const seconds = (performance.now() - t0) / 1000;

@@ -6,10 +6,13 @@
  *
  *   run     run an experiment on the CPU backend and write its files
  *           (`run self-improve --preset classroom --seed 1 --out DIR`).
+ *
+ *   sandbox, sandbox-check   run JavaScript in the program sandbox (bin/sandbox.ts).
  */
 import { EXPERIMENTS } from '../src/experiments';
 import { formatCheck, runParityChecks } from './parity';
 import { parseRunArgs, runExperiment } from './run-experiment';
+import { sandboxCheck, sandboxFile } from './sandbox';
 
 /** Each experiment with its presets, read from the modules (so the list cannot go stale). */
 const EXPERIMENT_LIST = Object.entries(EXPERIMENTS)
@@ -27,6 +30,12 @@ commands:
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
            --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news);
                        class names from --label-names a,b,…, else DIR/labels.txt (one a line), else AG News's for a folder named ag_news
+  sandbox FILE [--input JSON]
+           run a JavaScript file in the program sandbox (QuickJS in a worker); prints one JSON line
+           {"outcome": "value"|"error"|"timeout"|"memory"|"output", "value"?, "message"?, "printed"?, "ms"};
+           with --input the file must define solve(input); exits 0 whatever the program did
+  sandbox-check
+           run the hostile-program table through the sandbox; one line per case, then a count
   help     show this message`;
 
 async function check(): Promise<number> {
@@ -46,6 +55,10 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       await runExperiment(parseRunArgs(rest));
       return 0;
+    case 'sandbox':
+      return sandboxFile(rest);
+    case 'sandbox-check':
+      return sandboxCheck(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -4,12 +4,12 @@
  * Runs an experiment module on the CPU backend in Node, prints a table row
  * per iteration, and writes to DIR:
  *   metrics.jsonl   the run's metric stream, one record per line
- *   samples.jsonl   the examples the run browsed (attempts, verdicts), with their iteration
+ *   samples.jsonl   the examples the run browsed (attempts, verdicts), each with its place in the run (`at`)
  *   <datasets>      the fixed data the run used (e.g. puzzles.jsonl)
  *   model.safetensors  the final model, with config and tokenizer in its metadata
  *   summary.json    {experiment, preset, seed, config, environment, seconds, …summary}
  *   run.jsonl       all of the above but the model in one file, the format the web page
- *                   exports and imports (src/persist/run-file.ts describes it)
+ *                   exports and imports (src/experiments/run-file.ts describes it)
  *
  * `--embedding-model DIR` gives experiments sentence embeddings (RunContext.embed)
  * from a local transformers.js model folder; Node never downloads one.
@@ -27,8 +27,8 @@ import { tokenizerFromJSON } from '../src/core/tokenizer';
 import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
 import { experimentByName } from '../src/experiments';
 import { formatRunFile } from '../src/experiments/run-file';
-import { DATASET_INPUT } from '../src/experiments/symbiosis';
-import type { MetricRecord, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
+import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
+import type { MetricRecord, Position, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
 import { datasetInputFromFolder } from './data-folder';
 
@@ -129,7 +129,7 @@ export function headlessEmbed(dir: string | null | undefined): NonNullable<RunCo
 
 export async function runExperiment(args: RunArgs): Promise<unknown> {
   const exp = experimentByName(args.experiment);
-  const config = resolveConfig(exp, args.preset, coerceOverrides(exp.defaultConfig, args.overrides));
+  const config = resolveConfig(exp, args.preset, coerceOverrides(exp.config.fields, args.overrides));
   const embed = headlessEmbed(args.embeddingModel);
   const inputs: Record<string, RunInput> = {};
   for (const [name, path] of Object.entries(args.inputs ?? {})) {
@@ -144,7 +144,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
   if (args.out) mkdirSync(args.out, { recursive: true });
   const records: MetricRecord[] = [];
   const samples: unknown[] = [];
-  const sampleEvents: { iteration: number; rows: unknown[] }[] = [];
+  const sampleEvents: { at: Position; rows: unknown[] }[] = [];
   const printRow = tablePrinter();
   let last: RunCheckpoint | null = null;
   let lastPrinted = 0;
@@ -164,8 +164,8 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
           break;
         }
         case 'samples':
-          for (const row of e.rows) samples.push({ iteration: e.iteration, ...(row as object) });
-          sampleEvents.push({ iteration: e.iteration, rows: e.rows });
+          for (const row of e.rows) samples.push({ at: e.at, ...(row as object) });
+          sampleEvents.push({ at: e.at, rows: e.rows });
           break;
         case 'checkpoint':
           last = e.checkpoint;
@@ -199,7 +199,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     if (ckpt) {
       writeFileSync(join(args.out, 'model.safetensors'), encodeCheckpoint({
         config: ckpt.modelConfig, params: ckpt.params, tokenizer: tokenizerFromJSON(ckpt.tokenizer),
-        meta: { experiment: exp.name, seed: String(args.seed), iteration: String(ckpt.iteration) },
+        meta: { experiment: exp.name, seed: String(args.seed), checkpoint: ckpt.label },
       }));
     }
     const environment = { backend: 'cpu' as const, runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}` };

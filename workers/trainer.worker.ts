@@ -10,8 +10,10 @@ import { type DeviceReport, autoBackend, createBackend, probeWebGpu } from '../s
 import type { GptConfig } from '../src/core/gpt/config';
 import { encodeCheckpoint } from '../src/core/checkpoint';
 import {
-  type EngineDemoConfig, type EngineDemoEvent, demoTokenizer, run, validateEngineDemo,
-} from '../src/experiments/engine-demo';
+  type EngineDemoConfig, type EngineDemoEvent, demoTokenizer, validateEngineDemo,
+} from '../src/experiments/engine-demo/config';
+import { run } from '../src/experiments/engine-demo/run';
+import { messageOf } from '../src/core/tasks';
 
 /** 'auto': WebGPU on a hardware adapter, else the CPU (see autoBackend). */
 export type BackendChoice = 'auto' | BackendKind;
@@ -50,10 +52,6 @@ export interface Weights {
 let backend: Backend | null = null;
 /** The config of the run whose weights `backend` holds, and the steps it took. */
 let trained: { config: EngineDemoConfig; steps: number } | null = null;
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 const api = {
   /**

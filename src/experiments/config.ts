@@ -1,36 +1,36 @@
 /**
  * Presets and overrides, merged and validated in one place (nanoGPT's
  * configurator, without its exec): default ← preset ← overrides, then the
- * experiment's strict schema. Unknown keys and wrong types fail with a
- * message naming the field. The share link (`#/lab/<name>?preset=…&seed=…&k=v`)
- * goes through the same path, so a link can never carry a config the form
- * would reject.
+ * experiment's strict check (fields.ts). Unknown keys and wrong types fail
+ * with a message naming the field. The share link
+ * (`#/lab/<name>?preset=…&seed=…&k=v`) goes through the same path, so a link
+ * can never carry a config the form would reject.
  */
-import { ConfigError, parseConfig } from '../core/schema';
-import type { Experiment } from './types';
+import { ConfigError } from '../core/schema';
+import { type ConfigOf, type FieldTable, coerceField, fieldToString } from './fields';
+import type { ExperimentSpec } from './types';
 
-export interface ResolvedConfig<C> {
-  preset: string | null;
-  seed: number;
-  overrides: Partial<C>;
-  config: C;
-}
+/** The parts of an experiment a config is resolved against. */
+type Configurable<F extends FieldTable> = Pick<ExperimentSpec<F>, 'name' | 'config' | 'presets'>;
 
 /** Merge default, preset and overrides; throws ConfigError naming each bad field. */
-export function resolveConfig<C extends Record<string, unknown>>(
-  exp: Experiment<C>, preset: string | null, overrides: Record<string, unknown>,
-): C {
-  let base: Record<string, unknown> = { ...exp.defaultConfig };
-  if (preset !== null) {
-    const p = exp.presets[preset];
-    if (!p) {
-      throw new ConfigError(`${exp.name} config`, [{
-        field: 'preset', message: `unknown preset '${preset}' (choose from ${Object.keys(exp.presets).join(', ')})`,
-      }]);
-    }
-    base = { ...base, ...p.overrides };
+export function resolveConfig<F extends FieldTable>(
+  exp: Configurable<F>, preset: string | null, overrides: Record<string, unknown>,
+): ConfigOf<F> {
+  return exp.config.parse({ ...presetBase(exp, preset), ...overrides }, `${exp.name} config`);
+}
+
+/** The defaults with a preset's overrides (unchecked); an unknown preset is a ConfigError naming 'preset'. */
+function presetBase<F extends FieldTable>(exp: Configurable<F>, preset: string | null): Record<string, unknown> {
+  const base: Record<string, unknown> = structuredClone(exp.config.defaults);
+  if (preset === null) return base;
+  const p = exp.presets[preset];
+  if (!p) {
+    throw new ConfigError(`${exp.name} config`, [{
+      field: 'preset', message: `unknown preset '${preset}' (choose from ${Object.keys(exp.presets).join(', ')})`,
+    }]);
   }
-  return parseConfig(exp.schema, { ...base, ...overrides }, `${exp.name} config`);
+  return { ...base, ...structuredClone(p.overrides) };
 }
 
 /** Parse a seed typed by a person or read from a URL. */
@@ -41,34 +41,32 @@ export function parseSeed(text: string): number {
 }
 
 /**
- * Turn string values (from a URL or CLI flags) into the types of the default
- * config's fields: numbers, booleans, and comma-separated lists. Unknown keys
- * pass through so that validation names them.
+ * Turn string values (from a URL or CLI flags) into the values of their
+ * fields (numbers, booleans, comma-separated lists). Unknown keys pass
+ * through as text so that validation names them.
  */
-export function coerceOverrides<C extends Record<string, unknown>>(
-  defaults: C, raw: Record<string, string>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, text] of Object.entries(raw)) {
-    const like = defaults[key];
-    if (typeof like === 'number') out[key] = text.trim() === '' ? NaN : Number(text);
-    else if (typeof like === 'boolean') out[key] = text === 'true' ? true : text === 'false' ? false : text;
-    else if (Array.isArray(like)) out[key] = text === '' ? [] : text.split(',').map((s) => s.trim());
-    else out[key] = text;
-  }
-  return out;
+export function coerceOverrides(fields: FieldTable, raw: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).map(([key, text]) => [key, fields[key] ? coerceField(fields[key], text) : text]));
+}
+
+/** The fields of `config` whose value differs from `base` (by JSON), e.g. what a run changed relative to its preset. */
+export function overridesOf(base: Record<string, unknown>, config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([k, value]) => JSON.stringify(base[k]) !== JSON.stringify(value)));
 }
 
 /** The overrides of a config relative to a base, as strings for a URL (lists comma-joined). */
-export function overridesToStrings<C extends Record<string, unknown>>(base: C, config: C): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(config)) {
-    const a = base[key];
-    const b = config[key];
-    if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    out[key] = Array.isArray(b) ? b.join(',') : String(b);
-  }
-  return out;
+export function overridesToStrings(base: Record<string, unknown>, config: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(overridesOf(base, config)).map(([k, value]) => [k, fieldToString(value)]));
+}
+
+/**
+ * The overrides of a stored config relative to its preset (or to the
+ * defaults when this version does not know the preset): what a share link
+ * or a run record keeps.
+ */
+export function overridesFromPreset<F extends FieldTable>(exp: Configurable<F>, preset: string | null, config: Record<string, unknown>): Record<string, unknown> {
+  const known = preset !== null && exp.presets[preset] ? preset : null;
+  return overridesOf(presetBase(exp, known), config);
 }
 
 /** Everything a share link carries. */

@@ -3,11 +3,12 @@
  * the headless runner (`npm run lab -- run … --out DIR`), read by the page's
  * import. One JSON value per line:
  *
- *   line 1   {"format":"symbiosis-lab/run","version":1,
+ *   line 1   {"format":"symbiosis-lab/run","version":2,
  *             "counts":{"metrics":M,"samples":S,"dataset":D},
  *             "run":{"experiment","preset","seed","config","environment","status","summary"[,"error"]}}
  *   then M   {"metrics":<MetricRecord>}                  the metric stream, in order
- *   then S   {"samples":{"iteration":i,"rows":[…]}}      the example browser's rows per iteration
+ *   then S   {"samples":{"at":{…},"rows":[…]}}           the example browser's rows, and where in the run they
+ *                                                        belong ({"iteration":3}, {"generation":2,"mode":"replace"}, …)
  *   then D   {"dataset":"<file>","row":<row>}             the fixed data the run used (e.g. puzzles.jsonl)
  *
  * `counts` makes a file cut at a line boundary detectable (a cut inside a
@@ -15,23 +16,29 @@
  * 'interrupted' (a run exported before it ended). JSON has no NaN or
  * Infinity: such metric values are written as null (as in metrics.jsonl).
  *
- * Parsing checks every line before returning anything, and each error names
- * the line and the field, so an import either takes the whole file or
- * nothing. This file is pure (no IndexedDB): the headless runner writes
+ * Parsing checks every line before returning anything — the config, each
+ * metric record and each sample set against the experiment's own schemas —
+ * and each error names the line and the field, so an import either takes
+ * the whole file or nothing. This file is pure (no IndexedDB): the headless runner writes
  * run.jsonl with it and the page's store reads and writes it.
  */
 import * as v from 'valibot';
-import { ConfigError, parseConfig } from '../core/schema';
-import { EXPERIMENTS } from './index';
-import type { MetricRecord } from './types';
 import type { BackendKind } from '../core/backend';
+import { ConfigError } from '../core/schema';
+import { SPECS } from './catalog';
+import { describeIssue } from './schemas';
+import type { MetricRecord, Position } from './types';
 
 /** Where a run ran: the backend, plus free-form facts (adapter, runtime, platform). */
 export type RunEnvironment = { backend: BackendKind } & Record<string, string>;
 
 export const RUN_FILE_FORMAT = 'symbiosis-lab/run';
-/** Bumped when the file's layout changes incompatibly; this build reads only this one. */
-export const RUN_FILE_VERSION = 1;
+/**
+ * Bumped when the file's layout changes incompatibly; this build reads only
+ * this one. 2: sample sets carry their position (`at`), not an iteration
+ * number, and every record is checked against its experiment's schema.
+ */
+export const RUN_FILE_VERSION = 2;
 
 export type RunFileStatus = 'done' | 'failed' | 'cancelled' | 'interrupted';
 
@@ -49,7 +56,7 @@ export interface RunFileHeader {
 export interface RunFileContent {
   run: RunFileHeader;
   metrics: MetricRecord[];
-  samples: { iteration: number; rows: unknown[] }[];
+  samples: { at: Position; rows: unknown[] }[];
   datasets: Record<string, unknown[]>;
 }
 
@@ -76,7 +83,7 @@ export function formatRunFile(content: RunFileContent): string {
       run: content.run,
     },
     ...content.metrics.map((record) => ({ metrics: record })),
-    ...content.samples.map((s) => ({ samples: { iteration: s.iteration, rows: s.rows } })),
+    ...content.samples.map((s) => ({ samples: { at: s.at, rows: s.rows } })),
     ...datasetLines,
   ];
   return lines.map((line) => JSON.stringify(line)).join('\n') + '\n';
@@ -112,30 +119,19 @@ const headerSchema = v.strictObject({
   }),
 });
 
-const metricsLine = v.strictObject({
-  metrics: v.looseObject({ kind: v.string('must be a string') }, 'must be a JSON object with a "kind"'),
-});
+const metricsLine = v.strictObject({ metrics: v.unknown() });
 const samplesLine = v.strictObject({
-  samples: v.strictObject({
-    iteration: count,
-    rows: v.array(v.unknown(), 'must be a list'),
-  }),
+  samples: v.strictObject({ at: v.unknown(), rows: v.array(v.unknown(), 'must be a list') }),
 });
 const datasetLine = v.strictObject({
   dataset: v.pipe(v.string('must be a file name'), v.minLength(1, 'must be a file name')),
   row: v.unknown(),
 });
 
-/** Valibot issues → the first one as a RunFileError (strict-object messages made readable). */
-function issueError(line: number, issues: readonly v.BaseIssue<unknown>[]): RunFileError {
-  const issue = issues[0]!;
-  const field = v.getDotPath(issue);
-  // Object schemas report a missing key with the key as `expected` ('"kind"') and an extra one (strict) as 'never'.
-  const objectIssue = issue.type === 'strict_object' || issue.type === 'loose_object' || issue.type === 'object_with_rest';
-  const problem = objectIssue && issue.expected === 'never' ? 'unknown key'
-    : objectIssue && issue.input === undefined && issue.expected?.startsWith('"') ? 'is missing'
-      : issue.message;
-  return new RunFileError(line, field, problem);
+/** Valibot issues → the first one as a RunFileError, its field under `prefix`. */
+function issueError(line: number, issues: readonly v.BaseIssue<unknown>[], prefix = ''): RunFileError {
+  const { field, problem } = describeIssue(issues[0]!);
+  return new RunFileError(line, prefix ? (field ? `${prefix}.${field}` : prefix) : field, problem);
 }
 
 function parseJsonLine(text: string, line: number, last: boolean): unknown {
@@ -157,7 +153,9 @@ function parseHeader(value: unknown): v.InferOutput<typeof headerSchema> {
     const newer = typeof o.version === 'number' && o.version > RUN_FILE_VERSION;
     throw new RunFileError(1, 'version', newer
       ? `${o.version} is newer than this page reads (${RUN_FILE_VERSION}): reload the page to update Symbiosis Lab`
-      : `${JSON.stringify(o.version)} is not a version this page reads (it reads ${RUN_FILE_VERSION})`);
+      : o.version === 1
+        ? 'run files of version 1 were written before the lab checked its records against each experiment (this page reads version 2): run it again here to get a file this page reads'
+        : `${JSON.stringify(o.version)} is not a version this page reads (it reads ${RUN_FILE_VERSION})`);
   }
   const parsed = v.safeParse(headerSchema, value);
   if (!parsed.success) throw issueError(1, parsed.issues);
@@ -177,13 +175,13 @@ export function parseRunFile(text: string): RunFileContent {
   const lastLine = lines.length;
   const header = parseHeader(parseJsonLine(lines[0]!, 1, lastLine === 1));
 
-  const exp = EXPERIMENTS[header.run.experiment];
+  const exp = SPECS[header.run.experiment];
   if (!exp) {
-    throw new RunFileError(1, 'run.experiment', `unknown experiment '${header.run.experiment}' (this page has: ${Object.keys(EXPERIMENTS).join(', ')})`);
+    throw new RunFileError(1, 'run.experiment', `unknown experiment '${header.run.experiment}' (this page has: ${Object.keys(SPECS).join(', ')})`);
   }
   let config: Record<string, unknown>;
   try {
-    config = parseConfig(exp.schema, header.run.config, 'config');
+    config = exp.config.parse(header.run.config, 'config');
   } catch (e) {
     if (e instanceof ConfigError) {
       const p = e.problems[0]!;
@@ -208,11 +206,20 @@ export function parseRunFile(text: string): RunFileContent {
     if (keys.includes('metrics')) {
       const r = v.safeParse(metricsLine, value);
       if (!r.success) throw issueError(lineNo, r.issues);
-      content.metrics.push(r.output.metrics as MetricRecord);
+      const record = v.safeParse(exp.record, r.output.metrics);
+      if (!record.success) throw issueError(lineNo, record.issues, 'metrics');
+      content.metrics.push(record.output);
     } else if (keys.includes('samples')) {
       const r = v.safeParse(samplesLine, value);
       if (!r.success) throw issueError(lineNo, r.issues);
-      content.samples.push(r.output.samples);
+      const at = v.safeParse(exp.position, r.output.samples.at);
+      if (!at.success) throw issueError(lineNo, at.issues, 'samples.at');
+      const rows = r.output.samples.rows.map((row, j) => {
+        const parsed = v.safeParse(exp.sampleRow, row);
+        if (!parsed.success) throw issueError(lineNo, parsed.issues, `samples.rows[${j}]`);
+        return parsed.output;
+      });
+      content.samples.push({ at: at.output, rows });
     } else if (keys.includes('dataset')) {
       const r = v.safeParse(datasetLine, value);
       if (!r.success) throw issueError(lineNo, r.issues);

@@ -1,10 +1,10 @@
 /**
- * What every experiment module exports, and the events a run emits.
+ * What every experiment exports, and the events a run emits.
  *
- * An experiment is one file (`self-improve.ts`, …) exporting an `Experiment`:
- * a typed `defaultConfig` whose fields are commented with units and reasons,
- * a valibot schema, named presets (partial overrides), and
- * `run(config, ctx)`, which reports everything through `ctx.emit`. The same
+ * An experiment is a folder (`self-improve/`, …): a spec the page may import
+ * (field table, presets, the schemas of its records, samples and checkpoint
+ * state, pure report functions) and `run(config, ctx)`, which reports
+ * everything through `ctx.emit` (via a RunSession, session.ts). The same
  * module runs in a Web Worker (WebGPU or CPU) and in the headless runner
  * (CPU); it never touches the DOM or storage: the worker persists what the
  * events carry.
@@ -13,9 +13,17 @@ import type * as v from 'valibot';
 import type { Backend } from '../core/backend';
 import type { GptConfig } from '../core/gpt/config';
 import type { TokenizerJson } from '../core/tokenizer';
+import type { ConfigOf, ConfigSpec, FieldTable } from './fields';
 
-/** One row of a run's append-only metric stream (a line of metrics.jsonl). */
+/** One row of a run's append-only metric stream (a line of metrics.jsonl); each experiment's records are a union on `kind`. */
 export type MetricRecord = { kind: string } & Record<string, unknown>;
+
+/**
+ * Where in a run a sample set or a checkpoint belongs, in the lab's own
+ * terms: `{iteration: 3}`, `{generation: 2, mode: 'replace'}`,
+ * `{replicate: 0, generation: 1, method: 'static'}`.
+ */
+export type Position = Readonly<Record<string, string | number | null>>;
 
 export type ExperimentEvent =
   /** Where the run is: `done` of `total` units of work (for a progress bar and ETA). */
@@ -24,15 +32,20 @@ export type ExperimentEvent =
   | { type: 'step'; phase: string; step: number; loss: number; lr: number; ms: number }
   /** A metrics row to append to the run's stream. */
   | { type: 'metrics'; record: MetricRecord }
-  /** Examples to browse: problems, attempts and verdicts (experiment-specific rows). */
-  | { type: 'samples'; iteration: number; rows: unknown[] }
-  /** A resumable state at the end of an iteration: the run can restart from here. */
+  /** Examples to browse (experiment-specific rows) and where in the run they come from. */
+  | { type: 'samples'; at: Position; rows: unknown[] }
+  /** A resumable state at the end of a unit of work: the run can restart from here. */
   | { type: 'checkpoint'; checkpoint: RunCheckpoint }
   | { type: 'log'; message: string };
 
-/** Everything a run needs to continue from the end of iteration `iteration`. */
+/** Everything a run needs to continue after the unit of work `at`. */
 export interface RunCheckpoint {
-  iteration: number;
+  /** The experiment it belongs to, and the version of that experiment's state schema (a resume checks both). */
+  experiment: string;
+  stateVersion: number;
+  /** The unit of work just completed, and the same in words ("generation 2"). */
+  at: Position;
+  label: string;
   /** The model's architecture and tokenizer, so the parameters can be exported on their own. */
   modelConfig: GptConfig;
   tokenizer: TokenizerJson;
@@ -40,8 +53,10 @@ export interface RunCheckpoint {
   params: Float32Array;
   /** Extra models some experiments keep (e.g. the base model STaR restarts from). */
   extraParams: Record<string, Float32Array>;
-  /** Experiment-specific JSON state (kept solutions, curriculum level, …). */
+  /** Experiment-specific JSON state (kept solutions, curriculum level, …), checked against its schema on resume. */
   state: unknown;
+  /** Units of work done of the run's plan, and seconds spent in the run so far (across earlier resumes). */
+  progress: { done: number; total: number; seconds: number };
   /** The metric records so far, so a resumed run's summary is complete. */
   records: MetricRecord[];
 }
@@ -107,22 +122,53 @@ export type EmbedResult =
   | { ok: true; model: string; vectors: Float32Array[] }
   | { ok: false; reason: string };
 
-export interface Experiment<C extends Record<string, unknown>, S = unknown> {
+/** A named partial config. */
+export interface Preset<C> {
+  description: string;
+  overrides: Partial<C>;
+}
+
+/**
+ * What the page may know of an experiment without its training loop: its
+ * fields and presets, and the schemas of what a run stores (records,
+ * sample sets), so stored and imported runs are checked before anything
+ * reads them.
+ */
+export interface ExperimentSpec<
+  F extends FieldTable = FieldTable,
+  R extends MetricRecord = MetricRecord,
+  P extends Position = Position,
+  Row = unknown,
+> {
   /** Identifier used in URLs, the CLI and stored runs, e.g. 'self-improve'. */
   name: string;
   title: string;
   description: string;
-  defaultConfig: C;
-  /** Validates a whole config (strict: unknown keys are errors). */
-  schema: v.GenericSchema<unknown, C>;
+  config: ConfigSpec<F>;
   /** Named partial overrides, e.g. 'classroom'. */
-  presets: Record<string, { description: string; overrides: Partial<C> }>;
+  presets: Record<string, Preset<ConfigOf<F>>>;
+  /** One metric record of this experiment (a union on `kind`). */
+  record: v.GenericSchema<unknown, R>;
+  /** Where a sample set or checkpoint belongs, and one row of a sample set. */
+  position: v.GenericSchema<unknown, P>;
+  sampleRow: v.GenericSchema<unknown, Row>;
+  /** A position in the lab's own words ("iteration 3", "generation 2, replace"). */
+  describe(at: P): string;
   /** The fixed data a run uses (e.g. its puzzles), as rows per file name, for export. */
-  datasets?(config: C, seed: number): Record<string, unknown[]>;
-  /** A row for the headless runner's per-iteration table, or null to skip the record. */
-  tableRow?(record: MetricRecord): Record<string, string | number> | null;
+  datasets?(config: ConfigOf<F>, seed: number): Record<string, unknown[]>;
+  /** A row for the headless runner's table, or null to skip the record. */
+  tableRow?(record: R): Record<string, string | number> | null;
+}
+
+export interface Experiment<
+  F extends FieldTable = FieldTable,
+  R extends MetricRecord = MetricRecord,
+  P extends Position = Position,
+  Row = unknown,
+  S = unknown,
+> extends ExperimentSpec<F, R, P, Row> {
   /** Run to completion (or until ctx.signal aborts); returns the summary. */
-  run(config: C, ctx: RunContext): Promise<S>;
+  run(config: ConfigOf<F>, ctx: RunContext): Promise<S>;
 }
 
 /** Raised inside run() when ctx.signal aborted; the last checkpoint stands. */

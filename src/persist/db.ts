@@ -8,8 +8,8 @@
  * Stores (version 1):
  *   runs         RunRecord, key `id`; index `by-created` (createdAt)
  *   metrics      MetricRow {runId, seq, record}, key [runId, seq]; index `by-run`
- *   samples      SampleRow {runId, iteration, rows}, key [runId, iteration]; index `by-run`
- *   checkpoints  CheckpointRow (RunCheckpoint with ArrayBuffers), key [runId, iteration]; index `by-run`
+ *   samples, checkpoints   record format 1 only (keyed by an iteration number); read by
+ *                nothing since format 2, deleted with their run
  *
  * Added in version 2 (datasets.ts builds the API):
  *   datasets     DatasetRecord (name, source, classes, sizes), key `id`; index `by-created`
@@ -20,6 +20,11 @@
  *   runInputs    RunInputsRow {runId, inputs}, key `runId`: files a run was started with
  *                (an uploaded corpus), so a resumed run reads the same data
  *
+ * Added in version 4 (record format 2):
+ *   runSamples      SampleSetRow {runId, seq, at, rows}, key [runId, seq]: sample sets in
+ *                   emission order, each with its position in the run ({generation: 2, …})
+ *   runCheckpoints  CheckpointRow {runId, seq, at, label, …}, key [runId, seq]
+ *
  * Compound keys starting with the run id keep a run's rows together, so a
  * key range [runId, -∞]…[runId, +∞] reads or deletes them in order.
  */
@@ -27,16 +32,19 @@ import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames
 import type { DatasetSource, LabelledRow } from '../core/data/labelled';
 import type { GptConfig } from '../core/gpt/config';
 import type { TokenizerJson } from '../core/tokenizer';
-import type { MetricRecord } from '../experiments/types';
+import type { MetricRecord, Position } from '../experiments/types';
 
 export const DB_NAME = 'symbiosis-lab';
 
 /**
  * The format of every stored record (`formatVersion`). Bump it when a record's
  * shape changes incompatibly, and add an upgrade step that rewrites the old
- * records, so no saved run is stranded.
+ * records where that can be done. 2: sample sets and checkpoints are kept in
+ * emission order with their position in the run (format-1 runs numbered them
+ * by an iteration each lab invented; they are listed with a message naming
+ * the format, and can be deleted).
  */
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
 /** A run's status as stored. 'interrupted' is not stored: see liveness.ts. */
 export type StoredRunStatus = 'running' | 'done' | 'failed' | 'cancelled';
@@ -50,7 +58,7 @@ export type { RunEnvironment };
 export interface StoredBytes {
   metrics: number;
   samples: number;
-  /** Bytes of each retained checkpoint, by iteration. */
+  /** Bytes of each retained checkpoint, by its seq. */
   checkpoints: Record<string, number>;
   /** Bytes of the run's input files (absent in records from before version 3: none). */
   inputs?: number;
@@ -75,11 +83,12 @@ export interface RunRecord {
   error: string | null;
   /** What the experiment's run() returned; null until it finished. */
   summary: unknown;
-  lastCheckpointIteration: number | null;
-  /** The highest `iteration` seen in a metric record or checkpoint; null before the first. */
-  lastIteration: number | null;
-  /** Metric rows stored so far: the next row's seq. */
+  /** Where the latest checkpoint was taken, in the lab's words ("generation 2"); null before the first. */
+  lastCheckpoint: string | null;
+  /** Metric rows, sample sets and checkpoints stored so far: the next one's seq. */
   metricCount: number;
+  sampleCount: number;
+  checkpointCount: number;
   storedBytes: StoredBytes;
   /** The file name when the run was imported; null for runs made in this browser. */
   importedFrom: string | null;
@@ -93,26 +102,39 @@ export interface MetricRow {
   record: MetricRecord;
 }
 
-export interface SampleRow {
+/** One samples event: its rows and where in the run they belong. */
+export interface SampleSetRow {
   formatVersion: number;
   runId: string;
-  iteration: number;
+  /** 0, 1, 2, … in emission order. */
+  seq: number;
+  at: Position;
   rows: unknown[];
 }
 
-/** A RunCheckpoint as stored: the Float32Arrays as ArrayBuffers (one copy, no typed-array view to rebuild). */
+/**
+ * A RunCheckpoint as stored: the Float32Arrays as ArrayBuffers (one copy, no
+ * typed-array view to rebuild); its records are the run's metric rows before
+ * `metricCount`, not stored twice.
+ */
 export interface CheckpointRow {
   formatVersion: number;
   runId: string;
-  iteration: number;
+  /** 0, 1, 2, … in the order the run saved them. */
+  seq: number;
+  experiment: string;
+  stateVersion: number;
+  at: Position;
+  label: string;
   modelConfig: GptConfig;
   tokenizer: TokenizerJson;
   params: ArrayBuffer;
   extraParams: Record<string, ArrayBuffer>;
   state: unknown;
-  records: MetricRecord[];
-  /** The run's metric rows when this checkpoint was taken: rows from seq metricCount on are newer and dropped on resume. */
+  progress: { done: number; total: number; seconds: number };
+  /** The run's metric rows and sample sets when this checkpoint was taken: later ones are dropped on resume. */
   metricCount: number;
+  sampleCount: number;
   savedAt: number;
 }
 
@@ -149,11 +171,15 @@ export interface RunInputsRow {
 export interface LabDbSchema extends DBSchema {
   runs: { key: string; value: RunRecord; indexes: { 'by-created': number } };
   metrics: { key: [string, number]; value: MetricRow; indexes: { 'by-run': string } };
-  samples: { key: [string, number]; value: SampleRow; indexes: { 'by-run': string } };
-  checkpoints: { key: [string, number]; value: CheckpointRow; indexes: { 'by-run': string } };
+  /** Record format 1 only. */
+  samples: { key: [string, number]; value: unknown; indexes: { 'by-run': string } };
+  /** Record format 1 only. */
+  checkpoints: { key: [string, number]; value: unknown; indexes: { 'by-run': string } };
   datasets: { key: string; value: DatasetRecord; indexes: { 'by-created': number } };
   datasetRows: { key: string; value: DatasetRowsRecord };
   runInputs: { key: string; value: RunInputsRow };
+  runSamples: { key: [string, number]; value: SampleSetRow };
+  runCheckpoints: { key: [string, number]; value: CheckpointRow };
 }
 
 export type LabDb = IDBPDatabase<LabDbSchema>;
@@ -181,6 +207,11 @@ const UPGRADES: ((db: LabDb, tx: UpgradeTx) => void)[] = [
   // 3: the files a run was started with.
   (db) => {
     db.createObjectStore('runInputs', { keyPath: 'runId' });
+  },
+  // 4: sample sets and checkpoints in emission order, each with its position (record format 2).
+  (db) => {
+    db.createObjectStore('runSamples', { keyPath: ['runId', 'seq'] });
+    db.createObjectStore('runCheckpoints', { keyPath: ['runId', 'seq'] });
   },
 ];
 

@@ -4,13 +4,13 @@
  * (house style §2); the UI reaches it through `workers/lab.worker.ts`.
  */
 export {
-  DB_NAME, DB_VERSION, RECORD_VERSION, StorageFullError, StoredFormatError, storageError,
+  DB_NAME, DB_VERSION, RECORD_VERSION, StorageFullError, StoredFormatError, runRange, storageError,
   type RunEnvironment, type RunRecord, type StoredRunStatus,
 } from './db';
 export { HEARTBEAT_MS, STALE_AFTER_MS, type RunStatus, displayStatus, runLockName, withRunLock } from './liveness';
 export { RUN_FILE_FORMAT, RUN_FILE_VERSION, RunFileError, formatRunFile, parseRunFile, type RunFileContent } from '../experiments/run-file';
 export { RunWriter } from './run-writer';
 export {
-  KEEP_CHECKPOINTS, LabStore, type NewRun, type ResumePoint, type RunListItem, type RunOutcome, type StorageUsage,
+  KEEP_CHECKPOINTS, LabStore, type NewRun, type ResumePoint, type RunListItem, type RunOutcome, type SampleSet, type StorageUsage,
   type StoredCheckpoint, type StoredRun,
 } from './store';

@@ -49,7 +49,7 @@ export class RunWriter {
         return null;
       case 'samples': {
         const rows = structuredClone(event.rows);
-        this.#enqueue(() => this.store.saveSamples(this.runId, event.iteration, rows));
+        this.#enqueue(() => this.store.saveSamples(this.runId, event.at, rows));
         return null;
       }
       case 'checkpoint': {

@@ -8,14 +8,16 @@
  * in particular a checkpoint and the run record that points at it are
  * written together, and an import writes the whole file or nothing.
  */
-import type { MetricRecord, RunCheckpoint, RunInput } from '../experiments/types';
-import { EXPERIMENTS } from '../experiments';
-import { resolveConfig } from '../experiments/config';
+import * as v from 'valibot';
 import { encodeCheckpoint } from '../core/checkpoint';
 import { tokenizerFromJSON } from '../core/tokenizer';
+import { SPECS } from '../experiments/catalog';
+import { overridesFromPreset } from '../experiments/config';
+import { describeIssue } from '../experiments/schemas';
+import type { MetricRecord, Position, RunCheckpoint, RunInput } from '../experiments/types';
 import {
-  type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleRow,
-  type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
+  type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleSetRow,
+  StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
 } from './db';
 import { type RunStatus, displayStatus, heldRunLocks } from './liveness';
 import { type RunFileStatus, formatRunFile, parseRunFile } from '../experiments/run-file';
@@ -45,8 +47,8 @@ export interface RunListItem {
   seed: number;
   status: RunStatus;
   createdAt: number;
-  /** The last iteration reached (metrics or checkpoint); null before the first. */
-  lastIteration: number | null;
+  /** Where the latest checkpoint was taken, in the lab's words ("generation 2"); null before the first. */
+  lastCheckpoint: string | null;
   summary: unknown;
   error: string | null;
   /** A checkpoint exists and the run is not finished or live: resume() can continue it. */
@@ -60,18 +62,24 @@ export interface StoredRun {
   run: RunRecord;
   status: RunStatus;
   records: MetricRecord[];
-  samples: { iteration: number; rows: unknown[] }[];
+  samples: SampleSet[];
 }
 
-/** A stored checkpoint with what resuming needs besides the RunCheckpoint itself. */
-export type StoredCheckpoint = RunCheckpoint & { metricCount: number; savedAt: number };
+/** One samples event as stored: where in the run it belongs, and its rows. */
+export interface SampleSet {
+  at: Position;
+  rows: unknown[];
+}
+
+/** A stored checkpoint with when it was saved. */
+export type StoredCheckpoint = RunCheckpoint & { savedAt: number };
 
 /** Everything resume needs, read in one transaction after trimming what came after the checkpoint. */
 export interface ResumePoint {
   run: RunRecord;
   checkpoint: StoredCheckpoint;
   records: MetricRecord[];
-  samples: { iteration: number; rows: unknown[] }[];
+  samples: SampleSet[];
 }
 
 export interface StorageUsage {
@@ -95,16 +103,8 @@ function approxBytes(value: unknown): number {
 function checkpointBytes(row: CheckpointRow): number {
   return row.params.byteLength
     + Object.values(row.extraParams).reduce((a, b) => a + b.byteLength, 0)
-    + approxBytes({ c: row.modelConfig, t: row.tokenizer, s: row.state, r: row.records });
+    + approxBytes({ c: row.modelConfig, t: row.tokenizer, s: row.state });
 }
-
-/** The numeric `iteration` of a metric record, if it has one. */
-function iterationOf(record: MetricRecord): number | null {
-  const it = record.iteration;
-  return typeof it === 'number' && Number.isFinite(it) ? it : null;
-}
-
-const maxOf = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /**
  * A Float32Array's bytes as an ArrayBuffer to store. IndexedDB copies what
@@ -124,13 +124,35 @@ function newId(): string {
   return crypto.randomUUID();
 }
 
-/** The overrides of `config` relative to its preset (or the defaults when the preset is unknown here). */
-function overridesOf(experiment: string, preset: string | null, config: Record<string, unknown>): Record<string, unknown> {
-  const exp = EXPERIMENTS[experiment];
-  if (!exp) return {};
-  let base: Record<string, unknown> = exp.defaultConfig;
-  if (preset !== null && exp.presets[preset]) base = resolveConfig(exp, preset, {});
-  return Object.fromEntries(Object.entries(config).filter(([k, value]) => JSON.stringify(base[k]) !== JSON.stringify(value)));
+/**
+ * Check a stored run's records and sample sets against its experiment's
+ * schemas (what a page reads must be what the experiment writes); a bad one
+ * is named by its place in the run and its field. Returns them as parsed
+ * (NaN written as null in a file comes back as NaN).
+ */
+function checkRun(runId: string, experiment: string, records: readonly unknown[], samples: readonly { at: unknown; rows: unknown[] }[]) {
+  const spec = SPECS[experiment];
+  if (!spec) throw new StoredFormatError(`run ${runId} belongs to an experiment this version does not have ('${experiment}')`);
+  const fail = (where: string, issues: readonly v.BaseIssue<unknown>[]): never => {
+    const { field, problem } = describeIssue(issues[0]!);
+    throw new StoredFormatError(`run ${runId}: ${where}${field ? `, field ${field}` : ''}, is not what the ${experiment} lab writes (${problem})`);
+  };
+  const parsedRecords = records.map((r, i) => {
+    const p = v.safeParse(spec.record, r);
+    return p.success ? p.output : fail(`metric record ${i + 1}`, p.issues);
+  });
+  const parsedSamples = samples.map((set, i): SampleSet => {
+    const at = v.safeParse(spec.position, set.at);
+    if (!at.success) return fail(`sample set ${i + 1}`, at.issues);
+    return {
+      at: at.output,
+      rows: set.rows.map((row, j) => {
+        const p = v.safeParse(spec.sampleRow, row);
+        return p.success ? p.output : fail(`sample set ${i + 1} (${spec.describe(at.output)}), row ${j + 1}`, p.issues);
+      }),
+    };
+  });
+  return { records: parsedRecords, samples: parsedSamples };
 }
 
 export class LabStore {
@@ -165,9 +187,10 @@ export class LabStore {
       updatedAt: now,
       error: null,
       summary: null,
-      lastCheckpointIteration: null,
-      lastIteration: null,
+      lastCheckpoint: null,
       metricCount: 0,
+      sampleCount: 0,
+      checkpointCount: 0,
       storedBytes: { metrics: 0, samples: 0, checkpoints: {}, inputs: 0 },
       importedFrom: null,
     };
@@ -210,16 +233,14 @@ export class LabStore {
     });
   }
 
-  /** Store an iteration's sample rows (appended to rows already stored for that iteration). */
-  async saveSamples(runId: string, iteration: number, rows: unknown[]): Promise<void> {
-    await inTransaction(this.db, ['runs', 'samples'], 'readwrite', async (tx) => {
+  /** Store a sample set after the run's earlier ones. */
+  async saveSamples(runId: string, at: Position, rows: unknown[]): Promise<void> {
+    await inTransaction(this.db, ['runs', 'runSamples'], 'readwrite', async (tx) => {
       const run = await this.#getRun(tx.objectStore('runs'), runId);
-      const samples = tx.objectStore('samples');
-      const existing = await samples.get([runId, iteration]);
-      const row: SampleRow = { formatVersion: RECORD_VERSION, runId, iteration, rows: existing ? [...existing.rows, ...rows] : rows };
+      const row: SampleSetRow = { formatVersion: RECORD_VERSION, runId, seq: run.sampleCount++, at, rows };
       run.storedBytes.samples += approxBytes(rows);
       run.updatedAt = Date.now();
-      await samples.put(row);
+      await tx.objectStore('runSamples').put(row);
       await tx.objectStore('runs').put(run);
     });
   }
@@ -232,36 +253,39 @@ export class LabStore {
    * resume drops the rows after that.
    */
   async saveCheckpoint(runId: string, checkpoint: RunCheckpoint): Promise<void> {
-    await inTransaction(this.db, ['runs', 'checkpoints'], 'readwrite', async (tx) => {
+    await inTransaction(this.db, ['runs', 'runCheckpoints'], 'readwrite', async (tx) => {
       const runs = tx.objectStore('runs');
-      const checkpoints = tx.objectStore('checkpoints');
+      const checkpoints = tx.objectStore('runCheckpoints');
       const run = await this.#getRun(runs, runId);
       const row: CheckpointRow = {
         formatVersion: RECORD_VERSION,
         runId,
-        iteration: checkpoint.iteration,
+        seq: run.checkpointCount++,
+        experiment: checkpoint.experiment,
+        stateVersion: checkpoint.stateVersion,
+        at: checkpoint.at,
+        label: checkpoint.label,
         modelConfig: checkpoint.modelConfig,
         tokenizer: checkpoint.tokenizer,
         params: toBuffer(checkpoint.params),
         extraParams: Object.fromEntries(Object.entries(checkpoint.extraParams).map(([k, x]) => [k, toBuffer(x)])),
         state: checkpoint.state,
-        records: checkpoint.records,
+        progress: checkpoint.progress,
         metricCount: run.metricCount,
+        sampleCount: run.sampleCount,
         savedAt: Date.now(),
       };
       // Which checkpoints survive: the new one and the latest others, up to KEEP_CHECKPOINTS.
-      const keys = await checkpoints.getAllKeys(runRange(runId));
-      const iterations = [...new Set([...keys.map((k) => k[1]), row.iteration])].sort((a, b) => a - b);
-      const dropped = iterations.slice(0, Math.max(0, iterations.length - KEEP_CHECKPOINTS));
-      for (const it of dropped) delete run.storedBytes.checkpoints[String(it)];
-      run.storedBytes.checkpoints[String(row.iteration)] = checkpointBytes(row);
-      run.lastCheckpointIteration = row.iteration;
-      run.lastIteration = maxOf(run.lastIteration, row.iteration);
+      const seqs = [...(await checkpoints.getAllKeys(runRange(runId))).map((k) => k[1]), row.seq];
+      const dropped = seqs.slice(0, Math.max(0, seqs.length - KEEP_CHECKPOINTS));
+      for (const seq of dropped) delete run.storedBytes.checkpoints[String(seq)];
+      run.storedBytes.checkpoints[String(row.seq)] = checkpointBytes(row);
+      run.lastCheckpoint = row.label;
       run.heartbeatAt = run.updatedAt = row.savedAt;
       await runs.put(run);
       // The checkpoint goes last: if it cannot be stored (quota, an uncloneable state), the run update above is rolled back with it.
       await checkpoints.put(row);
-      for (const it of dropped) await checkpoints.delete([runId, it]);
+      for (const seq of dropped) await checkpoints.delete([runId, seq]);
     });
   }
 
@@ -314,11 +338,11 @@ export class LabStore {
    * again), mark it running, and return what the resumed run starts from.
    */
   async prepareResume(runId: string): Promise<ResumePoint> {
-    return inTransaction(this.db, ['runs', 'metrics', 'samples', 'checkpoints'], 'readwrite', async (tx) => {
+    return inTransaction(this.db, ['runs', 'metrics', 'runSamples', 'runCheckpoints'], 'readwrite', async (tx) => {
       const runs = tx.objectStore('runs');
       const metrics = tx.objectStore('metrics');
-      const samples = tx.objectStore('samples');
-      const checkpoints = tx.objectStore('checkpoints');
+      const samples = tx.objectStore('runSamples');
+      const checkpoints = tx.objectStore('runCheckpoints');
       const run = await this.#getRun(runs, runId);
       if (run.status === 'done') throw new Error('this run has finished: there is nothing to resume');
       const keys = await checkpoints.getAllKeys(runRange(runId));
@@ -334,19 +358,22 @@ export class LabStore {
       const staleMetrics = await metrics.getAll(runRange(runId, row.metricCount));
       run.storedBytes.metrics -= staleMetrics.reduce((a, m) => a + approxBytes(m.record), 0);
       await metrics.delete(runRange(runId, row.metricCount));
-      const staleSamples = await samples.getAll(runRange(runId, row.iteration + 1));
+      const staleSamples = await samples.getAll(runRange(runId, row.sampleCount));
       run.storedBytes.samples -= staleSamples.reduce((a, s) => a + approxBytes(s.rows), 0);
-      await samples.delete(runRange(runId, row.iteration + 1));
+      await samples.delete(runRange(runId, row.sampleCount));
 
       const now = Date.now();
       Object.assign(run, {
         status: 'running', error: null, summary: null, heartbeatAt: now, updatedAt: now,
-        metricCount: row.metricCount, lastIteration: row.iteration, lastCheckpointIteration: row.iteration,
+        metricCount: row.metricCount, sampleCount: row.sampleCount, lastCheckpoint: row.label,
       } satisfies Partial<RunRecord>);
       await runs.put(run);
-      const records = (await metrics.getAll(runRange(runId))).map((m) => m.record);
-      const sampleRows = (await samples.getAll(runRange(runId))).map((s) => ({ iteration: s.iteration, rows: s.rows }));
-      return { run, checkpoint: fromRow(row), records, samples: sampleRows };
+      const stored = await metrics.getAll(runRange(runId));
+      stored.forEach((m) => checkFormat(m, `a metric row of run ${runId}`));
+      const sets = await samples.getAll(runRange(runId));
+      sets.forEach((s) => checkFormat(s, `a sample set of run ${runId}`));
+      const checked = checkRun(runId, run.experiment, stored.map((m) => m.record), sets);
+      return { run, checkpoint: fromRow(row, checked.records), records: checked.records, samples: checked.samples };
     });
   }
 
@@ -362,15 +389,15 @@ export class LabStore {
         // Listed (so it can be deleted) but not opened: say why.
         return {
           id: run.id, experiment: String(run.experiment ?? '?'), preset: null, seed: Number(run.seed ?? 0), status: 'failed',
-          createdAt: Number(run.createdAt ?? 0), lastIteration: null, summary: null, error: (e as Error).message,
+          createdAt: Number(run.createdAt ?? 0), lastCheckpoint: null, summary: null, error: (e as Error).message,
           resumable: false, importedFrom: null,
         } satisfies RunListItem;
       }
       const status = displayStatus(run, now, held);
       return {
         id: run.id, experiment: run.experiment, preset: run.preset, seed: run.seed, status, createdAt: run.createdAt,
-        lastIteration: run.lastIteration, summary: run.summary, error: run.error,
-        resumable: (status === 'interrupted' || status === 'cancelled' || status === 'failed') && run.lastCheckpointIteration !== null,
+        lastCheckpoint: run.lastCheckpoint, summary: run.summary, error: run.error,
+        resumable: (status === 'interrupted' || status === 'cancelled' || status === 'failed') && run.lastCheckpoint !== null,
         importedFrom: run.importedFrom,
       } satisfies RunListItem;
     });
@@ -384,7 +411,7 @@ export class LabStore {
     return run;
   }
 
-  /** The run's metric stream, in order. */
+  /** The run's metric stream as stored, in order (format-checked, not read through the experiment's schemas). */
   async getMetrics(runId: string): Promise<MetricRecord[]> {
     const rows = await this.db.getAll('metrics', runRange(runId));
     return rows.map((row) => {
@@ -393,67 +420,60 @@ export class LabStore {
     });
   }
 
-  /** The run's sample rows per iteration, in iteration order. */
-  async getSamples(runId: string): Promise<{ iteration: number; rows: unknown[] }[]> {
-    const rows = await this.db.getAll('samples', runRange(runId));
-    return rows.map((row) => {
-      checkFormat(row, `a sample row of run ${runId}`);
-      return { iteration: row.iteration, rows: row.rows };
-    });
-  }
-
-  /** A run with its metrics and samples, read in one transaction (a consistent snapshot). */
+  /**
+   * A run with its metrics and samples, read in one transaction (a
+   * consistent snapshot), each checked against its experiment's schemas.
+   */
   async openRun(runId: string): Promise<StoredRun> {
     const [held, snapshot] = await Promise.all([
       heldRunLocks(),
-      inTransaction(this.db, ['runs', 'metrics', 'samples'], 'readonly', async (tx) => {
+      inTransaction(this.db, ['runs', 'metrics', 'runSamples'], 'readonly', async (tx) => {
         const run = await this.#getRun(tx.objectStore('runs'), runId);
         const metrics = await tx.objectStore('metrics').getAll(runRange(runId));
-        const samples = await tx.objectStore('samples').getAll(runRange(runId));
+        const samples = await tx.objectStore('runSamples').getAll(runRange(runId));
         return { run, metrics, samples };
       }),
     ]);
     const { run, metrics, samples } = snapshot;
     metrics.forEach((m) => checkFormat(m, `a metric row of run ${runId}`));
-    samples.forEach((s) => checkFormat(s, `a sample row of run ${runId}`));
-    return {
-      run,
-      status: displayStatus(run, Date.now(), held),
-      records: metrics.map((m) => m.record),
-      samples: samples.map((s) => ({ iteration: s.iteration, rows: s.rows })),
-    };
+    samples.forEach((s) => checkFormat(s, `a sample set of run ${runId}`));
+    const checked = checkRun(runId, run.experiment, metrics.map((m) => m.record), samples);
+    return { run, status: displayStatus(run, Date.now(), held), ...checked };
   }
 
-  /** The run's latest checkpoint, or null when it has none. */
+  /** The run's latest checkpoint (its records are not read), or null when it has none. */
   async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
-    return inTransaction(this.db, ['checkpoints'], 'readonly', async (tx) => {
-      const store = tx.objectStore('checkpoints');
+    return inTransaction(this.db, ['runCheckpoints'], 'readonly', async (tx) => {
+      const store = tx.objectStore('runCheckpoints');
       const keys = await store.getAllKeys(runRange(runId));
       const last = keys[keys.length - 1];
       if (!last) return null;
       const row = (await store.get(last))!;
       checkFormat(row, `the checkpoint of run ${runId}`);
-      return fromRow(row);
+      return fromRow(row, []);
     });
   }
 
-  /** The iterations of the run's stored checkpoints, ascending (for tests and diagnostics). */
-  async checkpointIterations(runId: string): Promise<number[]> {
-    const keys = await this.db.getAllKeys('checkpoints', runRange(runId));
-    return keys.map((k) => k[1]);
+  /** Where the run's stored checkpoints were taken, oldest first (for tests and diagnostics). */
+  async checkpointLabels(runId: string): Promise<string[]> {
+    return (await this.db.getAll('runCheckpoints', runRange(runId))).map((row) => row.label);
   }
 
   // --- deleting and space ----------------------------------------------------
 
   /** Delete a run and all its rows, in one transaction. */
   async deleteRun(runId: string): Promise<void> {
-    await inTransaction(this.db, ['runs', 'metrics', 'samples', 'checkpoints', 'runInputs'], 'readwrite', async (tx) => {
+    const stores = ['runs', 'metrics', 'runSamples', 'runCheckpoints', 'runInputs', 'samples', 'checkpoints'] as const;
+    await inTransaction(this.db, [...stores], 'readwrite', async (tx) => {
       await Promise.all([
         tx.objectStore('runs').delete(runId),
         tx.objectStore('metrics').delete(runRange(runId)),
+        tx.objectStore('runSamples').delete(runRange(runId)),
+        tx.objectStore('runCheckpoints').delete(runRange(runId)),
+        tx.objectStore('runInputs').delete(runId),
+        // Rows of record format 1.
         tx.objectStore('samples').delete(runRange(runId)),
         tx.objectStore('checkpoints').delete(runRange(runId)),
-        tx.objectStore('runInputs').delete(runId),
       ]);
     });
   }
@@ -477,8 +497,7 @@ export class LabStore {
   /** The run as run.jsonl text (see run-file.ts): the same format the headless runner writes. */
   async exportRun(runId: string): Promise<string> {
     const { run, records, samples } = await this.openRun(runId);
-    const exp = EXPERIMENTS[run.experiment];
-    const datasets = exp?.datasets?.(run.config, run.seed) ?? {};
+    const datasets = SPECS[run.experiment]?.datasets?.(run.config, run.seed) ?? {};
     const status: RunFileStatus = run.status === 'running' ? 'interrupted' : run.status;
     return formatRunFile({
       run: {
@@ -498,24 +517,25 @@ export class LabStore {
     if (!ckpt) {
       throw new Error(run.importedFrom !== null
         ? 'an imported run has no model: its file holds metrics only'
-        : 'this run has no checkpoint yet: the model is saved at the end of each iteration');
+        : 'this run has no checkpoint yet: the model is saved with each checkpoint');
     }
     const bytes = encodeCheckpoint({
       config: ckpt.modelConfig,
       params: ckpt.params,
       tokenizer: tokenizerFromJSON(ckpt.tokenizer),
       // The same metadata keys as the headless runner's model.safetensors.
-      meta: { experiment: run.experiment, seed: String(run.seed), iteration: String(ckpt.iteration) },
+      meta: { experiment: run.experiment, seed: String(run.seed), checkpoint: ckpt.label },
     });
-    return { bytes, fileName: `${run.experiment}-seed${run.seed}-iteration${ckpt.iteration}.safetensors` };
+    const slug = ckpt.label.replace(/[^\w]+/g, '-').replace(/^-|-$/g, '');
+    return { bytes, fileName: `${run.experiment}-seed${run.seed}-${slug}.safetensors` };
   }
 
   /**
    * Validate a whole run.jsonl file and store it as a NEW run (never
    * overwriting one). Throws a RunFileError naming the line and field, and
-   * then writes nothing. Returns the new run's id.
+   * then writes nothing. Returns the new run's id and its experiment.
    */
-  async importRun(text: string, fileName = 'run.jsonl'): Promise<string> {
+  async importRun(text: string, fileName = 'run.jsonl'): Promise<{ runId: string; experiment: string }> {
     const file = parseRunFile(text);
     const now = Date.now();
     // A run exported before it ended cannot continue here (no checkpoint travels with it): it is stored as stopped.
@@ -527,7 +547,7 @@ export class LabStore {
       preset: file.run.preset,
       seed: file.run.seed,
       config: file.run.config,
-      overrides: overridesOf(file.run.experiment, file.run.preset, file.run.config),
+      overrides: SPECS[file.run.experiment] ? overridesFromPreset(SPECS[file.run.experiment]!, file.run.preset, file.run.config) : {},
       environment: file.run.environment,
       status,
       heartbeatAt: now,
@@ -535,27 +555,24 @@ export class LabStore {
       updatedAt: now,
       error: file.run.error ?? null,
       summary: file.run.summary,
-      lastCheckpointIteration: null,
-      lastIteration: file.metrics.reduce<number | null>((a, r) => maxOf(a, iterationOf(r)), null),
+      lastCheckpoint: null,
       metricCount: 0,
+      sampleCount: 0,
+      checkpointCount: 0,
       storedBytes: { metrics: 0, samples: 0, checkpoints: {} },
       importedFrom: fileName,
     };
-    await inTransaction(this.db, ['runs', 'metrics', 'samples'], 'readwrite', async (tx) => {
+    await inTransaction(this.db, ['runs', 'metrics', 'runSamples'], 'readwrite', async (tx) => {
       await this.#putMetrics(tx.objectStore('metrics'), run, file.metrics);
-      const samples = tx.objectStore('samples');
-      // Samples of one iteration that appear on several lines are kept together, in file order.
-      const byIteration = new Map<number, unknown[]>();
-      for (const s of file.samples) byIteration.set(s.iteration, [...(byIteration.get(s.iteration) ?? []), ...s.rows]);
-      const puts: Promise<unknown>[] = [];
-      for (const [iteration, rows] of byIteration) {
-        run.storedBytes.samples += approxBytes(rows);
-        puts.push(samples.put({ formatVersion: RECORD_VERSION, runId: run.id, iteration, rows }));
-      }
+      const samples = tx.objectStore('runSamples');
+      const puts = file.samples.map((set) => {
+        run.storedBytes.samples += approxBytes(set.rows);
+        return samples.put({ formatVersion: RECORD_VERSION, runId: run.id, seq: run.sampleCount++, at: set.at, rows: set.rows });
+      });
       await Promise.all(puts);
       await tx.objectStore('runs').add(run);
     });
-    return run.id;
+    return { runId: run.id, experiment: run.experiment };
   }
 
   // --- helpers ---------------------------------------------------------------
@@ -574,7 +591,6 @@ export class LabStore {
     for (const record of records) {
       puts.push(store.put({ formatVersion: RECORD_VERSION, runId: run.id, seq: run.metricCount++, record }));
       run.storedBytes.metrics += approxBytes(record);
-      run.lastIteration = maxOf(run.lastIteration, iterationOf(record));
     }
     if (records.length > 0) run.updatedAt = Date.now();
     // All requests are issued before the first await, so the transaction stays busy throughout.
@@ -582,17 +598,20 @@ export class LabStore {
   }
 }
 
-/** A stored checkpoint row as the RunCheckpoint the experiment resumes from. */
-function fromRow(row: CheckpointRow): StoredCheckpoint {
+/** A stored checkpoint row as the RunCheckpoint the experiment resumes from, with the run's records before it. */
+function fromRow(row: CheckpointRow, records: MetricRecord[]): StoredCheckpoint {
   return {
-    iteration: row.iteration,
+    experiment: row.experiment,
+    stateVersion: row.stateVersion,
+    at: row.at,
+    label: row.label,
     modelConfig: row.modelConfig,
     tokenizer: row.tokenizer,
     params: new Float32Array(row.params),
     extraParams: Object.fromEntries(Object.entries(row.extraParams).map(([k, b]) => [k, new Float32Array(b)])),
     state: row.state,
-    records: row.records,
-    metricCount: row.metricCount,
+    progress: row.progress,
+    records,
     savedAt: row.savedAt,
   };
 }

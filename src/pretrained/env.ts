@@ -15,6 +15,7 @@ import { AutoTokenizer, env, type PreTrainedTokenizer, type ProgressInfo } from 
 // onnxruntime-web's Wasm runtime files, which vite.config.ts serves under `dir`: the "asyncify"
 // build, the one the onnxruntime-web bundle inside transformers.js's web build runs.
 import ORT_WASM from './ort-wasm.json' with { type: 'json' };
+import { messageOf, nextTask } from '../core/tasks';
 
 /** True in Node (the headless runner, unit tests): onnxruntime-node and the file system; else a browser or worker. */
 export const IS_NODE = typeof process !== 'undefined' && process.release?.name === 'node';
@@ -111,40 +112,7 @@ export async function loadTokenizer(model: string, progress_callback: ((info: Pr
   }
 }
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-let taskChannel: { port: MessagePort; waiters: (() => void)[]; ref: () => void } | null = null;
-
-/**
- * Resolves after one macrotask. onnxruntime-web can run a whole generation
- * in microtasks, which would leave a worker deaf to a `cancel` message until
- * the end; awaiting this once per step lets the message in. (A
- * MessageChannel, unlike setTimeout, is not clamped to 4 ms.)
- */
-export function nextTask(): Promise<void> {
-  if (!taskChannel) {
-    const channel = new MessageChannel();
-    const waiters: (() => void)[] = [];
-    // Node: the port keeps the process alive only while someone waits on it
-    // (an idle port must not hold the runner open; a waited-on one must, or
-    // Node exits mid-generation with "unsettled top-level await").
-    const port1 = channel.port1 as MessagePort & { ref?: () => void; unref?: () => void };
-    port1.onmessage = () => {
-      waiters.shift()?.();
-      if (waiters.length === 0) port1.unref?.();
-    };
-    port1.unref?.();
-    taskChannel = { port: channel.port2, waiters, ref: () => port1.ref?.() };
-  }
-  const { port, waiters, ref } = taskChannel;
-  return new Promise((resolve) => {
-    waiters.push(resolve);
-    ref();
-    port.postMessage(null);
-  });
-}
+export { nextTask };
 
 /** A model that could not be loaded: which one, and the underlying error's message. */
 export class ModelLoadError extends Error {

@@ -8,10 +8,12 @@
  * Errors never vanish: a failed action sets `error` (and rethrows, except
  * refresh), and `error` stays until the next action or the page clears it.
  */
-import * as Comlink from 'comlink';
+import type * as Comlink from 'comlink';
 import type {
   DataProgress, DataWorkerApi, DatasetListItem, HfLoadRequest, LoadResult, StoredDataset,
 } from '../../workers/data.worker';
+import { messageOf } from '../core/tasks';
+import { WorkerBridge } from './worker-bridge';
 
 export type { DataProgress, DatasetListItem, HfLoadRequest, LoadResult, StoredDataset };
 
@@ -19,10 +21,6 @@ export type { DataProgress, DatasetListItem, HfLoadRequest, LoadResult, StoredDa
 export interface DataLoading {
   what: string;
   progress: DataProgress | null;
-}
-
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 export class DataClient {
@@ -35,17 +33,20 @@ export class DataClient {
   /** The last user-facing error; the page may clear it. */
   error = $state<string | null>(null);
 
-  #worker: Worker | null = null;
-  #remote: Comlink.Remote<DataWorkerApi> | null = null;
-  /** Incremented per load and cancel: progress of an older load is ignored. */
-  #session = 0;
-  /** Rejects the pending load when its worker is terminated (a terminated worker never answers). */
-  #abandon: ((reason: Error) => void) | null = null;
+  readonly #bridge = new WorkerBridge<DataWorkerApi>(
+    // This URL is not state: it only tells Vite where the worker's entry is.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    () => new Worker(new URL('../../workers/data.worker.ts', import.meta.url), { type: 'module', name: 'data' }),
+    (message) => {
+      this.loading = null;
+      this.error = `the data worker crashed: ${message}`;
+    },
+  );
 
   /** Reload the list of cached datasets. Never throws: a failure sets `error`. */
   async refresh(): Promise<void> {
     try {
-      this.datasets = await this.#api().list();
+      this.datasets = await this.#bridge.call((api) => api.list());
     } catch (e) {
       this.error = `could not read the cached datasets: ${messageOf(e)}`;
     }
@@ -65,13 +66,15 @@ export class DataClient {
   /** Stop the load in progress at once (its worker is terminated; nothing of it was cached). */
   cancel(): void {
     if (!this.loading) return;
-    this.#stop(new Error(`loading ${this.loading.what} was cancelled`));
+    const what = this.loading.what;
+    this.loading = null;
+    this.#bridge.terminate(`loading ${what} was cancelled`);
   }
 
   /** A cached dataset with its rows. */
   async get(id: string): Promise<StoredDataset> {
     try {
-      return await this.#api().get(id);
+      return await this.#bridge.call((api) => api.get(id));
     } catch (e) {
       throw this.#fail(`could not read the dataset: ${messageOf(e)}`);
     }
@@ -80,7 +83,7 @@ export class DataClient {
   /** Delete a cached dataset. */
   async remove(id: string): Promise<void> {
     try {
-      await this.#api().remove(id);
+      await this.#bridge.call((api) => api.remove(id));
     } catch (e) {
       throw this.#fail(`could not delete the dataset: ${messageOf(e)}`);
     }
@@ -89,67 +92,30 @@ export class DataClient {
 
   async #load(what: string, call: (api: Comlink.Remote<DataWorkerApi>, onProgress: (p: DataProgress) => void) => Promise<LoadResult>): Promise<string> {
     if (this.loading) throw this.#fail(`${this.loading.what} is still loading: cancel it or wait for it first`);
-    const session = ++this.#session;
+    const session = this.#bridge.session;
     this.error = null;
     this.loading = { what, progress: null };
-    const onProgress = (p: DataProgress) => {
-      if (session === this.#session && this.loading) this.loading = { ...this.loading, progress: p };
-    };
-    const stopped = new Promise<never>((_, reject) => {
-      this.#abandon = reject;
+    const onProgress = this.#bridge.events((p: DataProgress) => {
+      if (this.loading) this.loading = { ...this.loading, progress: p };
     });
     try {
-      const result = await Promise.race([call(this.#api(), Comlink.proxy(onProgress)), stopped]);
+      const result = await this.#bridge.call((api) => call(api, onProgress));
       this.last = result;
       this.loading = null;
       await this.refresh();
       return result.item.id;
     } catch (e) {
       // Cancelled: not an error to show (the person asked for it); a crash has set `error` already.
-      if (session !== this.#session) throw e;
+      if (session !== this.#bridge.session) throw e;
       this.loading = null;
       throw this.#fail(`could not load ${what}: ${messageOf(e)}`);
-    } finally {
-      if (session === this.#session) this.#abandon = null;
     }
-  }
-
-  /** End the current load: terminate its worker and settle its promise with `reason`. */
-  #stop(reason: Error): void {
-    this.#session++;
-    this.#drop();
-    this.loading = null;
-    this.#abandon?.(reason);
-    this.#abandon = null;
   }
 
   /** Stop the worker and any load (the page is going away); a later call starts a new one. */
   dispose(): void {
-    this.cancel();
-    this.#drop();
-  }
-
-  #api(): Comlink.Remote<DataWorkerApi> {
-    if (!this.#remote) {
-      // This URL is not state: it only tells Vite where the worker's entry is.
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      const worker = new Worker(new URL('../../workers/data.worker.ts', import.meta.url), { type: 'module', name: 'data' });
-      worker.addEventListener('error', (e) => {
-        e.preventDefault();
-        this.error = `the data worker crashed: ${e.message || 'unknown error'}`;
-        this.#stop(new Error(this.error));
-      });
-      this.#worker = worker;
-      this.#remote = Comlink.wrap<DataWorkerApi>(worker);
-    }
-    return this.#remote;
-  }
-
-  #drop(): void {
-    this.#remote?.[Comlink.releaseProxy]();
-    this.#worker?.terminate();
-    this.#worker = null;
-    this.#remote = null;
+    this.loading = null;
+    this.#bridge.terminate('the page went away');
   }
 
   /** Set `error` and return an Error with the same message (for `throw`). */

@@ -12,11 +12,13 @@
  * Errors never vanish: a failed action sets `error` (and rethrows, except
  * refreshRuns), a failed run sets `active.error`.
  */
-import * as Comlink from 'comlink';
-import type { RunInput } from '../experiments/types';
+import type * as Comlink from 'comlink';
+import { messageOf } from '../core/tasks';
+import type { Position, RunInput } from '../experiments/types';
 import type {
   BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StorageUsage,
 } from '../../workers/lab.worker';
+import { WorkerBridge } from './worker-bridge';
 
 export type { BackendChoice, RunListItem, RunStatus };
 
@@ -28,8 +30,18 @@ export interface RunProgress {
   etaSeconds: number | null;
 }
 
-/** A run being watched: live (started or resumed here) or opened from the history. */
-export interface ActiveRun {
+/** One samples event: where in the run it belongs, and its rows. */
+export interface SampleSet<Row = unknown> {
+  at: Position;
+  rows: Row[];
+}
+
+/**
+ * A run being watched: live (started or resumed here) or opened from the
+ * history. `R` and `Row` are its experiment's record and sample-row types
+ * (a lab page narrows a run of its own experiment: LabRuns).
+ */
+export interface ActiveRun<R = MetricRecord, Row = unknown> {
   runId: string;
   experiment: string;
   config: Record<string, unknown>;
@@ -37,8 +49,8 @@ export interface ActiveRun {
   preset: string | null;
   status: RunStatus;
   progress: RunProgress | null;
-  records: MetricRecord[];
-  samples: { iteration: number; rows: unknown[] }[];
+  records: R[];
+  samples: SampleSet<Row>[];
   log: string[];
   error: string | null;
 }
@@ -72,18 +84,9 @@ export interface StartRunOptions {
 /** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */
 const FLUSH_MS = 100;
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-interface WorkerHandle {
-  worker: Worker;
-  remote: Comlink.Remote<LabWorkerApi>;
-}
-
-/** The runner of one run: terminated when the run ends or is cancelled. */
-interface RunnerHandle extends WorkerHandle {
-  runId: string;
+/** A lab worker (this URL is not state: it only tells Vite where the worker's entry is). */
+function spawnLabWorker(name: string): Worker {
+  return new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name });
 }
 
 /** What the live run's events have changed since the last flush. */
@@ -102,21 +105,30 @@ export class LabClient {
   /** The last user-facing error (import, quota, a failed action); the page may clear it. */
   error = $state<string | null>(null);
 
-  #runner: RunnerHandle | null = null;
-  #history: WorkerHandle | null = null;
-  /** Incremented per start/resume/cancel: events of an older session are ignored. */
-  #session = 0;
+  /** The runner: started per run, terminated when the run ends or is cancelled (events of an older run are dropped). */
+  readonly #runner = new WorkerBridge<LabWorkerApi>(() => spawnLabWorker('lab-runner'), (message) => {
+    // The worker died (out of memory, a crash): its run keeps its last checkpoint and shows as interrupted.
+    this.#runnerRunId = null;
+    if (this.active?.status === 'running') {
+      this.active = { ...this.active, status: 'interrupted', error: `the run's worker crashed: ${message}; resume it to continue from its last checkpoint` };
+    }
+    this.error = `the run's worker crashed: ${message}`;
+  });
+  /** The run the runner is running (known from the moment it was asked for). */
+  #runnerRunId: string | null = null;
+  /** The history worker: started on first use and kept, for reads, deletes, exports, imports and the 'cancelled' mark. */
+  readonly #history = new WorkerBridge<LabWorkerApi>(() => spawnLabWorker('lab-history'), (message) => {
+    this.error = `the run history worker crashed: ${message}`;
+  });
   #pending: Pending = { records: [], samples: [], log: [], progress: null };
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Settles the pending start()/resume() of a session that is dropped before its run began. */
-  #abandon: (() => void) | null = null;
   /** The first progress report of this session (time, units done), for the ETA. */
   #rateStart: { at: number; done: number } | null = null;
 
   /** Reload the run history and the storage estimate. Never throws: a failure sets `error`. */
   async refreshRuns(): Promise<void> {
     try {
-      const { runs, storage } = await this.#historyApi().history();
+      const { runs, storage } = await this.#history.call((api) => api.history());
       this.runs = runs;
       this.storage = storage;
     } catch (e) {
@@ -131,13 +143,13 @@ export class LabClient {
   async start(opts: StartRunOptions): Promise<string> {
     this.#assertIdle();
     const runId = crypto.randomUUID();
-    return this.#launch(runId, (remote, onEvent) => remote.start({ ...opts, overrides: { ...opts.overrides }, runId }, onEvent));
+    return this.#launch(runId, (api, onEvent) => api.start({ ...opts, overrides: { ...opts.overrides }, runId }, onEvent));
   }
 
   /** Stop the live run at once (terminating its worker) and mark it cancelled; its last checkpoint stays resumable. */
   async cancel(): Promise<void> {
     // The run's id is known from the moment it was asked for, so a run cancelled before the worker answered is marked too.
-    const runId = this.#runner?.runId ?? null;
+    const runId = this.#runnerRunId;
     this.#dropRunner();
     if (runId === null) return;
     const run = this.active;
@@ -146,7 +158,7 @@ export class LabClient {
     }
     try {
       // A no-op for a run that already ended, or whose record the worker never got to create.
-      await this.#historyApi().markCancelled(runId);
+      await this.#history.call((api) => api.markCancelled(runId));
     } catch (e) {
       this.error = `the run stopped, but marking it cancelled failed (it will show as interrupted): ${messageOf(e)}`;
     }
@@ -156,7 +168,7 @@ export class LabClient {
   /** Continue a stopped run from its latest checkpoint; resolves once it is running again. */
   async resume(runId: string): Promise<void> {
     this.#assertIdle();
-    await this.#launch(runId, (remote, onEvent) => remote.resume(runId, onEvent));
+    await this.#launch(runId, (api, onEvent) => api.resume(runId, onEvent));
   }
 
   /**
@@ -166,7 +178,7 @@ export class LabClient {
   async open(runId: string): Promise<ActiveRun> {
     if (this.active?.runId === runId && this.active.status === 'running') return this.active;
     try {
-      const r = await this.#historyApi().openRun(runId);
+      const r = await this.#history.call((api) => api.openRun(runId));
       const opened: ActiveRun = {
         runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
         progress: null, records: r.records, samples: r.samples, log: [], error: r.error,
@@ -182,7 +194,7 @@ export class LabClient {
   async remove(runId: string): Promise<void> {
     if (this.active?.runId === runId && this.active.status === 'running') await this.cancel();
     try {
-      await this.#historyApi().deleteRun(runId);
+      await this.#history.call((api) => api.deleteRun(runId));
     } catch (e) {
       throw this.#fail(`could not delete the run: ${messageOf(e)}`);
     }
@@ -193,7 +205,7 @@ export class LabClient {
   /** The run as run.jsonl (the headless runner's format), for download. */
   async exportRun(runId: string): Promise<Blob> {
     try {
-      return new Blob([await this.#historyApi().exportRun(runId)], { type: 'application/x-ndjson' });
+      return new Blob([await this.#history.call((api) => api.exportRun(runId))], { type: 'application/x-ndjson' });
     } catch (e) {
       throw this.#fail(`could not export the run: ${messageOf(e)}`);
     }
@@ -202,23 +214,23 @@ export class LabClient {
   /** The run's latest model as a safetensors file, for download. */
   async exportModel(runId: string): Promise<Blob> {
     try {
-      const { bytes } = await this.#historyApi().exportModel(runId);
+      const { bytes } = await this.#history.call((api) => api.exportModel(runId));
       return new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
     } catch (e) {
       throw this.#fail(`could not export the model: ${messageOf(e)}`);
     }
   }
 
-  /** Import a run.jsonl file as a new run; returns its id. A bad file throws (and sets `error`) naming the line and field. */
-  async importRun(file: File): Promise<string> {
-    let runId: string;
+  /** Import a run.jsonl file as a new run; returns its id and experiment. A bad file throws (and sets `error`) naming the line and field. */
+  async importRun(file: File): Promise<{ runId: string; experiment: string }> {
+    let imported: { runId: string; experiment: string };
     try {
-      runId = await this.#historyApi().importRun(file, file.name);
+      imported = await this.#history.call((api) => api.importRun(file, file.name));
     } catch (e) {
       throw this.#fail(`could not import ${file.name}: ${messageOf(e)}`);
     }
     await this.refreshRuns();
-    return runId;
+    return imported;
   }
 
   // --- the live run ------------------------------------------------------------
@@ -226,35 +238,29 @@ export class LabClient {
   /** Start the runner and a session; resolves with the run id once the worker's 'run' event arrives. */
   #launch(
     runId: string,
-    call: (remote: Comlink.Remote<LabWorkerApi>, onEvent: (e: LabEvent) => void) => Promise<unknown>,
+    call: (api: Comlink.Remote<LabWorkerApi>, onEvent: (e: LabEvent) => void) => Promise<unknown>,
   ): Promise<string> {
-    // The runner first: starting it drops any previous one, which ends the previous session.
-    const runner = this.#startRunner(runId);
-    const session = ++this.#session;
+    // Dropping the previous runner ends its session: whatever it still sends is ignored.
+    this.#dropRunner();
+    this.#runnerRunId = runId;
     this.#resetPending();
     this.error = null;
     return new Promise<string>((resolve, reject) => {
       let started = false;
-      // Cancelled before the worker answered: the promise still settles, with the id the run was given.
-      this.#abandon = () => resolve(runId);
-      const onEvent = (e: LabEvent) => {
-        if (session !== this.#session) return;
+      const session = this.#runner.session;
+      const onEvent = this.#runner.events((e: LabEvent) => {
         if (e.type === 'run') {
           started = true;
-          this.#abandon = null;
           resolve(e.runId);
         }
         this.#handle(e);
-      };
+      });
       // The call's own result is not needed (the events carry everything); only a rejection is.
-      call(runner.remote, Comlink.proxy(onEvent)).catch((e: unknown) => {
-        if (session !== this.#session) return;
-        this.#abandon = null;
+      this.#runner.call((api) => call(api, onEvent)).catch((e: unknown) => {
+        // Cancelled (or crashed) before the worker answered: the promise still settles, with the id the run was given.
+        if (session !== this.#runner.session) return resolve(runId);
         this.#dropRunner();
-        if (!started) {
-          reject(this.#fail(messageOf(e)));
-          return;
-        }
+        if (!started) return reject(this.#fail(messageOf(e)));
         this.#fail(`the run stopped: ${messageOf(e)}`);
         if (this.active) this.active = { ...this.active, status: 'failed', error: messageOf(e) };
       });
@@ -271,7 +277,7 @@ export class LabClient {
         this.active = {
           runId: e.runId, experiment: e.experiment, config: e.config, seed: e.seed, preset: e.preset, status: 'running',
           progress: null, records: e.records, samples: e.samples,
-          log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after iteration ${e.resumedFrom}`],
+          log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after ${e.resumedFrom}`],
           error: null,
         };
         void this.refreshRuns();
@@ -290,13 +296,13 @@ export class LabClient {
         this.#pending.records.push(e.record);
         break;
       case 'samples':
-        this.#pending.samples.push({ iteration: e.iteration, rows: e.rows });
+        this.#pending.samples.push({ at: e.at, rows: e.rows });
         break;
       case 'log':
         this.#pending.log.push(e.message);
         break;
       case 'saved':
-        this.#pending.log.push(`saved checkpoint after iteration ${e.iteration}`);
+        this.#pending.log.push(`saved after ${e.label}`);
         break;
       case 'step':
         // The loss of single steps is not kept: the metric records carry what is plotted.
@@ -359,55 +365,18 @@ export class LabClient {
   }
 
   #assertIdle(): void {
-    // A runner exists from the request until the run ends (it is dropped on 'finished', cancel and crashes).
-    if (this.#runner !== null) {
+    // The runner has a run from the request until the run ends (it is dropped on 'finished', cancel and crashes).
+    if (this.#runnerRunId !== null) {
       throw this.#fail('a run is in progress: cancel it (or wait for it to finish) first');
     }
-  }
-
-  #startRunner(runId: string): RunnerHandle {
-    this.#dropRunner();
-    const handle = this.#spawn('lab-runner', (message) => {
-      // The worker died (out of memory, a crash): its run keeps its last checkpoint and shows as interrupted.
-      this.#dropRunner();
-      if (this.active?.status === 'running') {
-        this.active = { ...this.active, status: 'interrupted', error: `the run's worker crashed: ${message}; resume it to continue from its last checkpoint` };
-      }
-      this.error = `the run's worker crashed: ${message}`;
-    });
-    this.#runner = { ...handle, runId };
-    return this.#runner;
   }
 
   /** Terminate the runner; whatever its run still sends is ignored. */
   #dropRunner(): void {
     this.#flush();
     this.modelActivity = null;
-    this.#session++;
-    this.#abandon?.();
-    this.#abandon = null;
-    this.#runner?.remote[Comlink.releaseProxy]();
-    this.#runner?.worker.terminate();
-    this.#runner = null;
-  }
-
-  #historyApi(): Comlink.Remote<LabWorkerApi> {
-    this.#history ??= this.#spawn('lab-history', (message) => {
-      this.#history = null;
-      this.error = `the run history worker crashed: ${message}`;
-    });
-    return this.#history.remote;
-  }
-
-  #spawn(name: string, onCrash: (message: string) => void): WorkerHandle {
-    // This URL is not state: it only tells Vite where the worker's entry is.
-    // eslint-disable-next-line svelte/prefer-svelte-reactivity
-    const worker = new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name });
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      onCrash(e.message || 'unknown error');
-    });
-    return { worker, remote: Comlink.wrap<LabWorkerApi>(worker) };
+    this.#runnerRunId = null;
+    this.#runner.terminate('the run was stopped');
   }
 
   /** Set `error` and return an Error with the same message (for `throw`). */

@@ -11,7 +11,8 @@ import { ConfigError } from '../core/schema';
 import {
   type LinkState, coerceOverrides, hashToLink, overridesToStrings, parseSeed, resolveConfig,
 } from '../experiments/config';
-import type { Experiment } from '../experiments/types';
+import type { ConfigOf, FieldTable } from '../experiments/fields';
+import type { ExperimentSpec } from '../experiments/types';
 import type { BackendChoice } from './lab-client.svelte';
 
 /** A validation message per field name, each naming its field ("nHeads: must divide dModel (64), got 5"). */
@@ -54,8 +55,11 @@ function errorsOf(e: ConfigError): FieldErrors {
   return errors;
 }
 
-export class LabForm<C extends Record<string, unknown>> {
-  readonly experiment: Experiment<C>;
+/** The parts of an experiment's spec the form reads. */
+export type FormSpec<F extends FieldTable> = Pick<ExperimentSpec<F>, 'name' | 'config' | 'presets'>;
+
+export class LabForm<F extends FieldTable> {
+  readonly experiment: FormSpec<F>;
   preset = $state<string | null>(null);
   /** The config as the inputs show it (numbers may be null while a field is empty). */
   values = $state<Record<string, unknown>>({});
@@ -64,7 +68,7 @@ export class LabForm<C extends Record<string, unknown>> {
   /** What was wrong with the share link this form was filled from; empty when it was fine. */
   linkIssues = $state.raw<LinkIssue[]>([]);
 
-  constructor(experiment: Experiment<C>, preset: string | null) {
+  constructor(experiment: FormSpec<F>, preset: string | null) {
     this.experiment = experiment;
     this.applyPreset(preset);
   }
@@ -72,10 +76,10 @@ export class LabForm<C extends Record<string, unknown>> {
   /** The chosen preset's full config: what overrides are measured from. */
   readonly base = $derived.by((): Record<string, unknown> => {
     const p = this.preset;
-    return p !== null && this.experiment.presets[p] ? resolveConfig(this.experiment, p, {}) : { ...this.experiment.defaultConfig };
+    return p !== null && this.experiment.presets[p] ? resolveConfig(this.experiment, p, {}) : structuredClone(this.experiment.config.defaults);
   });
 
-  readonly checked = $derived.by((): Checked<C> => {
+  readonly checked = $derived.by((): Checked<ConfigOf<F>> => {
     const values = $state.snapshot(this.values) as Record<string, unknown>;
     const overrides = diff(this.base, values);
     try {
@@ -152,7 +156,8 @@ export class LabForm<C extends Record<string, unknown>> {
       });
       preset = null;
     }
-    const coerced = coerceOverrides(this.experiment.defaultConfig, link.overrides);
+    const fields = this.experiment.config.fields;
+    const coerced = coerceOverrides(fields, link.overrides);
     try {
       resolveConfig(this.experiment, preset, coerced);
     } catch (e) {
@@ -160,7 +165,7 @@ export class LabForm<C extends Record<string, unknown>> {
       for (const p of e.problems) issues.push({ field: p.field, message: p.message, given: link.overrides[p.field] ?? null });
     }
     this.preset = preset;
-    const known = Object.fromEntries(Object.entries(coerced).filter(([k]) => k in this.experiment.defaultConfig));
+    const known = Object.fromEntries(Object.entries(coerced).filter(([k]) => k in fields));
     this.values = { ...this.base, ...known };
     this.seed = seed;
     this.linkIssues = issues;

@@ -8,25 +8,29 @@
  */
 import { untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
-import type { Experiment, RunInput } from '../experiments/types';
+import type { FieldTable } from '../experiments/fields';
+import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
 import type { ActiveRun, LabClient } from './lab-client.svelte';
 import { type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
 
-export class LabPage<C extends Record<string, unknown>> {
-  readonly experiment: Experiment<C>;
-  readonly form: LabForm<C>;
-  readonly runs: LabRuns;
+/** What a stored run's settings are: enough to refill the form or make its link. */
+type RunSettings = Pick<ActiveRun, 'preset' | 'seed' | 'config'>;
+
+export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord, Row = unknown> {
+  readonly experiment: ExperimentSpec<F, R, Position, Row>;
+  readonly form: LabForm<F>;
+  readonly runs: LabRuns<R, Row>;
   readonly client: LabClient;
   /** True once the visitor changed a setting here: from then on the URL follows the form. */
   edited = $state(false);
   #written = '';
 
-  constructor(client: LabClient, experiment: Experiment<C>, preset: string | null) {
+  constructor(client: LabClient, experiment: ExperimentSpec<F, R, Position, Row>, preset: string | null) {
     this.client = client;
     this.experiment = experiment;
-    this.form = new LabForm<C>(experiment, preset);
-    this.runs = new LabRuns(client, experiment.name);
+    this.form = new LabForm<F>(experiment, preset);
+    this.runs = new LabRuns<R, Row>(client, experiment.name);
     this.form.applyHash(location.hash);
     $effect(() => {
       const link = this.form.link;
@@ -68,7 +72,7 @@ export class LabPage<C extends Record<string, unknown>> {
   readonly linkIssues = $derived.by((): LinkIssue[] => {
     const f = this.form;
     return f.linkIssues.filter((i) =>
-      i.field === 'seed' ? f.seedError !== null : i.field in this.experiment.defaultConfig ? i.field in f.checked.errors : true,
+      i.field === 'seed' ? f.seedError !== null : i.field in this.experiment.config.fields ? i.field in f.checked.errors : true,
     );
   });
 
@@ -94,6 +98,11 @@ export class LabPage<C extends Record<string, unknown>> {
     }
   }
 
+  /** A run of another lab (an imported file): go to that lab's page, which opens on its newest run. */
+  showElsewhere(experiment: string): void {
+    location.hash = `#/lab/${encodeURIComponent(experiment)}`;
+  }
+
   view(runId: string): void {
     this.runs.view(runId).catch(() => undefined);
   }
@@ -103,13 +112,13 @@ export class LabPage<C extends Record<string, unknown>> {
   }
 
   /** Copy a stored run's settings into the form. */
-  useSettings(run: ActiveRun): void {
+  useSettings(run: RunSettings): void {
     this.form.applyRun(run);
     this.edited = true;
   }
 
   /** A link that reproduces a stored run: its preset (when this version knows it), seed and changed fields. */
-  linkOf(run: ActiveRun): LinkState | null {
+  linkOf(run: RunSettings): LinkState | null {
     const exp = this.experiment;
     const preset = run.preset !== null && exp.presets[run.preset] ? run.preset : null;
     try {

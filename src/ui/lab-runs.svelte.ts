@@ -8,6 +8,7 @@
  * viewed run is therefore also kept here, and `client.active` is preferred
  * only while it is the run being viewed (it is the one that updates live).
  */
+import type { MetricRecord } from '../experiments/types';
 import type { ActiveRun, LabClient, RunListItem, StartRunOptions } from './lab-client.svelte';
 
 /**
@@ -17,7 +18,17 @@ import type { ActiveRun, LabClient, RunListItem, StartRunOptions } from './lab-c
  */
 const startedHere: string[] = [];
 
-export class LabRuns {
+/**
+ * A run of this page's experiment, with its records and sample rows typed.
+ * Sound because every record the client holds was either emitted by the
+ * experiment itself (a live run) or checked against this experiment's
+ * schemas when it left IndexedDB (the worker's openRun, LabStore.checkRun).
+ */
+function ofThisLab<R, Row>(run: ActiveRun): ActiveRun<R, Row> {
+  return run as ActiveRun<R, Row>;
+}
+
+export class LabRuns<R = MetricRecord, Row = unknown> {
   readonly client: LabClient;
   readonly experiment: string;
   viewedId = $state<string | null>(null);
@@ -33,9 +44,9 @@ export class LabRuns {
   /** This lab's runs, newest first. */
   readonly runs = $derived.by((): RunListItem[] => this.client.runs.filter((r) => r.experiment === this.experiment));
 
-  readonly viewed = $derived.by((): ActiveRun | null => this.#pick(this.viewedId, this.#viewedCopy));
+  readonly viewed = $derived.by((): ActiveRun<R, Row> | null => this.#pick(this.viewedId, this.#viewedCopy));
 
-  readonly compared = $derived.by((): ActiveRun | null => this.#pick(this.compareId, this.#compareCopy));
+  readonly compared = $derived.by((): ActiveRun<R, Row> | null => this.#pick(this.compareId, this.#compareCopy));
 
   /** The run live in this tab, whichever lab it belongs to. */
   readonly live = $derived.by((): ActiveRun | null => {
@@ -46,11 +57,15 @@ export class LabRuns {
   /** The run history's row of the viewed run (for `resumable`, the summary). */
   readonly viewedItem = $derived.by((): RunListItem | null => this.runs.find((r) => r.id === this.viewedId) ?? null);
 
-  #pick(id: string | null, copy: ActiveRun | null): ActiveRun | null {
+  #pick(id: string | null, copy: ActiveRun | null): ActiveRun<R, Row> | null {
+    const run = this.#find(id, copy);
+    return run && run.experiment === this.experiment ? ofThisLab<R, Row>(run) : null;
+  }
+
+  #find(id: string | null, copy: ActiveRun | null): ActiveRun | null {
     if (id === null) return null;
     const a = this.client.active;
-    if (a?.runId === id) return a;
-    return copy?.runId === id ? copy : null;
+    return a?.runId === id ? a : copy?.runId === id ? copy : null;
   }
 
   /** Load the history and show the live run of this lab, else its newest run. */
@@ -80,7 +95,7 @@ export class LabRuns {
       this.#compareCopy = null;
       return;
     }
-    if (this.viewed) this.#viewedCopy = this.viewed;
+    this.#viewedCopy = this.#find(this.viewedId, this.#viewedCopy);
     const run = await this.client.open(runId);
     this.#compareCopy = run;
     this.compareId = runId;

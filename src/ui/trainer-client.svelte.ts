@@ -3,9 +3,10 @@
  * first run, turns its events into reactive state, and cancels a run by
  * terminating the worker (a new one starts with the next run).
  */
-import * as Comlink from 'comlink';
+import { messageOf } from '../core/tasks';
 import type { BackendChoice, BackendEvent, TrainerApi, TrainerEvent, Weights } from '../../workers/trainer.worker';
-import type { DoneEvent, EngineDemoConfig } from '../experiments/engine-demo';
+import type { DoneEvent, EngineDemoConfig } from '../experiments/engine-demo/config';
+import { WorkerBridge } from './worker-bridge';
 
 export type RunStatus = 'idle' | 'running' | 'done' | 'cancelled' | 'failed';
 
@@ -44,10 +45,15 @@ export class TrainerClient {
     this.progress ? ((this.progress.totalSteps - this.progress.step) * this.progress.ms) / 1000 : null,
   );
 
-  #worker: Worker | null = null;
-  #remote: Comlink.Remote<TrainerApi> | null = null;
-  /** Incremented per run, so events of a cancelled run are ignored. */
-  #runId = 0;
+  readonly #bridge = new WorkerBridge<TrainerApi>(
+    // This URL is not state: it only tells Vite where the worker's entry is.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    () => new Worker(new URL('../../workers/trainer.worker.ts', import.meta.url), { type: 'module', name: 'trainer' }),
+    (message) => {
+      this.#flush();
+      this.#fail(`the trainer worker crashed: ${message}`);
+    },
+  );
   // Step events can arrive hundreds of times a second (tiny models on CPU);
   // they collect here and reach the reactive state at most every FLUSH_MS.
   #steps: number[] = [];
@@ -55,28 +61,9 @@ export class TrainerClient {
   #latest: Progress | null = null;
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
 
-  #api(): Comlink.Remote<TrainerApi> {
-    if (!this.#remote) {
-      // This URL is not state: it only tells Vite where the worker's entry is.
-      // eslint-disable-next-line svelte/prefer-svelte-reactivity
-      const worker = new Worker(new URL('../../workers/trainer.worker.ts', import.meta.url), {
-        type: 'module',
-        name: 'trainer',
-      });
-      worker.addEventListener('error', (e) => {
-        if (worker !== this.#worker) return;
-        this.#drop();
-        this.#fail(`the trainer worker crashed: ${e.message || 'unknown error'}`);
-      });
-      this.#worker = worker;
-      this.#remote = Comlink.wrap<TrainerApi>(worker);
-    }
-    return this.#remote;
-  }
-
   /** Train the demo model with `config` on the chosen backend; resolves when the run has ended. */
   async start(config: EngineDemoConfig, choice: BackendChoice): Promise<void> {
-    const runId = ++this.#runId;
+    // A new run: events of an earlier one are dropped (the worker and its trained model stay).
     this.#clearPending();
     this.status = 'running';
     this.backend = null;
@@ -84,13 +71,12 @@ export class TrainerClient {
     this.progress = { step: 0, totalSteps: config.steps, ms: 0, tokensPerSecond: 0 };
     this.done = null;
     this.problem = null;
-    const onEvent = (e: TrainerEvent) => {
-      if (runId === this.#runId) this.#handle(e, config.steps);
-    };
+    const session = this.#bridge.session;
+    const onEvent = this.#bridge.events((e: TrainerEvent) => this.#handle(e, config.steps));
     try {
-      await this.#api().train({ ...config }, choice, Comlink.proxy(onEvent));
+      await this.#bridge.call((api) => api.train({ ...config }, choice, onEvent));
     } catch (e) {
-      if (runId === this.#runId) this.#fail(e instanceof Error ? e.message : String(e));
+      if (session === this.#bridge.session) this.#fail(messageOf(e));
     }
   }
 
@@ -102,8 +88,8 @@ export class TrainerClient {
 
   /** The trained parameters (moved out of the worker, not copied). */
   async weights(): Promise<Weights> {
-    if (!this.#remote || this.status !== 'done') throw new Error('no trained model: train first');
-    return this.#remote.weights();
+    if (!this.#bridge.running || this.status !== 'done') throw new Error('no trained model: train first');
+    return this.#bridge.call((api) => api.weights());
   }
 
   // Status changes come from the events, not from train() resolving: the
@@ -158,10 +144,7 @@ export class TrainerClient {
   /** Terminate the worker and ignore whatever its run still sends; the next run starts a new one. */
   #drop(): void {
     this.#flush();
-    this.#runId++;
-    this.#worker?.terminate();
-    this.#worker = null;
-    this.#remote = null;
+    this.#bridge.terminate('the run was cancelled');
   }
 
   #fail(message: string): void {

@@ -6,20 +6,12 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
 import { countParams } from '../../src/core/gpt/config';
-import { type Lab, startLab } from './harness';
+import { useLab } from './harness';
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await startLab();
-});
-
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 /** A model small enough for a few steps on SwiftShader. */
 const tinyModel = { contextLength: 16, dModel: 16, nLayers: 1, nHeads: 2 };
@@ -58,9 +50,9 @@ async function train(page: Page, backend: 'Auto' | 'CPU' | 'WebGPU', steps: numb
 }
 
 test('front page: device panel, demo runs on each backend, download, cancel, field validation', async () => {
-  const { page, errors } = await lab.newPage();
+  const { page, errors } = await lab().newPage();
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(`${lab.url}/`);
+  await page.goto(`${lab().url}/`);
 
   await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
   expect(await page.getByRole('link', { name: 'Engine' }).getAttribute('aria-current')).toBe('page');

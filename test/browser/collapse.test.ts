@@ -9,34 +9,17 @@
  *   validity says it was not computed because a text has no known grammar.
  * Screenshots go to .scratch/collapse*.png (git-ignored): look at them.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { classroomGrammar } from '../../src/core/grammar/classroom';
 import { Rng } from '../../src/core/rng';
-import { COLLAPSE_MODES } from '../../src/experiments/collapse';
-import { type Lab, startLab } from './harness';
+import { COLLAPSE_MODES } from '../../src/experiments/collapse/config';
+import { openLabPage, useLab, waitForRunStatus } from './harness';
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await startLab();
-  mkdirSync('.scratch', { recursive: true });
-});
-
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 const RUN_TIMEOUT = 360_000;
-
-async function waitForStatus(page: Page, status: string, timeout: number): Promise<void> {
-  await page.waitForFunction(
-    (s) => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') === s,
-    status,
-    { timeout },
-  );
-}
 
 /** The accessible description of a collapse chart: "title: n points; at generation g: replace 1.2, accumulate …". */
 async function chartDescription(page: Page, metric: string): Promise<{ points: number; label: string }> {
@@ -45,10 +28,7 @@ async function chartDescription(page: Page, metric: string): Promise<{ points: n
 }
 
 test('collapse lab: analytic demos, the classroom preset with every mode, an uploaded corpus', async () => {
-  const { page, errors } = await lab.newPage();
-  await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(`${lab.url}/#/lab/collapse`);
-  await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 120_000 }); // the dev server's first compile
+  const { page, errors } = await openLabPage(lab(), '#/lab/collapse');
   expect(await page.getByRole('link', { name: 'Collapse' }).getAttribute('aria-current')).toBe('page');
   expect(await page.getByRole('radio', { name: /^classroom/ }).isChecked()).toBe(true);
 
@@ -65,9 +45,9 @@ test('collapse lab: analytic demos, the classroom preset with every mode, an upl
   // --- the classroom preset, from the page, on the CPU -----------------------------
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await waitForStatus(page, 'running', 60_000);
+  await waitForRunStatus(page, 'running', 60_000);
   await page.getByTestId('progress-text').waitFor();
-  await waitForStatus(page, 'done', RUN_TIMEOUT);
+  await waitForRunStatus(page, 'done', RUN_TIMEOUT);
   await page.screenshot({ path: '.scratch/collapse-done.png', fullPage: true });
 
   for (const metric of ['perplexity', 'validity', 'distinct2', 'tailMass', 'selfBleu', 'entropy', 'trueLogLik']) {
@@ -88,7 +68,7 @@ test('collapse lab: analytic demos, the classroom preset with every mode, an upl
     corpus: 'upload', generations: '1', realSize: '60', heldOutSize: '30', samplesPerGeneration: '40', firstSteps: '20',
     stepsPerGeneration: '5', modes: 'replace,accumulate', embeddingSamples: '0',
   };
-  await page.goto(`${lab.url}/#/lab/collapse?preset=classroom&seed=2&${new URLSearchParams(small).toString()}`);
+  await page.goto(`${lab().url}/#/lab/collapse?preset=classroom&seed=2&${new URLSearchParams(small).toString()}`);
   await page.reload();
   await page.getByRole('heading', { name: 'Setup' }).waitFor();
   expect(await page.locator('#corpus').inputValue()).toBe('upload');
@@ -106,7 +86,7 @@ test('collapse lab: analytic demos, the classroom preset with every mode, an upl
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The finished classroom run (seed 1) is on show until the new one (seed 2) takes its place.
   await page.locator('.run-panel .which', { hasText: 'seed 2' }).waitFor({ timeout: 60_000 });
-  await waitForStatus(page, 'done', RUN_TIMEOUT);
+  await waitForRunStatus(page, 'done', RUN_TIMEOUT);
   expect(await page.getByTestId('missing-validity').textContent()).toBe('not computed: an uploaded text has no known grammar');
   expect((await chartDescription(page, 'perplexity')).points).toBe(2);
   await page.screenshot({ path: '.scratch/collapse-upload.png', fullPage: true });

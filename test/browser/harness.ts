@@ -7,9 +7,10 @@
  * Test pages live in `test/browser/pages/` and are served at
  * `/test/browser/pages/<name>.html`; they may import anything under `src/`.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -69,4 +70,43 @@ export async function startLab(): Promise<Lab> {
       await server.close();
     },
   };
+}
+
+/**
+ * Start the lab (Vite + Chromium) before this file's tests and close it after
+ * them; `.scratch/` exists for screenshots. Returns a getter for the lab.
+ */
+export function useLab(): () => Lab {
+  let lab: Lab | null = null;
+  beforeAll(async () => {
+    lab = await startLab();
+    mkdirSync('.scratch', { recursive: true });
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+  return () => {
+    if (!lab) throw new Error('useLab: the lab is not started (call it at the top level of a test file)');
+    return lab;
+  };
+}
+
+/** A new page of `lab` at the given size, opened on `hash` once a lab page's Setup heading shows. */
+export async function openLabPage(
+  lab: Lab, hash: string, size = { width: 1280, height: 900 },
+): Promise<{ page: Page; errors: string[] }> {
+  const opened = await lab.newPage();
+  await opened.page.setViewportSize(size);
+  await opened.page.goto(`${lab.url}/${hash}`);
+  await opened.page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 120_000 });
+  return opened;
+}
+
+/** Wait until the run panel shows the viewed run with `status` ('running', 'done', 'interrupted', …). */
+export async function waitForRunStatus(page: Page, status: string, timeout: number): Promise<void> {
+  await page.waitForFunction(
+    (s) => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') === s,
+    status,
+    { timeout },
+  );
 }

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runExperiment } from '../../bin/run-experiment';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
 import { EXPERIMENTS } from '../../src/experiments';
-import type { SelfImproveConfig } from '../../src/experiments/self-improve';
+import type { SelfImproveConfig } from '../../src/experiments/self-improve/config';
 import type { MetricRecord } from '../../src/experiments/types';
 import { type Lab, startLab } from './harness';
 
@@ -29,7 +29,7 @@ let lab: Lab;
 let page: Page;
 let errors: string[];
 
-/** The brief's tiny self-improve run, with iterations long enough (~2 s on a CPU) to reload the page inside one. */
+/** A tiny self-improve run, with iterations long enough (~2 s on a CPU) to reload the page inside one. */
 const tinyRun: Partial<SelfImproveConfig> = {
   families: ['reverse'], minDifficulty: 1, maxDifficulty: 1, trainSize: 16, valSize: 6, testSize: 6, seedSetSize: 8,
   dModel: 16, nLayers: 1, nHeads: 2, warmStartSteps: 6, iterations: 2, samplesPerProblem: 2, stepsPerIteration: 1000,
@@ -85,22 +85,18 @@ function withoutClock(records: MetricRecord[]): MetricRecord[] {
 describe('store', () => {
   test('create, append, samples, checkpoints, list, finish, delete', async () => {
     const r = await page.evaluate(async () => {
-      const { persist } = window;
+      const { persist, persistHelpers: f } = window;
       const store = await persist.LabStore.open('store-basics');
       const env = { backend: 'cpu' as const, description: 'CPU (reference)' };
       const a = await store.createRun({ experiment: 'self-improve', preset: null, seed: 1, config: { x: 1 }, overrides: {}, environment: env });
       const b = await store.createRun({ experiment: 'self-improve', preset: 'classroom', seed: 2, config: { x: 2 }, overrides: {}, environment: env });
-      await store.appendMetric(a.id, { kind: 'iteration', iteration: 0, acc: 0.5 });
-      await store.appendMetrics(a.id, [{ kind: 'eval', step: 3 }, { kind: 'iteration', iteration: 1, acc: NaN }]);
-      await store.appendMetric(b.id, { kind: 'iteration', iteration: 0 });
-      await store.saveSamples(a.id, 1, [{ prompt: 'ab' }]);
-      await store.saveSamples(a.id, 1, [{ prompt: 'cd' }]);
+      await store.appendMetric(a.id, f.iteration(0));
+      await store.appendMetrics(a.id, [f.evaluation(3), f.iteration(1, { trainLoss: NaN })]);
+      await store.appendMetric(b.id, f.iteration(0));
+      await store.saveSamples(a.id, { iteration: 1 }, [f.attempt('ab')]);
+      await store.saveSamples(a.id, { iteration: 1 }, [f.attempt('cd')]);
       const params = (n: number) => Float32Array.from({ length: 8 }, (_, i) => i + n);
-      const checkpoint = (iteration: number) => ({
-        iteration, modelConfig: { vocabSize: 4, contextLength: 8, dModel: 4, nLayers: 1, nHeads: 1 },
-        tokenizer: { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'char', alphabet: 'ab' } as never,
-        params: params(iteration), extraParams: { base: params(100) }, state: { kept: [['a', 'b']], step: iteration }, records: [],
-      });
+      const checkpoint = (iteration: number) => f.checkpoint(iteration, params(iteration), { extraParams: { base: params(100) } });
       for (const it of [0, 1, 2]) await store.saveCheckpoint(a.id, checkpoint(it));
       const latest = await store.latestCheckpoint(a.id);
       const runA = await store.getRun(a.id);
@@ -115,42 +111,89 @@ describe('store', () => {
       const afterDelete = {
         runs: (await store.listRuns()).map((x) => x.id),
         metrics: (await store.getMetrics(a.id)).length,
-        samples: (await store.getSamples(a.id)).length,
+        samples: (await store.db.getAll('runSamples', persist.runRange(a.id))).length,
         checkpoint: await store.latestCheckpoint(a.id),
         otherMetrics: (await store.getMetrics(b.id)).length,
       };
       const missing = await store.getRun(a.id).then(() => 'found', (e: Error) => e.message);
       store.close();
       return {
-        a: a.id, b: b.id, iterations: latest?.iteration, latestParams: Array.from(latest!.params),
-        latestBase: Array.from(latest!.extraParams.base!), latestState: latest!.state, metricCount: latest!.metricCount,
+        a: a.id, b: b.id, latestAt: latest?.at, latestLabel: latest?.label, latestParams: Array.from(latest!.params),
+        latestBase: Array.from(latest!.extraParams.base!), latestState: latest!.state, latestProgress: latest!.progress,
         runA, listed, locked: locked.map((x) => [x.id, x.status]), stale, cancelledAfterDone, done, usage, afterDelete, missing,
       };
     });
-    expect(r.iterations).toBe(2);
+    expect(r.latestAt).toEqual({ iteration: 2 });
+    expect(r.latestLabel).toBe('iteration 2');
     expect(r.latestParams).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
     expect(r.latestBase[0]).toBe(100);
-    expect(r.latestState).toEqual({ kept: [['a', 'b']], step: 2 });
-    expect(r.metricCount).toBe(3);
-    expect(r.runA).toMatchObject({ status: 'running', lastCheckpointIteration: 2, lastIteration: 2, metricCount: 3, formatVersion: 1 });
+    expect(r.latestState).toEqual({ kept: [['a', 'b']], curriculumLevel: 1, step: 2 });
+    expect(r.latestProgress).toEqual({ done: 2, total: 3, seconds: 2 });
+    expect(r.runA).toMatchObject({
+      status: 'running', lastCheckpoint: 'iteration 2', metricCount: 3, sampleCount: 2, checkpointCount: 3, formatVersion: 2,
+    });
     expect(Object.keys(r.runA.storedBytes.checkpoints).sort(), 'only the latest 2 checkpoints are kept').toEqual(['1', '2']);
     // Newest first; without its worker's lock a 'running' run is interrupted (its worker is gone), with it running.
     expect(r.listed.map((x) => x.id)).toEqual([r.b, r.a]);
     expect(r.listed.map((x) => x.status)).toEqual(['interrupted', 'interrupted']);
-    expect(r.listed[1]).toMatchObject({ resumable: true, lastIteration: 2 });
-    expect(r.listed[0]).toMatchObject({ resumable: false, lastIteration: 0 });
+    expect(r.listed[1]).toMatchObject({ resumable: true, lastCheckpoint: 'iteration 2' });
+    expect(r.listed[0]).toMatchObject({ resumable: false, lastCheckpoint: null });
     expect(r.locked).toEqual([[r.b, 'interrupted'], [r.a, 'running']]);
     expect(r.stale, 'a heartbeat older than 15 s means interrupted, lock or not').toBe('interrupted');
     expect(r.cancelledAfterDone).toBe(false);
     expect(r.done.status).toBe('done');
     expect(r.done.run.summary).toEqual({ best: 0.5 });
     expect(r.done.records.map((x) => x.kind)).toEqual(['iteration', 'eval', 'iteration']);
-    expect(Number.isNaN(r.done.records[2]!.acc), 'IndexedDB keeps NaN').toBe(true);
-    expect(r.done.samples).toEqual([{ iteration: 1, rows: [{ prompt: 'ab' }, { prompt: 'cd' }] }]);
+    expect(Number.isNaN(r.done.records[2]!.trainLoss), 'IndexedDB keeps NaN').toBe(true);
+    expect(r.done.samples.map((x) => [x.at, x.rows.map((row) => (row as { prompt: string }).prompt)])).toEqual([[{ iteration: 1 }, ['ab']], [{ iteration: 1 }, ['cd']]]);
     expect(r.usage.usedBytes).toBeGreaterThan(0);
     expect(r.usage.perRun[r.a]).toBeGreaterThan(2 * 2 * 8 * 4); // two checkpoints of two 8-float buffers, at least
     expect(r.afterDelete).toEqual({ runs: [r.b], metrics: 0, samples: 0, checkpoint: null, otherMetrics: 1 });
     expect(r.missing).toMatch(/does not exist/);
+  });
+
+  test('a run saved by the previous version (database 3, record format 1) is listed with a message naming its format, and can be deleted', async () => {
+    const r = await page.evaluate(async () => {
+      const name = 'store-format-1';
+      // The database as the previous version left it: version 3, a run of record format 1 with a checkpoint.
+      await new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open(name, 3);
+        open.onupgradeneeded = () => {
+          const db = open.result;
+          db.createObjectStore('runs', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+          db.createObjectStore('metrics', { keyPath: ['runId', 'seq'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('samples', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('checkpoints', { keyPath: ['runId', 'iteration'] }).createIndex('by-run', 'runId');
+          db.createObjectStore('datasets', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
+          db.createObjectStore('datasetRows', { keyPath: 'datasetId' });
+          db.createObjectStore('runInputs', { keyPath: 'runId' });
+          const tx = open.transaction!;
+          tx.objectStore('runs').put({
+            id: 'old-run', formatVersion: 1, experiment: 'self-improve', preset: 'classroom', seed: 1, config: {}, overrides: {},
+            environment: { backend: 'cpu' }, status: 'running', heartbeatAt: 0, createdAt: 1, updatedAt: 1, error: null, summary: null,
+            lastCheckpointIteration: 0, lastIteration: 0, metricCount: 0, storedBytes: { metrics: 0, samples: 0, checkpoints: {} }, importedFrom: null,
+          });
+          tx.objectStore('checkpoints').put({ formatVersion: 1, runId: 'old-run', iteration: 0, params: new ArrayBuffer(8) });
+        };
+        open.onsuccess = () => {
+          open.result.close();
+          resolve();
+        };
+        open.onerror = () => reject(open.error);
+      });
+      const store = await window.persist.LabStore.open(name);
+      const listed = await store.listRuns();
+      const opened = await store.openRun('old-run').then(() => 'opened', (e: Error) => `${e.name}: ${e.message}`);
+      await store.deleteRun('old-run');
+      const after = { runs: (await store.listRuns()).length, legacyCheckpoints: await store.db.count('checkpoints') };
+      store.close();
+      return { listed, opened, after };
+    });
+    expect(r.listed).toHaveLength(1);
+    expect(r.listed[0]).toMatchObject({ id: 'old-run', status: 'failed', resumable: false });
+    expect(r.listed[0]!.error).toMatch(/has record format 1, which this version of Symbiosis Lab \(format 2\) cannot read/);
+    expect(r.opened).toMatch(/^StoredFormatError: run old-run has record format 1/);
+    expect(r.after).toEqual({ runs: 0, legacyCheckpoints: 0 });
   });
 
   test('input files are stored with their run, read back byte for byte, counted, and deleted with it', async () => {
@@ -183,35 +226,30 @@ describe('store', () => {
 
   test('a checkpoint and its run update commit together or not at all', async () => {
     const r = await page.evaluate(async () => {
-      const { persist, persistHelpers } = window;
+      const { persist, persistHelpers: f } = window;
       const store = await persist.LabStore.open('store-atomic');
       const run = await store.createRun({
         experiment: 'self-improve', preset: null, seed: 1, config: {}, overrides: {}, environment: { backend: 'cpu', description: 'cpu' },
       });
-      const base = {
-        modelConfig: { vocabSize: 4, contextLength: 8, dModel: 4, nLayers: 1, nHeads: 1 }, tokenizer: {} as never,
-        params: new Float32Array(8).fill(1), extraParams: {}, records: [],
-      };
-      await store.saveCheckpoint(run.id, { ...base, iteration: 0, state: { ok: true } });
-      await store.appendMetric(run.id, { kind: 'iteration', iteration: 1 });
-      const before = { run: await store.getRun(run.id), rows: await persistHelpers.countRows(store) };
+      const params = new Float32Array(8).fill(1);
+      await store.saveCheckpoint(run.id, f.checkpoint(0, params, { state: { ok: true } }));
+      await store.appendMetric(run.id, f.iteration(1));
+      const before = { run: await store.getRun(run.id), rows: await f.countRows(store) };
       // A function cannot be stored: the checkpoint put fails after the run record was already put in the same transaction.
-      const failure = await store.saveCheckpoint(run.id, { ...base, iteration: 1, state: { bad: () => 1 } }).then(
+      const failure = await store.saveCheckpoint(run.id, f.checkpoint(1, params, { state: { bad: () => 1 } })).then(
         () => null, (e: Error) => `${e.name}: ${e.message}`,
       );
-      const missingRun = await store.saveCheckpoint('no-such-run', { ...base, iteration: 0, state: {} }).then(
-        () => null, (e: Error) => e.message,
-      );
-      const after = { run: await store.getRun(run.id), rows: await persistHelpers.countRows(store) };
+      const missingRun = await store.saveCheckpoint('no-such-run', f.checkpoint(0, params)).then(() => null, (e: Error) => e.message);
+      const after = { run: await store.getRun(run.id), rows: await f.countRows(store) };
       const latest = await store.latestCheckpoint(run.id);
       store.close();
-      return { before, after, failure, missingRun, latestIteration: latest?.iteration, latestState: latest?.state };
+      return { before, after, failure, missingRun, latestLabel: latest?.label, latestState: latest?.state };
     });
     expect(r.failure).toMatch(/DataCloneError/);
     expect(r.missingRun).toMatch(/does not exist/);
     expect(r.after.run, 'the run record is exactly as before the failed checkpoint').toEqual(r.before.run);
     expect(r.after.rows).toEqual(r.before.rows);
-    expect(r.latestIteration).toBe(0);
+    expect(r.latestLabel).toBe('the warm start');
     expect(r.latestState).toEqual({ ok: true });
   });
 
@@ -230,34 +268,30 @@ describe('store', () => {
     const q = await pageWithQuota(1_000_000);
     try {
       const r = await q.page.evaluate(async () => {
-        const { persist, persistHelpers } = window;
+        const { persist, persistHelpers: f } = window;
         const store = await persist.LabStore.open('store-quota');
         const run = await store.createRun({
           experiment: 'self-improve', preset: null, seed: 1, config: {}, overrides: {}, environment: { backend: 'cpu', description: 'cpu' },
         });
-        await store.appendMetric(run.id, { kind: 'iteration', iteration: 0 });
-        const small = {
-          modelConfig: { vocabSize: 4, contextLength: 8, dModel: 4, nLayers: 1, nHeads: 1 }, tokenizer: {} as never,
-          extraParams: {}, records: [], state: {},
-        };
-        await store.saveCheckpoint(run.id, { ...small, iteration: 0, params: new Float32Array(16).fill(2) });
-        const before = { run: await store.getRun(run.id), rows: await persistHelpers.countRows(store) };
+        await store.appendMetric(run.id, f.iteration(0));
+        await store.saveCheckpoint(run.id, f.checkpoint(0, new Float32Array(16).fill(2)));
+        const before = { run: await store.getRun(run.id), rows: await f.countRows(store) };
         // 40 MB of parameters cannot fit in 1 MB.
-        const failure = await store.saveCheckpoint(run.id, { ...small, iteration: 1, params: new Float32Array(10_000_000).fill(1) }).then(
+        const failure = await store.saveCheckpoint(run.id, f.checkpoint(1, new Float32Array(10_000_000).fill(1))).then(
           () => null, (e: Error) => ({ name: e.name, message: e.message, cause: (e.cause as Error | undefined)?.name }),
         );
-        const after = { run: await store.getRun(run.id), rows: await persistHelpers.countRows(store) };
+        const after = { run: await store.getRun(run.id), rows: await f.countRows(store) };
         const latest = await store.latestCheckpoint(run.id);
         const metrics = await store.getMetrics(run.id);
         // Small writes still fit: the run can be marked as failed, or deleted.
         const finished = await store.finishRun(run.id, { status: 'failed', error: 'storage full' });
         store.close();
-        return { failure, before, after, latest: latest && { iteration: latest.iteration, params: Array.from(latest.params) }, metrics, finished };
+        return { failure, before, after, latest: latest && { label: latest.label, params: Array.from(latest.params) }, metrics, finished };
       });
       expect(r.failure).toEqual({ name: 'StorageFullError', message: translated.message, cause: 'QuotaExceededError' });
       expect(r.after).toEqual(r.before);
-      expect(r.latest).toEqual({ iteration: 0, params: Array(16).fill(2) });
-      expect(r.metrics).toEqual([{ kind: 'iteration', iteration: 0 }]);
+      expect(r.latest).toEqual({ label: 'the warm start', params: Array(16).fill(2) });
+      expect(r.metrics.map((m) => m.kind)).toEqual(['iteration']);
       expect(r.finished).toBe(true);
       expect(q.errors).toEqual([]);
     } finally {
@@ -269,24 +303,24 @@ describe('store', () => {
 describe('run files', () => {
   test('export → import gives the same run as a new record, never overwriting', async () => {
     const r = await page.evaluate(async () => {
-      const { persist, persistHelpers } = window;
+      const { persist, persistHelpers: f } = window;
       const store = await persist.LabStore.open('files-roundtrip');
-      const config = persistHelpers.selfImproveConfig({ trainSize: 16, valSize: 6, testSize: 6, seedSetSize: 8 });
+      const config = f.selfImproveConfig({ trainSize: 16, valSize: 6, testSize: 6, seedSetSize: 8 });
       const run = await store.createRun({
         experiment: 'self-improve', preset: 'classroom', seed: 7, config, overrides: { trainSize: 16 },
         environment: { backend: 'cpu', description: 'CPU (reference)', adapter: 'no adapter' },
       });
       const records = [
-        { kind: 'iteration', iteration: 0, accuracy: { train: 0.25, val: 0, test: 0.5 }, passAtK: null, byFamily: { val: { reverse: 0 } } },
-        { kind: 'eval', step: 5, train: 0.1, val: 0.2, weightNorm: 3.5 },
-        { kind: 'iteration', iteration: 1, accuracy: { train: 0.5, val: 0.25, test: 0.5 }, passAtK: { val: 0.5 }, note: 'ünïcödé "quoted"\nline' },
+        f.iteration(0, { accuracy: { train: 0.25, val: NaN, test: 0.5 } }),
+        f.evaluation(5, { train: 0.1, val: 0.2, weightNorm: 3.5 }),
+        f.iteration(1, { accuracy: { train: 0.5, val: 0.25, test: 0.5 }, passAtK: { train: 1, val: 0.5, test: 0.5 } }),
       ];
       await store.appendMetrics(run.id, records);
-      await store.saveSamples(run.id, 1, [{ prompt: '12', answer: '21', attempts: [{ text: '21', correct: true, reason: null }] }]);
+      await store.saveSamples(run.id, { iteration: 1 }, [{ ...f.attempt('12'), attempts: [{ text: 'ünïcödé "quoted"\nline', correct: false, reason: 'wrong' }] }]);
       await store.finishRun(run.id, { status: 'done', summary: { seconds: 1.5, iterations: [] } });
       const text = await store.exportRun(run.id);
-      const first = await store.importRun(text, 'exported.jsonl');
-      const second = await store.importRun(text, 'exported.jsonl');
+      const first = (await store.importRun(text, 'exported.jsonl')).runId;
+      const second = (await store.importRun(text, 'exported.jsonl')).runId;
       const original = await store.openRun(run.id);
       const imported = await store.openRun(first);
       const list = await store.listRuns();
@@ -295,19 +329,21 @@ describe('run files', () => {
     });
     const lines = r.text.trimEnd().split('\n').map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({
-      format: 'symbiosis-lab/run', version: 1, counts: { metrics: 3, samples: 1, dataset: r.puzzles },
+      format: 'symbiosis-lab/run', version: 2, counts: { metrics: 3, samples: 1, dataset: r.puzzles },
       run: { experiment: 'self-improve', preset: 'classroom', seed: 7, status: 'done', summary: { seconds: 1.5 } },
     });
     expect(lines[1]).toHaveProperty('metrics');
     expect(lines[4]).toHaveProperty('samples');
     expect(lines[5]).toMatchObject({ dataset: 'puzzles.jsonl', row: { split: 'train' } });
     expect(new Set([r.id, r.first, r.second]).size, 'each import is a new run').toBe(3);
+    // NaN travels as null in the file and comes back as NaN.
+    expect(Number.isNaN((r.imported.records[0]!.accuracy as { val: number }).val)).toBe(true);
     expect(r.imported.records).toEqual(r.original.records);
     expect(r.imported.samples).toEqual(r.original.samples);
     expect(r.imported.run).toMatchObject({
       experiment: 'self-improve', preset: 'classroom', seed: 7, status: 'done', config: r.original.run.config,
       environment: r.original.run.environment, summary: { seconds: 1.5, iterations: [] }, importedFrom: 'exported.jsonl',
-      lastIteration: 1, lastCheckpointIteration: null,
+      lastCheckpoint: null,
     });
     expect(r.imported.run.overrides).toEqual({ trainSize: 16, valSize: 6, testSize: 6, seedSetSize: 8 });
     expect(r.list.find((x) => x.id === r.first)).toMatchObject({ status: 'done', resumable: false, importedFrom: 'exported.jsonl' });
@@ -323,14 +359,14 @@ describe('run files', () => {
       const metricsJsonl = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
       const r = await page.evaluate(async (file) => {
         const store = await window.persist.LabStore.open('files-headless');
-        const id = await store.importRun(file, 'run.jsonl');
-        const run = await store.openRun(id);
+        const { runId } = await store.importRun(file, 'run.jsonl');
+        const run = await store.openRun(runId);
         store.close();
         return run;
       }, text);
       expect(r.records).toEqual(metricsJsonl);
       expect(r.records.filter((x) => x.kind === 'iteration').map((x) => x.iteration)).toEqual([0, 1, 2]);
-      expect(r.samples.map((s) => s.iteration)).toEqual([1, 2]);
+      expect(r.samples.map((s) => s.at)).toEqual([{ iteration: 1 }, { iteration: 2 }]);
       expect(r.run).toMatchObject({ experiment: 'self-improve', preset: 'classroom', seed: 3, status: 'done', environment: { backend: 'cpu' } });
       expect(r.run.summary).toMatchObject({ iterations: [{ iteration: 0 }, { iteration: 1 }, { iteration: 2 }] });
     } finally {
@@ -340,27 +376,31 @@ describe('run files', () => {
 
   test('malformed files: each fails with its message and writes nothing', async () => {
     const header = (run: Record<string, unknown> = {}, top: Record<string, unknown> = {}) => JSON.stringify({
-      format: 'symbiosis-lab/run', version: 1, counts: { metrics: 1, samples: 0, dataset: 0 },
+      format: 'symbiosis-lab/run', version: 2, counts: { metrics: 1, samples: 0, dataset: 0 },
       run: {
         experiment: 'self-improve', preset: null, seed: 1, config: '__CONFIG__', environment: { backend: 'cpu' },
         status: 'done', summary: null, ...run,
       },
       ...top,
     });
-    const metric = JSON.stringify({ metrics: { kind: 'iteration', iteration: 0, accuracy: { val: 0.5 } } });
+    const metric = JSON.stringify({ metrics: { kind: 'eval', step: 5, train: 0.5, val: null, weightNorm: 3 } });
     const cases: [string, string, RegExp][] = [
       ['empty', '', /the file is empty/],
       ['not JSON', 'hello, world\n', /line 1: not valid JSON \(the file may be truncated\)/],
       ['foreign JSON', '{"name":"my-model","weights":[1,2]}\n', /line 1: not a Symbiosis Lab run file/],
       ['metrics.jsonl instead of run.jsonl', `${metric}\n`, /line 1: not a Symbiosis Lab run file/],
-      ['newer version', `${header({}, { version: 2 })}\n${metric}\n`, /line 1: version: 2 is newer than this page reads \(1\): reload the page/],
+      ['newer version', `${header({}, { version: 3 })}\n${metric}\n`, /line 1: version: 3 is newer than this page reads \(2\): reload the page/],
+      ['version 1', `${header({}, { version: 1 })}\n${metric}\n`, /line 1: version: run files of version 1 were written before .* \(this page reads version 2\)/],
       ['older version', `${header({}, { version: 0 })}\n${metric}\n`, /line 1: version: 0 is not a version this page reads/],
       ['truncated inside a line', `${header()}\n${metric.slice(0, 30)}`, /line 2: not valid JSON \(the file may be truncated\)/],
       ['truncated at a line end', `${header({}, { counts: { metrics: 2, samples: 0, dataset: 0 } })}\n${metric}\n`, /counts\.metrics: the header announces 2 metrics lines but the file has 1/],
       ['unknown experiment', `${header({ experiment: 'telepathy' })}\n${metric}\n`, new RegExp(`line 1: run\\.experiment: unknown experiment 'telepathy' \\(this page has: ${Object.keys(EXPERIMENTS).join(', ')}\\)`)],
       ['bad config field', `${header({ config: '__BAD_CONFIG__' })}\n${metric}\n`, /line 1: run\.config\.nHeads: must divide dModel/],
-      ['bad record', `${header()}\n{"metrics":{"iteration":1}}\n`, /line 2: metrics\.kind: is missing/],
-      ['bad samples line', `${header({}, { counts: { metrics: 1, samples: 1, dataset: 0 } })}\n${metric}\n{"samples":{"iteration":-1,"rows":[]}}\n`, /line 3: samples\.iteration: must be ≥ 0/],
+      ['record without a kind', `${header()}\n{"metrics":{"iteration":1}}\n`, /line 2: metrics(\.kind)?: must be an iteration or eval record/],
+      ['record of another lab', `${header()}\n{"metrics":{"kind":"generation","generation":1}}\n`, /line 2: metrics(\.kind)?: must be an iteration or eval record/],
+      ['record with a wrong field', `${header()}\n{"metrics":{"kind":"eval","step":"five","train":0.5,"val":0.5,"weightNorm":3}}\n`, /line 2: metrics\.step: must be a number/],
+      ['bad samples position', `${header({}, { counts: { metrics: 1, samples: 1, dataset: 0 } })}\n${metric}\n{"samples":{"at":{"iteration":-1},"rows":[]}}\n`, /line 3: samples\.at\.iteration: must be ≥ 0/],
+      ['bad samples row', `${header({}, { counts: { metrics: 1, samples: 1, dataset: 0 } })}\n${metric}\n{"samples":{"at":{"iteration":1},"rows":[{"prompt":"12"}]}}\n`, /line 3: samples\.rows\[0\]\.\w+: /],
       ['unknown line', `${header()}\n${metric}\n{"weights":[1]}\n`, /line 3: expected an object with "metrics", "samples" or "dataset"/],
       ['bad seed', `${header({ seed: -1 })}\n${metric}\n`, /line 1: run\.seed: must be a non-negative integer, got -1/],
       ['bad status', `${header({ status: 'running' })}\n${metric}\n`, /line 1: run\.status: must be done, failed, cancelled or interrupted/],
@@ -378,7 +418,7 @@ describe('run files', () => {
       const fill = (raw: string) => raw.replaceAll('"__CONFIG__"', config).replaceAll('"__BAD_CONFIG__"', badConfig);
       for (const [name, raw] of all) {
         const text = fill(raw);
-        const message = await store.importRun(text).then((id) => `imported ${id}`, (e: Error) => `${e.name}: ${e.message}`);
+        const message = await store.importRun(text).then(({ runId }) => `imported ${runId}`, (e: Error) => `${e.name}: ${e.message}`);
         out.push({ name, message, after: await persistHelpers.countRows(store) });
       }
       // The same header with a valid body imports: the cases fail for their own reason only.
@@ -421,7 +461,8 @@ describe('the lab worker through LabClient', () => {
       try {
         const ckpt = await store.latestCheckpoint(id);
         const metrics = await store.getMetrics(id);
-        return ckpt?.iteration === 0 && metrics.length > ckpt.metricCount;
+        // An eval point of iteration 1 (past the 6 warm-start steps) is stored after the warm start's checkpoint.
+        return ckpt?.label === 'the warm start' && metrics.some((m) => m.kind === 'eval' && (m.step as number) > 6);
       } finally {
         store.close();
       }
@@ -434,24 +475,24 @@ describe('the lab worker through LabClient', () => {
       const item = window.lab.runs.find((x) => x.id === id);
       return item?.status === 'interrupted' ? item : null;
     }, runId, 20_000, 200);
-    expect(found).toMatchObject({ status: 'interrupted', resumable: true, lastIteration: 0 });
+    expect(found).toMatchObject({ status: 'interrupted', resumable: true, lastCheckpoint: 'the warm start' });
 
     await page.evaluate((id) => window.lab.resume(id), runId);
     const resumed = await waitForStatus('done');
-    expect(resumed.log).toContain('resumed after iteration 0');
+    expect(resumed.log).toContain('resumed after the warm start');
     const stored = await page.evaluate(async (id) => {
       const store = await window.persist.LabStore.open();
       const run = await store.getRun(id);
       const metrics = await store.getMetrics(id);
-      const checkpoints = await store.checkpointIterations(id);
+      const checkpoints = await store.checkpointLabels(id);
       store.close();
       return { run, metrics, checkpoints };
     }, runId);
     expect(stored.run.status).toBe('done');
-    expect(stored.checkpoints).toEqual([1, 2]);
+    expect(stored.checkpoints).toEqual(['iteration 1', 'iteration 2']);
     expect(stored.metrics).toEqual(resumed.records);
     expect(stored.metrics.filter((m) => m.kind === 'iteration').map((m) => m.iteration), 'each iteration once').toEqual([0, 1, 2]);
-    expect(resumed.samples.map((s) => s.iteration)).toEqual([1, 2]);
+    expect(resumed.samples.map((s) => s.at)).toEqual([{ iteration: 1 }, { iteration: 2 }]);
     expect(resumed.progress).toMatchObject({ etaSeconds: 0 });
     expect(resumed.progress!.done).toBe(resumed.progress!.total);
 
@@ -463,7 +504,7 @@ describe('the lab worker through LabClient', () => {
     // The finished run's files: run.jsonl imports with the same metrics; the model decodes.
     const files = await page.evaluate(async (id) => {
       const text = await (await window.lab.exportRun(id)).text();
-      const importedId = await window.lab.importRun(new File([text], 'resumed.jsonl'));
+      const { runId: importedId } = await window.lab.importRun(new File([text], 'resumed.jsonl'));
       const imported = await window.lab.open(importedId);
       const model = new Uint8Array(await (await window.lab.exportModel(id)).arrayBuffer());
       return { importedRecords: imported.records, model: Array.from(model), listed: window.lab.runs.map((x) => x.id) };
@@ -471,14 +512,14 @@ describe('the lab worker through LabClient', () => {
     expect(files.importedRecords).toEqual(stored.metrics);
     expect(files.listed).toContain(runId);
     const model = decodeCheckpoint(Uint8Array.from(files.model));
-    expect(model.meta).toEqual({ experiment: 'self-improve', seed: '5', iteration: '2' });
+    expect(model.meta).toEqual({ experiment: 'self-improve', seed: '5', checkpoint: 'iteration 2' });
     expect(model.config).toMatchObject({ dModel: 16, nLayers: 1, nHeads: 2 });
     expect(errors).toEqual([]);
   });
 
   test('cancel stops the run at once and marks it cancelled; it stays resumable and can be deleted', async () => {
     const runId = await start(6);
-    await page.waitForFunction(() => window.lab.active?.log.includes('saved checkpoint after iteration 0'), undefined, { timeout: 60_000, polling: 50 });
+    await page.waitForFunction(() => window.lab.active?.log.includes('saved after the warm start'), undefined, { timeout: 60_000, polling: 50 });
     await page.evaluate(() => window.lab.cancel());
     const after = await page.evaluate((id) => ({ active: window.lab.active, listed: window.lab.runs.find((x) => x.id === id) }), runId);
     expect(after.active?.status).toBe('cancelled');

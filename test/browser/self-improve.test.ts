@@ -10,27 +10,18 @@
  *   their error, naming the line or field.
  * Screenshots go to .scratch/self-improve*.png (git-ignored): look at them.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
 import { resolveConfig } from '../../src/experiments/config';
 import { selfImprove } from '../../src/experiments/self-improve';
-import { type Lab, startLab } from './harness';
+import { openLabPage, useLab, waitForRunStatus as waitForStatus } from './harness';
 
-let lab: Lab;
-
-beforeAll(async () => {
-  lab = await startLab();
-  mkdirSync('.scratch', { recursive: true });
-});
-
-afterAll(async () => {
-  await lab?.close();
-});
+const lab = useLab();
 
 /**
- * The brief's small run. stepsPerIteration is long enough (a few seconds per
+ * A small run. stepsPerIteration is long enough (a few seconds per
  * iteration on this 2-core machine) that the reload lands inside iteration 1.
  */
 const settings: Record<string, string> = {
@@ -47,14 +38,6 @@ function row(page: Page, runId: string): Locator {
 
 async function runStatus(page: Page): Promise<string> {
   return (await page.getByTestId('run-status').getAttribute('data-status')) ?? '';
-}
-
-async function waitForStatus(page: Page, status: string, timeout: number): Promise<void> {
-  await page.waitForFunction(
-    (s) => document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') === s,
-    status,
-    { timeout },
-  );
 }
 
 /** Points on the accuracy chart (one per iteration). */
@@ -82,12 +65,8 @@ async function download(page: Page, button: Locator): Promise<{ name: string; by
 }
 
 test('self-improve lab: run, reload, resume, export, import, compare, bad file, bad link', async () => {
-  const { page, errors } = await lab.newPage();
-  await page.setViewportSize({ width: 1280, height: 900 });
-
   // --- the share link fills the form ----------------------------------------
-  await page.goto(`${lab.url}/${shareLink}`);
-  await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 120_000 }); // the dev server's first compile
+  const { page, errors } = await openLabPage(lab(), shareLink);
   expect(await page.getByRole('link', { name: 'Self-improvement' }).getAttribute('aria-current')).toBe('page');
   for (const [field, value] of Object.entries(settings)) expect(await page.locator(`#${field}`).inputValue(), field).toBe(value);
   expect(await page.locator('#seed').inputValue()).toBe('1');
@@ -112,7 +91,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
 
   // --- reload once the first checkpoint is saved ---------------------------
   await page.waitForFunction(
-    () => (document.querySelector('[data-testid="run-log"]')?.textContent ?? '').includes('saved checkpoint after iteration 0'),
+    () => (document.querySelector('[data-testid="run-log"]')?.textContent ?? '').includes('saved after the warm start'),
     undefined,
     { timeout: RUN_TIMEOUT },
   );
@@ -134,13 +113,13 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   // --- resume it to the end ---------------------------------------------------
   await row(page, runId!).getByRole('button', { name: 'Resume', exact: true }).click();
   await waitForStatus(page, 'running', 60_000);
-  expect(await page.getByTestId('run-log').textContent()).toContain('resumed after iteration 0');
+  expect(await page.getByTestId('run-log').textContent()).toContain('resumed after the warm start');
   await waitForStatus(page, 'done', RUN_TIMEOUT);
   await waitForAccuracyPoints(page, 3, 10_000);
   expect(await accuracyPoints(page)).toBe(3);
   await page.waitForFunction((id) => document.querySelector(`li[data-run-id="${id}"]`)?.getAttribute('data-status') === 'done', runId);
   const finalLine = (await row(page, runId!).locator('.result').textContent())!.replace(/·\s*[\d.]+ [KMG]?i?B\s*$/, '').trim();
-  expect(finalLine).toMatch(/^after iteration 2: train \d+\.\d% · validation \d+\.\d% · test \d+\.\d%/);
+  expect(finalLine).toMatch(/^after iteration 2: validation \d+\.\d% · test \d+\.\d%/);
   expect(await page.getByTestId('latest').textContent()).toContain('After iteration 2');
   expect(await page.getByTestId('grok-result').textContent()).toMatch(/Not detected|Detected at step/);
   expect(await page.locator('section[aria-labelledby="samples-title"] tbody tr').count()).toBeGreaterThan(0);
@@ -169,7 +148,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   const checkpoint = decodeCheckpoint(new Uint8Array(model.bytes));
   expect(checkpoint.config.dModel).toBe(32);
   expect(checkpoint.meta.experiment).toBe('self-improve');
-  expect(checkpoint.meta.iteration).toBe('2');
+  expect(checkpoint.meta.checkpoint).toBe('iteration 2');
 
   // --- import it back: a new run with the same final accuracies ---------------
   await page.locator('#import-run').setInputFiles(jsonl.path);
@@ -225,7 +204,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   await page.locator('section[aria-labelledby="history-title"]').screenshot({ path: '.scratch/self-improve-history.png' });
 
   // --- a bad share link: the error names each field -----------------------------
-  await page.goto(`${lab.url}/#/lab/self-improve?preset=classroom&seed=1&iterations=lots&colour=blue`); // same document: a hash change
+  await page.goto(`${lab().url}/#/lab/self-improve?preset=classroom&seed=1&iterations=lots&colour=blue`); // same document: a hash change
   const linkError = page.getByTestId('link-error');
   await linkError.waitFor({ timeout: 10_000 });
   const linkText = (await linkError.textContent()) ?? '';
@@ -235,7 +214,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
   await page.screenshot({ path: '.scratch/self-improve-bad-link.png' });
   // A rule across fields, on a fresh load of the link.
-  await page.goto(`${lab.url}/#/lab/self-improve?preset=classroom&seed=1&nHeads=3`);
+  await page.goto(`${lab().url}/#/lab/self-improve?preset=classroom&seed=1&nHeads=3`);
   await page.reload();
   await linkError.waitFor({ timeout: 30_000 });
   expect(await linkError.textContent()).toContain('nHeads: must divide dModel (64) (the link says “3”)');
@@ -243,7 +222,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
 
   // A bad seed in a link is named too, and the rest of the link still fills the form.
-  await page.goto(`${lab.url}/#/lab/self-improve?preset=grokking&seed=-4&dModel=64`);
+  await page.goto(`${lab().url}/#/lab/self-improve?preset=grokking&seed=-4&dModel=64`);
   await page.waitForFunction(() => (document.querySelector('[data-testid="link-error"]')?.textContent ?? '').includes('seed: must be a non-negative integer'));
   expect(await page.getByRole('radio', { name: /^grokking/ }).isChecked()).toBe(true);
   expect(await page.locator('#dModel').inputValue()).toBe('64');

@@ -5,16 +5,16 @@
  * uninterrupted one does, and an uploaded corpus is checked and used.
  */
 import { describe, expect, test } from 'vitest';
-import { CpuBackend } from '../../src/core/backends/cpu';
 import { CorpusError, parsePlainText } from '../../src/core/corpus/plain-text';
 import { classroomGrammar } from '../../src/core/grammar/classroom';
 import { Rng } from '../../src/core/rng';
-import {
-  COLLAPSE_MODES, CORPUS_INPUT, type CollapseConfig, type CollapseSummary, type GenerationMetrics, collapse,
-} from '../../src/experiments/collapse';
+import { collapse } from '../../src/experiments/collapse';
+import { COLLAPSE_MODES, CORPUS_INPUT, type CollapseConfig } from '../../src/experiments/collapse/config';
+import type { GenerationRecord } from '../../src/experiments/collapse/records';
 import { resolveConfig } from '../../src/experiments/config';
 import { runEmbedder } from '../../src/experiments/embedding';
-import { type EmbedResult, type ExperimentEvent, RunCancelled, type RunCheckpoint, type RunContext, type RunInput } from '../../src/experiments/types';
+import { type EmbedResult, RunCancelled, type RunCheckpoint, type RunContext, type RunInput } from '../../src/experiments/types';
+import { runTiny as runExperiment } from '../support/run-tiny';
 
 const tiny: Partial<CollapseConfig> = {
   realSize: 40, heldOutSize: 20, samplesPerGeneration: 30, generations: 2, dModel: 16, nLayers: 1, nHeads: 2,
@@ -36,40 +36,34 @@ async function bagOfWords(texts: readonly string[]): Promise<EmbedResult> {
   };
 }
 
+/** The tiny setting on seed 3 with `overrides`; `abortAfter` cancels after that generation's checkpoint. */
 async function runTiny(opts: {
   overrides?: Partial<CollapseConfig>; resume?: RunCheckpoint; abortAfter?: number; embed?: RunContext['embed']; inputs?: Record<string, RunInput>;
 } = {}) {
   const config = resolveConfig(collapse, 'classroom', { ...tiny, ...opts.overrides });
-  const events: ExperimentEvent[] = [];
-  const controller = new AbortController();
-  const result = await collapse.run(config, {
+  const run = await runExperiment(collapse, config, {
     seed: 3,
-    createBackend: async (c) => new CpuBackend(c),
-    now: () => 0,
-    signal: controller.signal,
     resume: opts.resume,
-    embed: opts.embed,
-    inputs: opts.inputs,
-    emit: (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && e.checkpoint.iteration === opts.abortAfter) controller.abort();
-    },
-  }).catch((err: unknown) => err);
-  const rows = events.flatMap((e) => (e.type === 'metrics' && e.record.kind === 'generation' ? [e.record as GenerationMetrics] : []));
-  return { result, events, rows, config };
+    host: { embed: opts.embed, inputs: opts.inputs },
+    stopAfter: (c) => opts.abortAfter !== undefined && c.at.generation === opts.abortAfter,
+  });
+  const rows = run.records.filter((r): r is GenerationRecord => r.kind === 'generation');
+  return { ...run, rows, config };
 }
 
 describe('collapse run', () => {
   test('every mode, every generation: data built as documented, metrics measured, summary in the documented shape', async () => {
-    const { result, events, rows, config } = await runTiny({ embed: bagOfWords });
-    const summary = result as CollapseSummary;
+    const { summary: result, events, rows, config, samples, checkpoints } = await runTiny({ embed: bagOfWords });
+    const summary = result!;
     expect(Object.keys(summary.modes)).toEqual([...COLLAPSE_MODES]);
     for (const m of COLLAPSE_MODES) {
       const series = summary.modes[m]!;
       expect(series.map((g) => g.generation)).toEqual([0, 1, 2]);
       for (const g of series) {
         expect(g.perplexity).toBeGreaterThan(1);
-        expect(g.validity).toBeGreaterThanOrEqual(0);
+        // Validity is a count of the N samples: k / N exactly.
+        const valid = g.validity! * config.samplesPerGeneration;
+        expect(Math.abs(valid - Math.round(valid))).toBeLessThan(1e-9);
         expect(g.validity).toBeLessThanOrEqual(1);
         expect(g.distinct2).toBeGreaterThan(0);
         expect(Number.isFinite(g.tailMass)).toBe(true);
@@ -95,11 +89,13 @@ describe('collapse run', () => {
     // A histogram and viewer rows for every mode and generation; progress reaches 100%.
     const hist = events.filter((e) => e.type === 'metrics' && e.record.kind === 'histogram');
     expect(hist).toHaveLength(COLLAPSE_MODES.length * 3);
-    const viewer = events.flatMap((e) => (e.type === 'samples' ? e.rows : [])) as { kind: string; mode: string; prompt: string }[];
+    const viewer = samples.flatMap((s) => s.rows);
     expect(viewer.filter((r) => r.kind === 'viewer' && r.mode === 'replace')).toHaveLength(2 * 3);
-    const progress = events.filter((e) => e.type === 'progress');
-    const last = progress[progress.length - 1]!;
-    if (last.type === 'progress') expect(last.done).toBe(last.total);
+    // Each sample set belongs to one generation of one mode, and says so.
+    expect(samples.every((s) => s.rows.every((r) => r.mode === s.at.mode && r.generation === s.at.generation))).toBe(true);
+    expect(checkpoints.map((c) => c.label)).toEqual(['generation 0', 'generation 1', 'generation 2']);
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
   });
 
   test('embedding diversity is null with the reason when no model is available, never 0', async () => {
@@ -112,15 +108,17 @@ describe('collapse run', () => {
   test('a run resumed from a checkpoint ends exactly where the uninterrupted run does', async () => {
     const full = await runTiny({ overrides: { modes: ['replace', 'accumulate'] } });
     const stopped = await runTiny({ overrides: { modes: ['replace', 'accumulate'] }, abortAfter: 1 });
-    const ckpt = stopped.events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : [])).find((c) => c.iteration === 1)!;
+    expect(stopped.error).toBeInstanceOf(RunCancelled);
+    const ckpt = stopped.checkpoints.find((c) => c.at.generation === 1)!;
     const resumed = await runTiny({ overrides: { modes: ['replace', 'accumulate'] }, resume: ckpt });
-    expect(resumed.result).toEqual(full.result);
+    expect(resumed.summary).toEqual(full.summary);
+    expect([...ckpt.records, ...resumed.records]).toEqual(full.records);
   });
 
   test('an uploaded corpus is checked, split and used; validity is not computed, with the reason', async () => {
     const missing = await runTiny({ overrides: { corpus: 'upload' } });
-    expect(missing.result).toBeInstanceOf(CorpusError);
-    expect((missing.result as Error).message).toMatch(/corpus: 'upload' needs a \.txt file/);
+    expect(missing.error).toBeInstanceOf(CorpusError);
+    expect((missing.error as Error).message).toMatch(/corpus: 'upload' needs a \.txt file/);
     const g = classroomGrammar();
     const rng = Rng.fromSeed(9);
     const text = Array.from({ length: 120 }, () => {
@@ -128,10 +126,10 @@ describe('collapse run', () => {
       return `${s[0]!.toUpperCase()}${s.slice(1)}.`;
     }).join(' ');
     const bytes = new TextEncoder().encode(text);
-    const { result, rows } = await runTiny({
+    const { summary: result, rows } = await runTiny({
       overrides: { corpus: 'upload', modes: ['replace'], generations: 1 }, inputs: { [CORPUS_INPUT]: { name: 'story.txt', bytes } },
     });
-    const summary = result as CollapseSummary;
+    const summary = result!;
     expect(summary.corpus).toBe('story.txt');
     expect(summary.reference).toMatchObject({ truePerplexity: null, trueLogLik: null, note: 'an uploaded text has no known grammar' });
     expect(rows.every((r) => r.validity === null && r.trueLogLik === null && r.perplexity > 1)).toBe(true);

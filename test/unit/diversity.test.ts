@@ -14,19 +14,27 @@ import type { TokenBatch } from '../../src/core/backend';
 import { CpuBackend } from '../../src/core/backends/cpu';
 import { initParams } from '../../src/core/gpt/init';
 import { targetLevel, verifyTarget } from '../../src/core/puzzles';
+import { PUZZLE_ALPHABET } from '../../src/core/puzzles/types';
 import { keyFromSeed } from '../../src/core/rng';
 import { scoreContinuations } from '../../src/core/score';
 import { CharTokenizer } from '../../src/core/tokenizer/char';
 import { sftBatch } from '../../src/core/train';
 import { coerceOverrides, resolveConfig } from '../../src/experiments/config';
+import { diversity } from '../../src/experiments/diversity';
+import type { DiversityConfig } from '../../src/experiments/diversity/config';
 import {
-  type DiagnosticRecord, type DiversityConfig, type DiversitySummary, type EvaluationRecord, type PromptSamples, additiveAdvantages,
-  advantageScale, concatBatches, diversity, diversityEstimate, editDistance, normalizedEditDistance, polychromicAdvantages, setDiversity,
-  surrogateBatch,
-} from '../../src/experiments/diversity';
-import { PUZZLE_ALPHABET } from '../../src/experiments/self-improve';
-import type { EmbedResult, ExperimentEvent, RunCheckpoint, RunContext } from '../../src/experiments/types';
+  type PromptSamples, additiveAdvantages, advantageScale, concatBatches, diversityEstimate, editDistance, normalizedEditDistance,
+  polychromicAdvantages, setDiversity, surrogateBatch,
+} from '../../src/experiments/diversity/objectives';
+import type { DiagnosticRecord, DiversityRecord, EvaluationRecord } from '../../src/experiments/diversity/records';
+import {
+  aggregate, aggregateRecords, diagnosticSeries, emptyTally, evaluationNotes, gradientShares, preferredSplit, summarize, sweep, sweepTable,
+  tableRow,
+} from '../../src/experiments/diversity/report';
+import { CheckpointError } from '../../src/experiments/session';
+import type { EmbedResult, RunCheckpoint, RunContext } from '../../src/experiments/types';
 import { RunCancelled } from '../../src/experiments/types';
+import { runTiny as runExperimentTiny } from '../support/run-tiny';
 
 describe('the diversity score and the advantages', () => {
   test('normalised edit distance and D', () => {
@@ -218,30 +226,15 @@ const fakeEmbed = (calls: number[]): NonNullable<RunContext['embed']> => async (
   };
 };
 
-async function runTiny(overrides: Partial<DiversityConfig>, opts: { resume?: RunCheckpoint; abortAfter?: number; embed?: RunContext['embed'] } = {}) {
+function runTiny(overrides: Partial<DiversityConfig>, opts: { resume?: RunCheckpoint; stopAfter?: (c: RunCheckpoint) => boolean; embed?: RunContext['embed'] } = {}) {
   const config = resolveConfig(diversity, 'classroom', { ...tiny, ...overrides });
-  const events: ExperimentEvent[] = [];
-  const controller = new AbortController();
-  const summary = await diversity.run(config, {
-    seed: 3,
-    createBackend: async (c) => new CpuBackend(c),
-    now: () => 0,
-    signal: controller.signal,
-    resume: opts.resume,
-    embed: opts.embed,
-    emit: (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && e.checkpoint.iteration === opts.abortAfter) controller.abort();
-    },
-  }).catch((err: unknown) => err);
-  const records = events.flatMap((e) => (e.type === 'metrics' ? [e.record] : []));
-  return { summary, events, records };
+  return runExperimentTiny(diversity, config, { seed: 3, resume: opts.resume, stopAfter: opts.stopAfter, host: { embed: opts.embed } });
 }
 
 describe('diversity run', () => {
-  test('a tiny sweep emits diagnostics, evaluations, aggregates, samples and checkpoints', async () => {
+  test('a tiny sweep emits diagnostics, evaluations, aggregates, samples and checkpoints at {replicate, lambda}', async () => {
     const calls: number[] = [];
-    const { summary, events, records } = await runTiny({}, { embed: fakeEmbed(calls) });
+    const { summary, events, records, samples, checkpoints } = await runTiny({}, { embed: fakeEmbed(calls) });
     const diag = records.filter((r): r is DiagnosticRecord => r.kind === 'diagnostic');
     expect(diag.map((d) => [d.lambda, d.step])).toEqual([[0, 0], [0, 3], [1, 0], [1, 3]]);
     for (const d of diag.filter((x) => x.lambda === 0)) {
@@ -264,30 +257,43 @@ describe('diversity run', () => {
       ['base', null, 'train'], ['base', null, 'test'], ['fine-tuned', 0, 'train'], ['fine-tuned', 0, 'test'], ['fine-tuned', 1, 'train'], ['fine-tuned', 1, 'test'],
     ]);
     for (const e of evals) {
-      expect(e.quality).toBeGreaterThanOrEqual(0);
+      // Every prompt has m samples, so mean pass@1 is the share of correct verdicts.
+      expect(e.quality).toBeCloseTo(e.validity.correct / (e.prompts * e.samplesPerPrompt), 12);
       expect(e.passAtK).toBeGreaterThanOrEqual(e.quality - 1e-12);
       expect(Object.values(e.validity).reduce((a, b) => a + b, 0)).toBe(e.prompts * e.samplesPerPrompt);
       expect(e.embeddingDiversity).not.toBeNull();
       expect(e.notes.embeddingDiversity).toMatch(/^fake-embedder, \d+ texts in batches of 5/);
     }
+    // The fine-tuned models carry their diagnostics' mean shares; the base model none.
+    expect(evals[4]!.gradShare).toBeCloseTo((diag[2]!.gradShare + diag[3]!.gradShare) / 2, 15);
+    expect(evals[0]!.gradShare).toBeNull();
     expect(Math.max(...calls)).toBeLessThanOrEqual(5);
     expect(records.filter((r) => r.kind === 'aggregate').map((r) => [r.lambda, r.split])).toEqual([
       [null, 'train'], [null, 'test'], [0, 'train'], [0, 'test'], [1, 'train'], [1, 'test'],
     ]);
 
-    const s = summary as DiversitySummary;
+    const s = summary!;
     expect(Object.keys(s.lambdas)).toEqual(['0', '1']);
     expect(s.lambdas['0']!.diagnostics!.lossShare.mean).toBe(0);
     expect(s.lambdas['0']!.splits.test!.change!.quality).toEqual({ mean: 0, low: null, high: null, n: 1 }); // one replicate: no interval
     expect(s.lambdas['1']!.splits.train!.metrics.quality.mean).toBe(evals[4]!.quality);
+    expect(s.lambdas['1']!.splits.test!.change!.quality.mean).toBeCloseTo(evals[5]!.quality - evals[3]!.quality, 15);
     expect(s.lambdas['1']!.notes).toContain('one replicate: no confidence intervals');
 
     const progress = events.filter((e) => e.type === 'progress');
     const last = progress[progress.length - 1]!;
     expect(last.type === 'progress' && last.done === last.total).toBe(true);
-    expect(events.filter((e) => e.type === 'checkpoint')).toHaveLength(3);
-    const samples = events.flatMap((e) => (e.type === 'samples' ? [e] : []));
-    expect(samples.map((e) => e.rows.length)).toEqual([2, 2, 2]); // one prompt per split per unit
+    const units = [{ replicate: 0, lambda: null }, { replicate: 0, lambda: 0 }, { replicate: 0, lambda: 1 }];
+    expect(checkpoints.map((c) => [c.at, c.label, c.experiment, c.stateVersion])).toEqual([
+      [units[0], 'replicate 1, the base model', 'diversity', 1], [units[1], 'replicate 1, λ = 0', 'diversity', 1], [units[2], 'replicate 1, λ = 1', 'diversity', 1],
+    ]);
+    // The base model travels with every checkpoint: it is the params of the first.
+    for (const c of checkpoints) expect(c.extraParams.base).toEqual(checkpoints[0]!.params);
+    expect(samples.map((e) => e.at)).toEqual(units);
+    expect(samples.map((e) => e.rows.map((r) => [r.lambda, r.split]))).toEqual([
+      [[null, 'train'], [null, 'test']], [[0, 'train'], [0, 'test']], [[1, 'train'], [1, 'test']],
+    ]); // one prompt per split per unit
+    expect(samples[2]!.rows[1]!.samples).toHaveLength(4);
   });
 
   test('not computed is null with the reason, never 0', async () => {
@@ -296,33 +302,124 @@ describe('diversity run', () => {
     const b = await runTiny({ lambdas: [1], fineTuneSteps: 3 });
     for (const [run, reason] of [[a, 'not computed: out of memory'], [b, 'not computed: this host has no embedding model']] as const) {
       const evals = run.records.filter((r): r is EvaluationRecord => r.kind === 'evaluation');
+      expect(evals).toHaveLength(4);
       for (const e of evals) {
         expect(e.embeddingDiversity).toBeNull();
         expect(e.notes.embeddingDiversity).toBe(reason);
       }
-      const s = run.summary as DiversitySummary;
+      const s = run.summary!;
       expect(s.lambdas['1']!.splits.test!.metrics.embeddingDiversity).toEqual({ mean: null, low: null, high: null, n: 0 });
       expect(s.lambdas['1']!.splits.test!.change).toBeNull(); // λ = 0 is not in the sweep
       expect(s.lambdas['1']!.notes).toContain('λ = 0 is not in the sweep: no changes against it');
+      expect(s.lambdas['1']!.notes).toContain(`embedding diversity ${reason}`);
     }
   });
 
   test('a run cancelled after a checkpoint and resumed ends as the uninterrupted one (polychromic, two replicates)', async () => {
     const o: Partial<DiversityConfig> = { objective: 'polychromic', replicates: 2, warmStartSteps: 8, evalSplits: ['test'] };
     const full = await runTiny(o);
-    for (const cut of [1, 3]) {
-      const part = await runTiny(o, { abortAfter: cut });
-      expect(part.summary).toBeInstanceOf(RunCancelled);
-      const ckpt = part.events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : [])).pop()!;
-      expect(ckpt.iteration).toBe(cut);
+    // After a fine-tuning of replicate 1, and after replicate 2's base model.
+    for (const at of [{ replicate: 0, lambda: 0 }, { replicate: 1, lambda: null }]) {
+      const part = await runTiny(o, { stopAfter: (c) => c.at.replicate === at.replicate && c.at.lambda === at.lambda });
+      expect(part.error).toBeInstanceOf(RunCancelled);
+      const ckpt = part.checkpoints.at(-1)!;
+      expect(ckpt.at).toEqual(at);
       const resumed = await runTiny(o, { resume: ckpt });
+      expect(resumed.events[0]).toEqual({ type: 'log', message: `resumed after ${ckpt.label}` });
       expect(resumed.summary).toEqual(full.summary);
-      const finalParams = (ev: ExperimentEvent[]) => ev.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint.params] : [])).pop();
-      expect(finalParams(resumed.events)).toEqual(finalParams(full.events));
+      expect([...ckpt.records, ...resumed.records]).toEqual(full.records);
+      expect(resumed.checkpoints.at(-1)!.params).toEqual(full.checkpoints.at(-1)!.params);
+      expect(resumed.checkpoints.at(-1)!.progress).toEqual(full.checkpoints.at(-1)!.progress);
     }
-    const s = full.summary as DiversitySummary;
+    const s = full.summary!;
     expect(s.lambdas['1']!.splits.test!.metrics.quality.n).toBe(2);
     expect(s.lambdas['1']!.diagnostics!.diversityScore.mean).not.toBeNull();
+  });
+
+  test('a checkpoint that is not a step of this sweep, or of an earlier state version, is refused with the reason', async () => {
+    const o: Partial<DiversityConfig> = { lambdas: [1], fineTuneSteps: 3, evalSplits: ['test'] };
+    const part = await runTiny(o, { stopAfter: () => true });
+    const ckpt = part.checkpoints[0]!;
+    const elsewhere = await runTiny({ ...o, lambdas: [2] }, { resume: { ...ckpt, at: { replicate: 0, lambda: 1 } } });
+    expect(elsewhere.error).toBeInstanceOf(CheckpointError);
+    expect(String(elsewhere.error)).toMatch(/after replicate 1, λ = 1\) is not a step of this run's sweep/);
+    const stale = await runTiny(o, { resume: { ...ckpt, stateVersion: 0 } });
+    expect(String(stale.error)).toMatch(/an earlier version of the diversity lab \(state version 0; this version reads 1\)/);
+    const foreign = await runTiny(o, { resume: { ...ckpt, state: { unitsDone: 1, seconds: 3 } } });
+    expect(String(foreign.error)).toMatch(/state is not what the diversity lab saves/);
+  });
+});
+
+// --- the report: what the page reads -------------------------------------------------
+
+/** A hand-made evaluation of one model, replicate and split. */
+function evaluation(lambda: number | null, replicate: number, quality: number, split: EvaluationRecord['split'] = 'test'): EvaluationRecord {
+  const validity = { ...emptyTally(), correct: Math.round(quality * 10), wrong: 10 - Math.round(quality * 10) };
+  return {
+    kind: 'evaluation', objective: 'additive', model: lambda === null ? 'base' : 'fine-tuned', lambda, replicate, split, prompts: 2,
+    samplesPerPrompt: 5, quality, k: 2, passAtK: quality, distinct2: null, selfBleu: 0.5, editDiversity: 0.4, embeddingDiversity: null,
+    distinctCorrect: 1, novelCorrect: 0, validity, notes: { embeddingDiversity: 'not computed: embedBatchSize is 0' },
+    lossShare: null, gradShare: null, trainLoss: 1, seconds: 0,
+  };
+}
+
+function diagnostic(lambda: number, replicate: number, step: number, gradShare: number): DiagnosticRecord {
+  return {
+    kind: 'diagnostic', objective: 'additive', lambda, replicate, step, qualityLoss: 1, diversityScore: 0.5, lossShare: gradShare / 2, gradShare,
+    qualityGradNorm: 1, diversityGradNorm: 1, gradCosine: null, halvesAgreement: NaN, sampleQuality: 1, sampleDistinct: 1,
+  };
+}
+
+describe('the report: aggregation over replicates, for the summary and the page', () => {
+  const c = { replicates: 2, lambdas: [1, 0], evalSplits: ['test'] as EvaluationRecord['split'][], diagnoseEvery: 3 };
+  const records: DiversityRecord[] = [
+    evaluation(null, 0, 0.2), evaluation(0, 0, 0.3), evaluation(1, 0, 0.5),
+    diagnostic(1, 0, 0, 0.2), diagnostic(1, 0, 3, 0.4), diagnostic(1, 1, 0, 0.6),
+    evaluation(null, 1, 0.4), evaluation(0, 1, 0.3), evaluation(1, 1, 0.7),
+  ];
+  const t975 = 12.706204736174705; // Student t, 1 degree of freedom
+
+  test('mean and 95% CI per metric, the change against λ = 0 paired by replicate, the diagnostics per replicate first', () => {
+    const a = aggregate(records, c, 1);
+    const q = a.splits.test!.metrics.quality;
+    expect(q.mean).toBeCloseTo(0.6, 15);
+    expect(q.high! - q.mean!).toBeCloseTo(t975 * 0.1, 12); // t · sd / √n, sd of {0.5, 0.7} = 0.1·√2
+    expect(q.n).toBe(2);
+    const change = a.splits.test!.change!.quality;
+    expect(change.mean).toBeCloseTo(0.3, 15); // (0.5 − 0.3 + 0.7 − 0.3) / 2
+    expect(change.low).toBeCloseTo(0.3 - t975 * 0.1, 12); // sd of {0.2, 0.4} is 0.1·√2, over √2
+    expect(a.splits.test!.metrics.distinct2).toEqual({ mean: null, low: null, high: null, n: 0 });
+    expect(a.splits.test!.validity).toEqual({ ...emptyTally(), correct: 12, wrong: 8 });
+    // Replicate 0: mean of 0.2 and 0.4 = 0.3; replicate 1: 0.6; then their mean.
+    expect(a.diagnostics!.gradShare.mean).toBeCloseTo(0.45, 15);
+    expect(a.diagnostics!.halvesAgreement).toEqual({ mean: null, low: null, high: null, n: 0 }); // NaN is left out
+    expect(a.notes).toEqual(['embedding diversity not computed: embedBatchSize is 0']);
+    expect(aggregate(records, c, null).diagnostics).toBeNull();
+    expect(aggregate(records, c, null).splits.test!.change).toBeNull();
+  });
+
+  test('a run in progress: models not yet evaluated are left out of the table, the rest have what they have', () => {
+    const sofar = records.slice(0, 6);
+    expect(sweepTable(sofar, c).map((a) => [a.lambda, a.replicates, a.splits.test!.metrics.quality.n])).toEqual([[null, 1, 1], [0, 1, 1], [1, 1, 1]]);
+    expect(sweepTable(sofar.slice(0, 2), c).map((a) => a.lambda)).toEqual([null, 0]);
+    expect(sweep(records, c).lambdas['1']).toEqual(aggregate(records, c, 1));
+    expect(Object.keys(sweep(records, c).lambdas)).toEqual(['0', '1']); // integer-like keys sort first in JS objects
+  });
+
+  test('the shares per λ and step, the notes, the viewer, the history line and the runner row', () => {
+    const series = diagnosticSeries(records);
+    expect([...series.keys()]).toEqual([1]);
+    expect(series.get(1)!.map((p) => [p.step, p.gradShare])).toEqual([[0, 0.4], [3, 0.4]]);
+    expect(evaluationNotes(records)).toEqual(['embedding diversity not computed: embedBatchSize is 0']);
+    expect(preferredSplit(['val', 'test'])).toBe('val');
+    expect(preferredSplit(['test', 'train'])).toBe('train');
+    const summary = summarize(records, { ...c, objective: 'additive' }, 1);
+    expect(gradientShares(JSON.parse(JSON.stringify(summary)))).toEqual([{ lambda: '0', gradShare: null }, { lambda: '1', gradShare: 0.45 }]);
+    expect(gradientShares({ iterations: [] })).toBeNull();
+    const [agg] = aggregateRecords(summary.lambdas['1']!, c);
+    expect(tableRow(agg!)).toMatchObject({ 'λ': '1', rep: 'mean', split: 'test', quality: '60.0%', 'grad share': '45.0%', 'distinct-2': '—' });
+    expect(tableRow(records[1]!)).toMatchObject({ 'λ': '0', rep: '1', quality: '30.0%', 'loss share': '—' });
+    expect(tableRow(records[3]!)).toBeNull();
   });
 });
 
@@ -331,15 +428,24 @@ describe('config and the headless runner', () => {
     for (const name of Object.keys(diversity.presets)) expect(() => resolveConfig(diversity, name, {})).not.toThrow();
     const w = resolveConfig(diversity, 'write-up', {});
     expect([w.lambdas, w.samplesPerPrompt, w.promptsPerEstimate, w.diversityEvery]).toEqual([[0, 0.3, 1, 2], 5, 8, 3]);
-    const c = resolveConfig(diversity, null, coerceOverrides(diversity.defaultConfig, { lambdas: '0, 0.5,4', evalSplits: 'val' }));
+    const c = resolveConfig(diversity, null, coerceOverrides(diversity.config.fields, { lambdas: '0, 0.5,4', evalSplits: 'val' }));
     expect(c.lambdas).toEqual([0, 0.5, 4]);
     expect(c.evalSplits).toEqual(['val']);
     expect(() => resolveConfig(diversity, null, { lambdas: [1, 1] })).toThrow(/lambdas: lists a value twice/);
-    expect(() => resolveConfig(diversity, null, coerceOverrides(diversity.defaultConfig, { lambdas: '0,x' }))).toThrow(/lambdas.1: must be a number/);
+    expect(() => resolveConfig(diversity, null, coerceOverrides(diversity.config.fields, { lambdas: '0,x' }))).toThrow(/lambdas.1: must be a number/);
     expect(() => resolveConfig(diversity, null, { objective: 'polychromic', setSize: 5 })).toThrow(/setSize: must be < samplesPerPrompt/);
     expect(resolveConfig(diversity, null, { setSize: 5 }).setSize).toBe(5); // unused by the additive objective
     expect(() => resolveConfig(diversity, null, { diagnoseEvery: 10 })).toThrow(/diagnoseEvery: must be a multiple of diversityEvery/);
     expect(() => resolveConfig(diversity, null, { testTargets: 0 })).toThrow(/evalSplits: includes an empty split \(test\)/);
+    expect(() => resolveConfig(diversity, null, { minTarget: 40 })).toThrow(/minTarget: must be ≤ maxTarget \(30\)/);
+  });
+
+  test('the form: every field has a human label, in the page\'s fieldsets', () => {
+    expect(diversity.config.groups.map((g) => [g.legend, g.fields.length])).toEqual([
+      ['Objective', 8], ['Task', 7], ['Model', 3], ['Training', 7], ['Evaluation', 5],
+    ]);
+    expect(diversity.config.groups[1]!.note).toMatch(/many right answers/);
+    for (const [key, field] of Object.entries(diversity.config.fields)) expect(field.label, key).not.toMatch(/^[a-z]+[A-Z]/);
   });
 
   const out = mkdtempSync(join(tmpdir(), 'lab-diversity-'));
@@ -352,7 +458,9 @@ describe('config and the headless runner', () => {
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.seconds).toBeGreaterThan(0);
     expect(Object.keys(summary.lambdas)).toEqual(['0', '1']);
-    expect(summary.lambdas['1'].splits.test.metrics.quality.mean).toBeGreaterThanOrEqual(0);
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const tuned = metrics.find((r) => r.kind === 'evaluation' && r.lambda === 1);
+    expect(summary.lambdas['1'].splits.test.metrics.quality.mean).toBe(tuned.quality); // one replicate: the mean is its value
     expect(summary.lambdas['1'].splits.test.change.quality.n).toBe(1);
     const targets = readFileSync(join(out, 'targets.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(targets).toHaveLength(11);

@@ -207,14 +207,20 @@ describe('scoring', () => {
     expect(score).toBeCloseTo(expected, 5);
   });
 
-  test('classification picks the most likely label continuation', async () => {
+  test('classification scores each label continuation independently and picks the most likely', async () => {
     const backend = await freshBackend(5);
     const prompts = [[1, 2], [3], [4, 5, 6]];
     const labels = [[7], [8, 9], [10]];
     const { logLik, predicted } = await classifyByContinuation(backend, prompts, labels, 4);
     expect(logLik).toHaveLength(9);
+    // The reference: every (prompt, label) pair scored on its own, one at a time.
+    const reference: number[] = [];
+    for (const prompt of prompts) {
+      for (const continuation of labels) reference.push((await scoreContinuations(backend, [{ prompt, continuation }], 1))[0]!);
+    }
+    reference.forEach((x, i) => expect(logLik[i]).toBeCloseTo(x, 5));
     prompts.forEach((_, i) => {
-      const row = Array.from(logLik.subarray(i * 3, i * 3 + 3));
+      const row = reference.slice(i * 3, i * 3 + 3);
       expect(predicted[i]).toBe(row.indexOf(Math.max(...row)));
     });
   });

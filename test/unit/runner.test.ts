@@ -24,9 +24,12 @@ test('run self-improve writes metrics.jsonl, puzzles.jsonl, summary.json, run.js
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
   expect(summary.seconds).toBeGreaterThan(0);
   expect(summary.iterations.map((i: { iteration: number }) => i.iteration)).toEqual([0, 1, 2]);
+  // An accuracy is a count of the split's puzzles: k / n exactly, with n from the config the run wrote.
+  const sizes: Record<string, number> = { train: summary.config.trainSize, val: summary.config.valSize, test: summary.config.testSize };
   for (const it of summary.iterations) {
     for (const split of ['train', 'val', 'test']) {
-      expect(it.accuracy[split]).toBeGreaterThanOrEqual(0);
+      const k = it.accuracy[split] * sizes[split]!;
+      expect(Math.abs(k - Math.round(k))).toBeLessThan(1e-9);
       expect(it.accuracy[split]).toBeLessThanOrEqual(1);
     }
   }
@@ -42,7 +45,7 @@ test('run self-improve writes metrics.jsonl, puzzles.jsonl, summary.json, run.js
   const run = parseRunFile(readFileSync(join(out, 'run.jsonl'), 'utf8'));
   expect(run.metrics).toEqual(metrics);
   const model = decodeCheckpoint(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
-  expect(model.meta.iteration).toBe('2');
+  expect(model.meta.checkpoint).toBe('iteration 2');
   expect(model.tokenizer?.kind).toBe('char');
 });
 

@@ -4,80 +4,80 @@
  * checkpoint ends exactly where the uninterrupted run does.
  */
 import { describe, expect, test } from 'vitest';
-import { CpuBackend } from '../../src/core/backends/cpu';
 import { detectGrokking } from '../../src/core/metrics/grokking';
 import { passAtK } from '../../src/core/metrics/pass-at-k';
+import { verify } from '../../src/core/puzzles';
 import { coerceOverrides, hashToLink, linkToHash, overridesToStrings, resolveConfig } from '../../src/experiments/config';
-import { type IterationMetrics, type SelfImproveConfig, runSplits, selfImprove } from '../../src/experiments/self-improve';
-import { type ExperimentEvent, RunCancelled, type RunCheckpoint } from '../../src/experiments/types';
+import { selfImprove } from '../../src/experiments/self-improve';
+import type { SelfImproveConfig } from '../../src/experiments/self-improve/config';
+import { evaluations, iterations } from '../../src/experiments/self-improve/report';
+import { runSplits } from '../../src/experiments/self-improve/splits';
+import { CheckpointError } from '../../src/experiments/session';
+import { RunCancelled } from '../../src/experiments/types';
 import { parseRunArgs } from '../../bin/run-experiment';
+import { runTiny } from '../support/run-tiny';
 
 const tiny: Partial<SelfImproveConfig> = {
   families: ['reverse'], minDifficulty: 1, maxDifficulty: 1, trainSize: 16, valSize: 6, testSize: 6, seedSetSize: 8,
   dModel: 16, nLayers: 1, nHeads: 2, warmStartSteps: 6, iterations: 2, samplesPerProblem: 2, stepsPerIteration: 4,
   batchSize: 4, passSamples: 2, passK: 2, evalEvery: 5,
 };
-
-async function runTiny(seed: number, opts: { resume?: RunCheckpoint; abortAfterCheckpoint?: number } = {}) {
-  const config = resolveConfig(selfImprove, 'classroom', tiny);
-  const events: ExperimentEvent[] = [];
-  const controller = new AbortController();
-  const summary = await selfImprove.run(config, {
-    seed,
-    createBackend: async (c) => new CpuBackend(c),
-    now: () => 0,
-    signal: controller.signal,
-    resume: opts.resume,
-    emit: (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && e.checkpoint.iteration === opts.abortAfterCheckpoint) controller.abort();
-    },
-  }).catch((err: unknown) => err);
-  return { summary, events };
-}
+const config = resolveConfig(selfImprove, 'classroom', tiny);
 
 describe('self-improve run', () => {
-  test('emits iterations 0…N with accuracies, progress to 100%, samples and checkpoints', async () => {
-    const { summary, events } = await runTiny(1);
-    const its = events.flatMap((e) => (e.type === 'metrics' && e.record.kind === 'iteration' ? [e.record as IterationMetrics] : []));
+  test('emits iterations 0…N, progress to 100%, attempts per iteration and checkpoints in its own words', async () => {
+    const run = await runTiny(selfImprove, config);
+    expect(run.error).toBeNull();
+    const its = iterations(run.records);
     expect(its.map((r) => r.iteration)).toEqual([0, 1, 2]);
+    const splits = runSplits(config, 1);
     for (const r of its) {
-      for (const s of ['train', 'val', 'test'] as const) {
-        expect(r.accuracy[s]).toBeGreaterThanOrEqual(0);
-        expect(r.accuracy[s]).toBeLessThanOrEqual(1);
-      }
+      // An accuracy is a count of a split's puzzles: k / n exactly.
+      for (const s of ['train', 'val', 'test'] as const) expect(Number.isInteger(r.accuracy[s] * splits[s].length)).toBe(true);
       expect(r.passAtK).not.toBeNull();
       expect(Object.keys(r.byFamily.val)).toEqual(['reverse']);
     }
-    const progress = events.filter((e) => e.type === 'progress');
-    const lastProgress = progress[progress.length - 1]!;
-    expect(lastProgress).toMatchObject({ type: 'progress' });
-    if (lastProgress.type === 'progress') expect(lastProgress.done).toBe(lastProgress.total);
-    expect(events.filter((e) => e.type === 'checkpoint')).toHaveLength(3);
-    expect(events.some((e) => e.type === 'samples' && e.rows.length > 0)).toBe(true);
-    const evals = events.filter((e) => e.type === 'metrics' && e.record.kind === 'eval');
-    expect(evals.length).toBeGreaterThan(0); // evalEvery feeds the grokking monitor
-    expect(summary).toMatchObject({ iterations: [{ iteration: 0 }, { iteration: 1 }, { iteration: 2 }] });
+    const progress = run.events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
+    expect(run.checkpoints.map((c) => c.label)).toEqual(['the warm start', 'iteration 1', 'iteration 2']);
+    expect(run.checkpoints.map((c) => c.progress.done)).toEqual([...run.checkpoints.map((c) => c.progress.done)].sort((a, b) => a - b));
+    // One sample set per iteration; each row's verdicts are the verifier's own.
+    expect(run.samples.map((s) => s.at)).toEqual([{ iteration: 1 }, { iteration: 2 }]);
+    const byPrompt = new Map(splits.train.map((p) => [p.prompt, p]));
+    for (const row of run.samples.flatMap((s) => s.rows)) {
+      for (const a of row.attempts) expect(a.correct).toBe(verify(byPrompt.get(row.prompt)!, a.text).correct);
+    }
+    // evalEvery 5 feeds the grokking monitor at steps 5, 10, … and at each iteration's end.
+    expect(evaluations(run.records).map((e) => e.step)).toEqual([5, 6, 10, 14]);
+    expect(run.summary).toMatchObject({ iterations: [{ iteration: 0 }, { iteration: 1 }, { iteration: 2 }] });
   });
 
   test('same seed, same run; a run cancelled after a checkpoint and resumed ends identically', async () => {
-    const full = await runTiny(2);
-    const again = await runTiny(2);
-    const metrics = (ev: ExperimentEvent[]) => ev.flatMap((e) => (e.type === 'metrics' ? [e.record] : []));
-    expect(metrics(again.events)).toEqual(metrics(full.events));
+    const full = await runTiny(selfImprove, config, { seed: 2 });
+    const again = await runTiny(selfImprove, config, { seed: 2 });
+    expect(again.records).toEqual(full.records);
 
-    const cut = await runTiny(2, { abortAfterCheckpoint: 1 });
-    expect(cut.summary).toBeInstanceOf(RunCancelled);
-    const ckpt = cut.events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : [])).pop()!;
-    expect(ckpt.iteration).toBe(1);
-    const resumed = await runTiny(2, { resume: ckpt });
+    const cut = await runTiny(selfImprove, config, { seed: 2, stopAfter: (c) => c.label === 'iteration 1' });
+    expect(cut.error).toBeInstanceOf(RunCancelled);
+    const ckpt = cut.checkpoints.at(-1)!;
+    expect(ckpt.at).toEqual({ iteration: 1 });
+    const resumed = await runTiny(selfImprove, config, { seed: 2, resume: ckpt });
     expect(resumed.summary).toEqual(full.summary);
-    const finalParams = (ev: ExperimentEvent[]) => ev.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint.params] : [])).pop();
-    expect(finalParams(resumed.events)).toEqual(finalParams(full.events));
+    expect([...ckpt.records, ...resumed.records]).toEqual(full.records);
+    expect(resumed.checkpoints.at(-1)!.params).toEqual(full.checkpoints.at(-1)!.params);
+    expect(resumed.checkpoints.at(-1)!.progress).toEqual(full.checkpoints.at(-1)!.progress);
+  });
+
+  test('a checkpoint of another lab, an earlier state version or a foreign state is refused, naming why', async () => {
+    const cut = await runTiny(selfImprove, config, { stopAfter: () => true });
+    const ckpt = cut.checkpoints[0]!;
+    const refused = async (resume: typeof ckpt) => (await runTiny(selfImprove, config, { resume })).error;
+    expect(await refused({ ...ckpt, experiment: 'collapse' })).toBeInstanceOf(CheckpointError);
+    expect(String(await refused({ ...ckpt, stateVersion: 0 }))).toMatch(/an earlier version of the self-improve lab \(state version 0; this version reads 1\)/);
+    expect(String(await refused({ ...ckpt, state: { kept: 'all', curriculumLevel: 1, step: 0 } }))).toMatch(/state\.kept/);
   });
 
   test('puzzles for export are the run\'s splits', () => {
-    const config = resolveConfig(selfImprove, 'classroom', tiny);
     const rows = selfImprove.datasets!(config, 3)['puzzles.jsonl']!;
     const s = runSplits(config, 3);
     expect(rows).toHaveLength(s.train.length + s.val.length + s.test.length);
@@ -103,7 +103,7 @@ describe('config, presets and share links', () => {
     expect(hash).toBe('#/lab/self-improve?preset=classroom&seed=3&families=reverse%2Csort&iterations=7');
     const link = hashToLink(hash)!;
     expect(link).toMatchObject({ experiment: 'self-improve', preset: 'classroom', seed: 3 });
-    expect(resolveConfig(selfImprove, link.preset, coerceOverrides(selfImprove.defaultConfig, link.overrides))).toEqual(config);
+    expect(resolveConfig(selfImprove, link.preset, coerceOverrides(selfImprove.config.fields, link.overrides))).toEqual(config);
     expect(() => hashToLink('#/lab/self-improve?seed=-2')).toThrow(/seed: must be a non-negative integer/);
     expect(hashToLink('#/engine')).toBeNull();
   });

@@ -6,19 +6,28 @@
  * resumed run ends bit-identical, bad inputs name the field, and the
  * pretrained-generator path runs against a test host.
  */
+import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
-import { CpuBackend } from '../../src/core/backends/cpu';
 import type { LabelledDataset } from '../../src/core/data/labelled';
+import { meanCI95 } from '../../src/core/metrics/stats';
 import { DEFAULT_GENERATOR_MODEL } from '../../src/core/models';
 import { Rng, keyFromSeed } from '../../src/core/rng';
 import { resolveConfig } from '../../src/experiments/config';
+import { CheckpointError } from '../../src/experiments/session';
+import { symbiosis } from '../../src/experiments/symbiosis';
+import type { SymbiosisConfig } from '../../src/experiments/symbiosis/config';
+import { DATASET_INPUT, parseDatasetInput } from '../../src/experiments/symbiosis/dataset';
+import { hardnessScores, selectHard } from '../../src/experiments/symbiosis/hard';
+import { METHODS, SYMBIOSIS_METHODS } from '../../src/experiments/symbiosis/methods';
 import {
-  DATASET_INPUT, type GenerationRecord, type HardExamplesRecord, type SampleRow, type StaticSetRecord, SYMBIOSIS_METHODS, type SymbiosisConfig,
-  type SymbiosisSummary, type Table1, type Table1Row, type TopClass, cleanGeneratedText, hardnessScores, isCollapsedOntoOneClass, parseDatasetInput, selectHard,
-  summarize, symbiosis,
-} from '../../src/experiments/symbiosis';
-import type { ExperimentEvent, MetricRecord, RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
-import { lossCurves } from '../../src/ui/pages/symbiosis/metrics';
+  type GenerationRecord, type SymbiosisRecord, type Table1, type Table1Row, type TableRecord, type TopClass, record as recordSchema,
+} from '../../src/experiments/symbiosis/records';
+import { lossCurves, methodSeries, tableView } from '../../src/experiments/symbiosis/report';
+import { STREAM } from '../../src/experiments/symbiosis/streams';
+import { accuracyInterval, isCollapsedOntoOneClass, summarize } from '../../src/experiments/symbiosis/table';
+import { cleanGeneratedText } from '../../src/experiments/symbiosis/text';
+import { RunCancelled, type RunCheckpoint, type RunContext, type RunInput } from '../../src/experiments/types';
+import { runTiny as runExperiment } from '../support/run-tiny';
 
 // --- a generated dataset ---------------------------------------------------------
 
@@ -50,28 +59,18 @@ const tiny: Partial<SymbiosisConfig> = {
 };
 
 async function runTiny(opts: {
-  overrides?: Partial<SymbiosisConfig>; resume?: RunCheckpoint; abortAfter?: number; inputs?: Record<string, RunInput>;
+  overrides?: Partial<SymbiosisConfig>; resume?: RunCheckpoint; stopAfterGeneration?: number; inputs?: Record<string, RunInput>;
   generateText?: RunContext['generateText'];
 } = {}) {
   const config = resolveConfig(symbiosis, 'tiny', { ...tiny, ...opts.overrides });
-  const events: ExperimentEvent[] = [];
-  const controller = new AbortController();
-  const result = await symbiosis.run(config, {
-    seed: 5,
-    createBackend: async (c) => new CpuBackend(c),
-    now: () => 0,
-    signal: controller.signal,
-    resume: opts.resume,
-    inputs: opts.inputs ?? { [DATASET_INPUT]: datasetInput },
-    generateText: opts.generateText,
-    emit: (e) => {
-      events.push(e);
-      if (e.type === 'checkpoint' && e.checkpoint.iteration === opts.abortAfter) controller.abort();
-    },
-  }).catch((err: unknown) => err);
-  const records = events.flatMap((e) => (e.type === 'metrics' ? [e.record] : []));
-  const of = <R extends MetricRecord>(kind: string) => records.filter((r) => r.kind === kind) as R[];
-  return { result, events, records, of, config };
+  const run = await runExperiment(symbiosis, config, {
+    seed: 5, resume: opts.resume, stopAfter: (c) => c.at.generation === opts.stopAfterGeneration,
+    host: { inputs: opts.inputs ?? { [DATASET_INPUT]: datasetInput }, generateText: opts.generateText },
+  });
+  const of = <K extends SymbiosisRecord['kind']>(kind: K) => run.records.filter((r): r is Extract<SymbiosisRecord, { kind: K }> => r.kind === kind);
+  // What run() returned, or the error it ended with.
+  const result = run.summary ?? (run.error instanceof Error ? run.error : new Error(String(run.error)));
+  return { ...run, result, of, config };
 }
 
 // One uninterrupted run of all four methods, shared by the shape test and the resume test.
@@ -80,21 +79,23 @@ const full = () => (fullRun ??= runTiny());
 
 describe('symbiosis run', () => {
   test('all four methods run end to end and emit the documented records, samples and summary', async () => {
-    const { result, events, of, config } = await full();
-    if (result instanceof Error) throw result;
-    const summary = result as SymbiosisSummary;
+    const { result: summary, events, of, config, samples, checkpoints } = await full();
+    if (summary instanceof Error) throw summary;
     expect(Object.keys(summary.methods)).toEqual([...SYMBIOSIS_METHODS]);
+    const gens = of('generation');
+    // One replicate: each generation's accuracy in the summary is that generation's record, with its Wilson interval.
     for (const m of SYMBIOSIS_METHODS) {
-      const acc = summary.methods[m]!.accuracy;
-      expect(acc).toHaveLength(config.generations + 1);
-      for (const a of acc) expect(a).toBeGreaterThanOrEqual(0);
+      const mine = gens.filter((r) => r.method === m).sort((a, b) => a.generation - b.generation);
+      expect(summary.methods[m]!.accuracy).toEqual(mine.map((r) => r.testAccuracy));
+      expect(summary.methods[m]!.low).toEqual(mine.map((r) => r.testLow));
+      expect(summary.methods[m]!.byReplicate).toEqual([mine.map((r) => r.testAccuracy)]);
+      expect(mine.map((r) => r.generation)).toEqual([...Array(config.generations + 1).keys()]);
     }
     // Generation 0 is the one pretrained Student, shared by every method.
     expect(new Set(SYMBIOSIS_METHODS.map((m) => summary.methods[m]!.accuracy[0])).size).toBe(1);
-    const staticSet = of<StaticSetRecord>('static-set')[0]!;
+    const staticSet = of('static-set')[0]!;
     expect(staticSet.size).toBe(staticSet.generated - staticSet.dropped);
     expect(staticSet.size).toBeGreaterThan(0);
-    const gens = of<GenerationRecord>('generation');
     expect(gens).toHaveLength(SYMBIOSIS_METHODS.length * (config.generations + 1));
     for (const r of gens.filter((g) => g.generation > 0)) {
       expect(r.testLow).toBeLessThanOrEqual(r.testAccuracy);
@@ -108,7 +109,9 @@ describe('symbiosis run', () => {
         continue;
       }
       expect(r.distinct2).toBeGreaterThan(0);
+      expect(r.distinct2).toBeLessThanOrEqual(1);
       expect(r.selfBleu).toBeGreaterThanOrEqual(0);
+      expect(r.selfBleu).toBeLessThanOrEqual(1);
       expect(r.labelShares!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
       expect(r.trainLoss).toBeGreaterThan(0);
       expect(r.steps).toBe(Math.ceil((config.epochsPerGeneration * r.dataSize) / config.batchSize));
@@ -129,15 +132,15 @@ describe('symbiosis run', () => {
     expect(at('static', 1).sharedBy).toEqual(['static', 'recursive']);
     expect(at('recursive', 2).generated).toBe(config.syntheticPerGeneration);
     expect(at('symbiosis', 1).generated).toBe(config.syntheticPerGeneration);
-    const hard = of<HardExamplesRecord>('hard-examples');
+    const hard = of('hard-examples');
     expect(hard.map((h) => h.generation)).toEqual([1, 2]);
     expect(hard[0]).toMatchObject({ count: config.hardExamples, selector: 'loss', minedOn: 'validation' });
     expect(of('static-set')).toHaveLength(1);
     expect(of('setup')).toHaveLength(1);
-    const table = of<MetricRecord & { table: Table1; summary: string[] }>('table');
+    const table = of('table');
     expect(table).toHaveLength(1);
     // Every Student's test predictions by class; Table 1 names each final Student's most-predicted class with its shares.
-    const testShares = of<MetricRecord & { testLabelShares: number[] }>('setup')[0]!.testLabelShares;
+    const testShares = of('setup')[0]!.testLabelShares;
     expect(testShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
     for (const r of gens) expect(r.predictedShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
     for (const row of table[0]!.table.rows) {
@@ -150,7 +153,9 @@ describe('symbiosis run', () => {
     expect(summary.summary[0]).toMatch(/3 classes, chance 33\.3%; one replicate: 95% intervals are Wilson intervals/);
     expect(summary.summary.some((l) => l.startsWith('Write-up claim "Real is the upper bound": '))).toBe(true);
     // Samples: every method's data, the Student's verdict and, for Symbiosis, the hard example it came from.
-    const rows = events.flatMap((e) => (e.type === 'samples' ? e.rows : [])) as SampleRow[];
+    const rows = samples.flatMap((s) => s.rows);
+    // Each sample set is where its rows are from.
+    for (const s of samples) for (const r of s.rows) expect(s.at).toEqual({ replicate: r.replicate, generation: r.generation, method: r.method });
     expect(rows).toHaveLength(gens.reduce((n, r) => n + (r.generation > 0 ? Math.min(config.sampleRowsPerGeneration, r.dataSize) : 0), 0));
     expect(rows.filter((r) => r.method === 'real')).toHaveLength(config.generations * config.sampleRowsPerGeneration);
     for (const r of rows) {
@@ -160,10 +165,13 @@ describe('symbiosis run', () => {
       expect(r.prompt === null).toBe(r.method !== 'symbiosis');
     }
     // Checkpoints after every generation; progress ends at its total; step events carry losses.
-    expect(events.filter((e) => e.type === 'checkpoint').map((e) => (e.type === 'checkpoint' ? e.checkpoint.iteration : -1))).toEqual([0, 1, 2]);
-    const progress = events.filter((e) => e.type === 'progress');
-    const last = progress[progress.length - 1]!;
-    if (last.type === 'progress') expect(last.done).toBe(last.total);
+    expect(checkpoints.map((c) => c.at)).toEqual([0, 1, 2].map((generation) => ({ replicate: 0, generation, method: null })));
+    expect(checkpoints.map((c) => c.label)).toEqual(['replicate 1, generation 0', 'replicate 1, generation 1', 'replicate 1, generation 2']);
+    expect(Object.keys(checkpoints[0]!.extraParams).sort()).toEqual(['generator', 'pretrained', ...SYMBIOSIS_METHODS.map((m) => `student:${m}`)].sort());
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
+    // The plan counts every unit the run does: progress reaches its total only at the end, never clamped before.
+    expect(progress.findIndex((p) => p.done === p.total)).toBe(progress.length - 1);
     expect(events.some((e) => e.type === 'step' && e.phase === 'symbiosis' && Number.isFinite(e.loss))).toBe(true);
   });
 
@@ -174,7 +182,7 @@ describe('symbiosis run', () => {
       },
     });
     if (result instanceof Error) throw result;
-    const s = result as SymbiosisSummary;
+    const s = result;
     const real = s.table.rows[0]!;
     expect(real.final.mean).toBeGreaterThan(0.6);
     expect(real.final.low).toBeGreaterThan(1 / 3);
@@ -184,8 +192,8 @@ describe('symbiosis run', () => {
   test("Recursive run alone reaches the same generation 1 as beside Static (the shared generation is not a shortcut)", async () => {
     const alone = await runTiny({ overrides: { methods: ['recursive'], generations: 1 } });
     const both = await full();
-    const first = (records: MetricRecord[]) => records.find((r) => r.kind === 'generation' && r.method === 'recursive' && r.generation === 1) as GenerationRecord;
-    const [a, b] = [first(alone.records), first(both.records)];
+    const first = (run: typeof alone) => run.of('generation').find((r) => r.method === 'recursive' && r.generation === 1)!;
+    const [a, b] = [first(alone), first(both)];
     expect(a.testAccuracy).toBe(b.testAccuracy);
     expect(a.trainLoss).toBe(b.trainLoss);
     expect(a.sharedBy).toEqual(['recursive']);
@@ -194,7 +202,7 @@ describe('symbiosis run', () => {
   test('hard examples can be mined on an unlabelled pool slice, with another selector', async () => {
     const { of, result } = await runTiny({ overrides: { methods: ['symbiosis'], generations: 1, mineOn: 'pool', hardSelector: 'entropy' } });
     if (result instanceof Error) throw result;
-    const [hard] = of<HardExamplesRecord>('hard-examples');
+    const [hard] = of('hard-examples');
     expect(hard).toMatchObject({ minedOn: 'pool', selector: 'entropy', misclassified: null, count: 6 });
     // The Generator is given the Student's own labels: with no labels, the "predicted" label is the one used.
     for (const e of hard!.examples) expect(e.label).toBe(e.predicted);
@@ -202,13 +210,31 @@ describe('symbiosis run', () => {
 
   test('a run resumed from a checkpoint ends bit-identical to the uninterrupted run', async () => {
     const uninterrupted = await full();
-    const stopped = await runTiny({ abortAfter: 1 });
-    expect(stopped.result).toBeInstanceOf(Error);
-    const ckpt = stopped.events.flatMap((e) => (e.type === 'checkpoint' ? [e.checkpoint] : [])).find((c) => c.iteration === 1)!;
-    // The checkpoint is what a host stores: JSON state, typed arrays.
+    const stopped = await runTiny({ stopAfterGeneration: 1 });
+    expect(stopped.result).toBeInstanceOf(RunCancelled);
+    const ckpt = stopped.checkpoints.at(-1)!;
+    expect(ckpt.at).toEqual({ replicate: 0, generation: 1, method: null });
+    // The checkpoint is what a host stores: JSON state and records (NaN written as null), typed arrays.
     const stored: RunCheckpoint = { ...ckpt, state: JSON.parse(JSON.stringify(ckpt.state)), records: JSON.parse(JSON.stringify(ckpt.records)) };
     const resumed = await runTiny({ resume: stored });
     expect(resumed.result).toEqual(uninterrupted.result);
+    // Generation 2 again, record for record, and the same final Students.
+    const generation2 = (run: typeof resumed) => run.of('generation').filter((r) => r.generation === 2);
+    expect(generation2(resumed)).toEqual(generation2(uninterrupted));
+    expect(resumed.checkpoints.at(-1)!.extraParams).toEqual(uninterrupted.checkpoints.at(-1)!.extraParams);
+    expect(resumed.events[0]).toEqual({ type: 'log', message: 'resumed after replicate 1, generation 1' });
+  });
+
+  test('a checkpoint whose state is not what this version saves is refused, naming the field', async () => {
+    const ckpt = (await full()).checkpoints[1]!;
+    const stale = await runTiny({ resume: { ...ckpt, state: { ...(ckpt.state as object), steps: { real: 'many' } } } });
+    expect(stale.result).toBeInstanceOf(CheckpointError);
+    expect((stale.result as Error).message).toMatch(/state\.steps\.real: /);
+    const older = await runTiny({ resume: { ...ckpt, stateVersion: 0 } });
+    expect((older.result as Error).message).toMatch(/an earlier version of the symbiosis lab \(state version 0; this version reads 1\)/);
+    const { 'student:symbiosis': _dropped, ...rest } = ckpt.extraParams;
+    const missing = await runTiny({ resume: { ...ckpt, extraParams: rest } });
+    expect((missing.result as Error).message).toMatch(/lacks the parameters 'student:symbiosis'/);
   });
 
   test('a bad or missing dataset names the field; bad settings name the field', async () => {
@@ -259,10 +285,10 @@ describe('symbiosis run', () => {
     };
     const { result, of, config } = await runTiny({ overrides: { generator: 'pretrained', fewShotExamples: 2 }, generateText: testHost });
     if (result instanceof Error) throw result;
-    expect((result as SymbiosisSummary).generator).toBe('test-host (pretrained, prompt curriculum)');
-    const staticSet = of<MetricRecord & { generated: number; dropped: number; size: number }>('static-set')[0]!;
+    expect(result.generator).toBe('test-host (pretrained, prompt curriculum)');
+    const staticSet = of('static-set')[0]!;
     expect(staticSet).toMatchObject({ generated: config.staticSetSize, dropped: config.staticSetSize / 5, size: config.staticSetSize * 4 / 5 });
-    const sym = of<GenerationRecord>('generation').filter((r) => r.method === 'symbiosis' && r.generation > 0);
+    const sym = of('generation').filter((r) => r.method === 'symbiosis' && r.generation > 0);
     for (const r of sym) {
       const empty = Math.ceil(config.syntheticPerGeneration / 5);
       expect(r).toMatchObject({ generated: config.syntheticPerGeneration, dropped: empty, droppedReasons: { empty }, dataSize: config.syntheticPerGeneration - empty });
@@ -271,7 +297,7 @@ describe('symbiosis run', () => {
     expect(calls).toHaveLength(1 + config.generations);
     expect(new Set(models)).toEqual(new Set([DEFAULT_GENERATOR_MODEL]));
     const [gen1, gen2] = [calls[1]!, calls[2]!];
-    const hard = of<HardExamplesRecord>('hard-examples');
+    const hard = of('hard-examples');
     expect(gen1[0]!.messages.at(-1)!.content).toContain(`"${hard[0]!.examples[0]!.text}"`);
     expect(gen1[0]!.messages.filter((m) => m.role === 'assistant')).toHaveLength(0);
     // Generation 2's prompts carry, as few-shot turns, the two examples that helped most in generation 1.
@@ -370,17 +396,68 @@ describe('summary', () => {
   });
 });
 
-describe('the page\'s loss curves', () => {
-  test('every method on one step axis; replicates averaged where both read a step; bad points skipped', () => {
-    const gen = (method: string, replicate: number, lossCurve: unknown) => ({ kind: 'generation', method, replicate, generation: 1, lossCurve });
+describe('what the page shows', () => {
+  /** A generation record with the fields a test cares about; the rest as a finished generation has them. */
+  const gen = (o: Partial<GenerationRecord> & Pick<GenerationRecord, 'method' | 'replicate' | 'generation'>): GenerationRecord => ({
+    kind: 'generation', sharedBy: [o.method], testAccuracy: 0.5, testLow: 0.4, testHigh: 0.6, testN: 100, valAccuracy: 0.5,
+    trainLoss: 1, lossCurve: [], dataSize: 10, labelShares: [0.5, 0.5], predictedShares: [0.5, 0.5], studentAgreement: 0.5,
+    distinct2: 0.5, selfBleu: 0.5, generated: 0, dropped: 0, droppedReasons: {}, source: 'test', steps: 10, seconds: 1, ...o,
+  });
+
+  test('loss curves: every method on one step axis; replicates averaged where both read a step; NaN losses skipped', () => {
     const { steps, byMethod } = lossCurves([
-      gen('real', 0, [[10, 2], [20, 1.5]]), gen('real', 1, [[10, 3], [20, 'NaN'], [30, 1]]),
-      gen('symbiosis', 0, [[15, 2.5], null, [Number.NaN, 1]]), gen('static', 0, 'not a curve'), { kind: 'setup', lossCurve: [[5, 1]] },
+      gen({ method: 'real', replicate: 0, generation: 1, lossCurve: [[10, 2], [20, 1.5]] }),
+      gen({ method: 'real', replicate: 1, generation: 1, lossCurve: [[10, 3], [20, NaN], [30, 1]] }),
+      gen({ method: 'symbiosis', replicate: 0, generation: 1, lossCurve: [[15, 2.5], [25, NaN]] }),
+      gen({ method: 'static', replicate: 0, generation: 1, lossCurve: [] }),
     ]);
     expect(steps).toEqual([10, 15, 20, 30]);
     expect(byMethod.get('real')).toEqual([2.5, null, 1.5, 1]);
     expect(byMethod.get('symbiosis')).toEqual([null, 2.5, null, null]);
     expect(byMethod.has('static')).toBe(false);
   });
-});
 
+  test("method series: Table 1's intervals (t over replicates; one replicate: its Wilson interval), means of what was computed", () => {
+    const series = methodSeries([
+      gen({ method: 'real', replicate: 0, generation: 0, trainLoss: null, labelShares: null, predictedShares: [0.9, 0.1] }),
+      gen({ method: 'real', replicate: 1, generation: 0, trainLoss: null, labelShares: null, testAccuracy: 0.7, predictedShares: [0.3, 0.7] }),
+      gen({ method: 'real', replicate: 0, generation: 1, testAccuracy: 0.8, testLow: 0.7, testHigh: 0.88, trainLoss: 2, distinct2: NaN }),
+    ]).get('real')!;
+    expect(series.map((p) => [p.generation, p.replicates])).toEqual([[0, 2], [1, 1]]);
+    const ci = meanCI95([0.5, 0.7]);
+    expect(series[0]).toMatchObject({ accuracy: ci.mean, low: ci.low, high: ci.high, trainLoss: null, topDataShare: null });
+    expect(series[0]!.topPredictedShare).toBeCloseTo(0.8, 12);
+    expect(series[1]).toMatchObject({ accuracy: 0.8, low: 0.7, high: 0.88, trainLoss: 2, distinct2: null, topDataShare: 0.5 });
+    expect(accuracyInterval([gen({ method: 'real', replicate: 0, generation: 1, testAccuracy: 0.8, testLow: 0.7, testHigh: 0.88 })]))
+      .toEqual({ mean: 0.8, low: 0.7, high: 0.88 });
+  });
+
+  test('records read back from JSON keep NaN as not computed and null as null; a foreign record names its field', () => {
+    const r = gen({ method: 'static', replicate: 0, generation: 2, distinct2: null, lossCurve: [[4, NaN]], valAccuracy: NaN });
+    const back = v.parse(recordSchema, JSON.parse(JSON.stringify(r)));
+    expect(back).toEqual(r);
+    expect(v.safeParse(recordSchema, { ...r, method: 'oracle' }).issues?.[0]?.path?.map((p) => p.key)).toEqual(['method']);
+    expect(v.safeParse(recordSchema, { kind: 'iteration' }).success).toBe(false);
+  });
+
+  test("Table 1 for the page: intervals that cannot be computed are null, the summary's sentences as written", async () => {
+    const { records } = await full();
+    const view = tableView(records)!;
+    expect(view.interval).toBe('wilson');
+    expect(view.rows.map((r) => r.method)).toEqual([...SYMBIOSIS_METHODS]);
+    // One replicate: the change has no interval.
+    expect(view.rows[0]!.change).toMatchObject({ low: null, high: null });
+    expect(view.rows[0]!.final.low).not.toBeNull();
+    const written = records.find((x): x is TableRecord => x.kind === 'table')!;
+    expect(view.summary).toEqual(written.summary);
+    expect(view.rows.map((r) => r.final.mean)).toEqual(written.table.rows.map((r) => r.final.mean));
+    expect(tableView(records.filter((x) => x.kind !== 'table'))).toBeNull();
+  });
+
+  test('every method has its own stream, title and label; the streams the numbers depend on are fixed', () => {
+    expect(new Set(SYMBIOSIS_METHODS.map((m) => METHODS[m].stream)).size).toBe(SYMBIOSIS_METHODS.length);
+    expect(SYMBIOSIS_METHODS.map((m) => METHODS[m].stream)).toEqual([0, 1, 2, 3]);
+    expect(STREAM).toMatchObject({ replicate: 1, splits: 2, train: 100, subset: 200, write: 300, adapt: 400 });
+    expect(METHODS.real).toMatchObject({ title: 'Real', label: 'Real Data (upper bound)' });
+  });
+});

@@ -3,3 +3,4 @@ export * from './families';
 export * from './verify';
 export * from './splits';
 export * from './targets';
+export * from './programs';

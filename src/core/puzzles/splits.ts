@@ -11,8 +11,8 @@ import { type Key, Rng, foldIn } from '../rng';
 import { generatePuzzle } from './families';
 import type { FamilyName, Puzzle } from './types';
 
-export type SplitName = 'train' | 'val' | 'test';
-export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
+export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+export type SplitName = (typeof SPLIT_NAMES)[number];
 
 export interface SplitSpec {
   families: readonly FamilyName[];

@@ -121,8 +121,9 @@ export function parseExpression(text: string): ParseResult {
   }
 }
 
-export type TargetFailure = 'empty' | 'too long' | 'unparsable' | 'too short' | 'wrong';
-export const TARGET_FAILURES: readonly TargetFailure[] = ['empty', 'too long', 'unparsable', 'too short', 'wrong'];
+/** Why an answer fails, in the order verifyTarget checks. */
+export const TARGET_FAILURES = ['empty', 'too long', 'unparsable', 'too short', 'wrong'] as const;
+export type TargetFailure = (typeof TARGET_FAILURES)[number];
 
 export type TargetVerdict =
   | { correct: true; value: number; operands: number }

@@ -4,9 +4,9 @@
  */
 import type { Key } from '../rng';
 
-export type FamilyName = 'arithmetic' | 'rpn' | 'brackets' | 'modular' | 'reverse' | 'sort';
-
-export const FAMILY_NAMES: readonly FamilyName[] = ['arithmetic', 'rpn', 'brackets', 'modular', 'reverse', 'sort'];
+/** The puzzle families (families.ts generates each). */
+export const FAMILY_NAMES = ['arithmetic', 'rpn', 'brackets', 'modular', 'reverse', 'sort'] as const;
+export type FamilyName = (typeof FAMILY_NAMES)[number];
 
 /** What kind of text an answer is, which decides how it is normalised and parsed. */
 export type AnswerKind = 'integer' | 'boolean' | 'digits';

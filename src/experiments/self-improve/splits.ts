@@ -1,0 +1,32 @@
+/**
+ * The run's random streams, named in one place, and its puzzles: a pure
+ * function of the config's data fields and the seed (the page shows them
+ * and the export writes them as puzzles.jsonl).
+ */
+import { type Splits, makeSplits } from '../../core/puzzles';
+import { keyFromSeed } from '../../core/rng';
+import { streamKey } from '../session';
+import type { SelfImproveConfig } from './config';
+
+/** foldIn(runKey, tag) then parts (streamKey). Fixed forever: changing one changes every run's results. */
+export const STREAM = {
+  /** The puzzles. */
+  splits: 1,
+  /** The model's initial parameters. */
+  init: 2,
+  /** Iteration i (0: the warm start) uses tag 1000 + i, with a PART. */
+  iteration: 1000,
+  /** The grokking view's evaluation after step s: part s. */
+  stepEval: 10_000,
+} as const;
+
+/** The parts of an iteration's stream. */
+export const PART = { attempt: 0, fineTune: 1, evaluate: 2, rationalize: 3 } as const;
+
+export function runSplits(c: SelfImproveConfig, seed: number): Splits {
+  return makeSplits({
+    families: c.families, minDifficulty: c.minDifficulty, maxDifficulty: c.maxDifficulty,
+    sizes: { train: c.trainSize, val: c.valSize, test: c.testSize },
+    fractions: { train: 0.7, val: 0.15, test: 0.15 },
+  }, streamKey(keyFromSeed(seed), STREAM.splits));
+}

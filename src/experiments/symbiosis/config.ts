@@ -1,0 +1,206 @@
+/**
+ * The symbiosis lab's settings: one table, each field with its default,
+ * bounds, doc, label and group (fields.ts), the rules across fields, and
+ * the named presets. The defaults are the classroom setting (`tiny`): the
+ * tiny in-lab Generator, all four methods, one seed in a few minutes on one
+ * CPU core; how it was tuned is in docs/symbiosis.md.
+ */
+import * as v from 'valibot';
+import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../../core/models';
+import {
+  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, text,
+} from '../fields';
+import type { Preset } from '../types';
+import { HARD_SELECTORS } from './hard';
+import { SYMBIOSIS_METHODS } from './methods';
+
+const METHODS_GROUP = 'Methods';
+const GENERATOR = 'Generator';
+const HARD = 'Hard examples';
+const DATA = 'Data';
+const STUDENT = 'Student';
+const MEASURING = 'Measuring';
+
+/** A prompt template that must contain each of `fields` as {field}. */
+const template = (...fields: string[]) =>
+  v.pipe(
+    v.string('must be text'),
+    v.check((s) => fields.every((f) => s.includes(`{${f}}`)), `must contain ${fields.map((f) => `{${f}}`).join(' and ')}`),
+  );
+
+const pretrainedModel = v.pipe(
+  v.string('must be a model id'),
+  v.check(
+    (x) => GENERATOR_MODEL_IDS.includes(x) || /^\/[\w./-]+$/.test(x),
+    `must be one of ${GENERATOR_MODEL_IDS.join(', ')}, or a path the app serves a model folder at (starting with /)`,
+  ),
+);
+
+export const fields = {
+  methods: list(SYMBIOSIS_METHODS, [...SYMBIOSIS_METHODS], 'method', {
+    label: 'Methods', group: METHODS_GROUP, hint: 'run side by side on the same splits and seeds',
+    doc: 'The methods run side by side (same splits, seeds and Student init).',
+  }),
+  replicates: int(1, 1, 100, {
+    label: 'Replicates', group: METHODS_GROUP, hint: 'independent seeds; ≥ 2 gives intervals over runs',
+    doc: 'Independent repetitions (splits, init, sampling) folded from the run key; ≥ 2 gives t-intervals over replicates.',
+  }),
+  generations: int(3, 1, 100, { label: 'Generations', group: METHODS_GROUP, hint: 'T', doc: 'T: generations after generation 0.' }),
+  syntheticPerGeneration: int(800, 2, 100_000, {
+    label: 'Examples per generation', group: METHODS_GROUP, hint: 'what each method trains on',
+    doc: 'n: examples each method trains on per generation (the Real batch, the synthetic set).',
+  }),
+  staticSetSize: int(800, 2, 1_000_000, {
+    label: 'Static set', group: METHODS_GROUP, hint: 'written once, sampled each generation',
+    doc: 'Size of the static set, written once up front; each generation draws n of it.',
+  }),
+  epochsPerGeneration: int(4, 1, 100, { label: 'Epochs per generation', group: METHODS_GROUP, doc: "Passes over a generation's data." }),
+  generator: menu(['tiny', 'pretrained'], 'tiny', {
+    label: 'Generator', group: GENERATOR, hint: 'tiny: trained and fine-tuned here, offline; pretrained: an instruct model (downloads)',
+    doc: "'tiny': a GPT trained in the lab (CPU or GPU, offline, genuinely fine-tuned); 'pretrained': an instruct model through ctx.generateText (browser).",
+  }),
+  pretrainedModel: {
+    ...text(DEFAULT_GENERATOR_MODEL, pretrainedModel, {
+      label: 'Pretrained model', group: GENERATOR, hint: 'downloaded once, then cached by the browser',
+      doc: "Pretrained Generator: the instruct model, a Hugging Face id from core/models' GENERATOR_MODELS or a URL path the app serves a model folder at.",
+    }),
+    choices: GENERATOR_MODEL_IDS,
+  },
+  seedSetSize: int(200, 1, 100_000, {
+    label: 'Seed set', group: GENERATOR, hint: 'labelled rows the tiny Generator learns from',
+    doc: 'Tiny Generator: labelled pool rows it learns class-conditional text from.',
+  }),
+  generatorSteps: int(150, 0, 1_000_000, { label: 'Generator steps', group: GENERATOR, doc: 'Tiny Generator: optimizer steps on the seed set.' }),
+  generatorLearningRate: num(3e-3, 0, 1, { label: 'Generator LR', group: GENERATOR, doc: "Tiny Generator: peak learning rate of its training and adaptation." }),
+  generatorAdaptSteps: int(20, 0, 1_000_000, {
+    label: 'Adapt steps', group: GENERATOR, hint: 'fine-tuning on the hard examples, per generation',
+    doc: 'Tiny Generator: fine-tuning steps on the hard examples each Symbiosis generation (cumulative over generations).',
+  }),
+  promptPrefixTokens: int(4, 0, 1024, {
+    label: 'Prompt prefix', group: GENERATOR, hint: 'tokens of a hard example that start a new one',
+    doc: 'Tiny Generator: tokens of each hard example\u2019s text that start the examples written around it.',
+  }),
+  temperature: num(0.9, 0, 10, {
+    label: 'Temperature', group: GENERATOR, doc: 'Sampling temperature of every writer (tiny Generator, Recursive Student, pretrained model).',
+  }),
+  topP: num(0.95, 0.01, 1, { label: 'Top-p', group: GENERATOR, doc: 'Nucleus (top-p) of every writer.' }),
+  pretrainedMaxNewTokens: int(96, 8, 4096, {
+    label: 'New tokens', group: GENERATOR, hint: 'per pretrained output', doc: "Pretrained Generator: new tokens per output (its own tokenizer's).",
+  }),
+  fewShotExamples: int(2, 0, 20, {
+    label: 'Few-shot examples', group: GENERATOR, hint: 'that helped most last generation',
+    doc: 'Pretrained Generator: few-shot examples (those that helped most last generation) per Symbiosis prompt.',
+  }),
+  classPrompt: text('Write a short news article (2–3 sentences) in the category {label}. Only the article.', template('label'), {
+    label: 'Class prompt', group: GENERATOR, hint: '{label}: the class name', doc: 'Pretrained Generator: the class-conditional prompt ({label} is the class name).',
+  }),
+  hardPrompt: text(
+    'The following text, labelled {label}, was difficult for a student model:\n"{text}"\n' +
+    'Write clear teaching material on its concepts: a new short text (2–3 sentences) in the category {label}. Only the text.',
+    template('text', 'label'),
+    { label: 'Hard-example prompt', group: GENERATOR, hint: '{text}, {label}', doc: 'Pretrained Generator: the Symbiosis prompt around a hard example ({text}, {label}).' },
+  ),
+  hardExamples: int(50, 1, 100_000, { label: 'Hard examples K', group: HARD, doc: 'K: hard examples mined per Symbiosis generation.' }),
+  hardSelector: menu(HARD_SELECTORS, 'loss', {
+    label: 'Selector', group: HARD, doc: "How hardness is scored: 'loss' (the original), 'entropy' or 'margin' (docs/symbiosis.md).",
+  }),
+  mineOn: menu(['validation', 'pool'], 'validation', {
+    label: 'Mined on', group: HARD,
+    doc: "'validation': the labelled validation set (the original); 'pool': an unlabelled pool slice of valSize rows, with the Student's predicted labels.",
+  }),
+  poolSize: int(2400, 10, 500_000, {
+    label: 'Real pool', group: DATA, doc: "Real labelled rows: the Real method's fresh batches, the seed set, the Student's pretraining texts.",
+  }),
+  valSize: int(200, 2, 100_000, { label: 'Validation', group: DATA, doc: 'Labelled validation rows: where hard examples are mined (as the original).' }),
+  testSize: int(500, 2, 100_000, { label: 'Test', group: DATA, doc: 'Test rows: every accuracy in the tables.' }),
+  ...modelShapeFields({ dModel: 24, nLayers: 1, nHeads: 2 }, STUDENT, 'the Student (and the tiny Generator)'),
+  vocabSize: int(1536, 259, 8192, { label: 'BPE vocabulary', group: STUDENT, doc: 'BPE vocabulary bound (bytes + 3 specials + merges).' }),
+  maxTextTokens: int(24, 4, 1024, {
+    label: 'Text tokens', group: STUDENT, hint: 'longer texts are cut',
+    doc: 'Text tokens a Student sees (longer texts are cut); also the longest text a tiny model writes.',
+  }),
+  lmWeight: num(0.3, 0, 10, {
+    label: 'Write weight', group: STUDENT, hint: 'label → text training beside classification',
+    doc: 'Weight of the write direction (mean token loss) beside the classification loss (mean over examples).',
+  }),
+  writeEpochs: int(1, 0, 100, {
+    label: 'Write epochs', group: STUDENT, hint: 'of the epochs per generation',
+    doc: 'Of the E passes of a generation, how many also train the write direction (on every example); spread evenly.',
+  }),
+  pretrainSteps: int(300, 0, 1_000_000, {
+    label: 'Pretraining steps', group: STUDENT, hint: 'plain LM on the pool texts', doc: 'Plain-LM steps on the pool texts before generation 0.',
+  }),
+  pretrainLearningRate: num(3e-3, 0, 1, { label: 'Pretraining LR', group: STUDENT, doc: 'Peak learning rate of the pretraining.' }),
+  batchSize: int(8, 1, 1024, {
+    label: 'Batch', group: STUDENT, doc: 'Examples per optimizer step (each gives a classify row and, with lmWeight > 0, a write row).',
+  }),
+  learningRate: num(3e-3, 0, 1, {
+    label: 'Learning rate', group: STUDENT, doc: "Peak learning rate of the Student's labelled training (warmup, then cosine within each generation).",
+  }),
+  weightDecay: num(0.01, 0, 10, {
+    label: 'Weight decay', group: STUDENT,
+    doc: "AdamW's decoupled weight decay on the matrices, in every phase (0.01: light, as fine-tuning a pretrained model usually is).",
+  }),
+  continueAcrossGenerations: bool(true, {
+    label: 'Continue across generations', group: STUDENT, hint: 'the original; off: restart each generation',
+    doc: 'Keep training the same Student across generations (the original); off: restart from the pretrained Student each generation.',
+  }),
+  selfBleuSamples: int(100, 2, 10_000, {
+    label: 'Self-BLEU samples', group: MEASURING, hint: 'hypotheses per generation', doc: 'Hypotheses per generation for Self-BLEU (3-gram, words).',
+  }),
+  sampleRowsPerGeneration: int(100, 0, 100_000, {
+    label: 'Browsed rows', group: MEASURING, hint: 'per method and generation', doc: 'Rows per method per generation in the sample browser.',
+  }),
+};
+
+export type SymbiosisConfig = ConfigOf<typeof fields>;
+
+/** Recursive's Student writes the next generation's data, so it must learn the write direction. */
+const recursiveWrites = (field: 'lmWeight' | 'writeEpochs'): Rule<SymbiosisConfig> => ({
+  field,
+  ok: (c) => !c.methods.includes('recursive') || c[field] > 0,
+  message: () => 'must be > 0 when Recursive runs: its Student writes the next data',
+});
+
+export const config = defineConfig(fields, [
+  headsDivideWidth,
+  {
+    field: 'promptPrefixTokens',
+    ok: (c) => c.promptPrefixTokens < c.maxTextTokens,
+    message: (c) => `must be less than maxTextTokens (${c.maxTextTokens})`,
+  },
+  atMost('seedSetSize', 'poolSize'),
+  {
+    field: 'valSize',
+    ok: (c) => c.mineOn !== 'pool' || c.valSize <= c.poolSize,
+    message: (c) => `must be ≤ poolSize (${c.poolSize}) when mining on the pool`,
+  },
+  recursiveWrites('lmWeight'),
+  atMost('writeEpochs', 'epochsPerGeneration'),
+  recursiveWrites('writeEpochs'),
+]);
+
+/** The original's sizes (docs/write-ups.md): 1000 real / 200 validation / 500 test, 3 generations of 200, 2 epochs, 50 hard examples, batch 8. */
+const WRITE_UP_SIZES: Partial<SymbiosisConfig> = {
+  poolSize: 1000, valSize: 200, testSize: 500, generations: 3, syntheticPerGeneration: 200, staticSetSize: 400,
+  epochsPerGeneration: 2, hardExamples: 50, batchSize: 8,
+};
+
+export const presets: Record<string, Preset<SymbiosisConfig>> = {
+  tiny: {
+    description: 'The classroom default: the tiny in-lab Generator, all four methods, one replicate; a few minutes per seed on a CPU.',
+    overrides: {},
+  },
+  'write-up': {
+    description: "The original's sizes (docs/write-ups.md: 1000 real / 200 validation / 500 test, 3 generations of 200, 2 epochs, 50 hard examples, batch 8) with the pretrained Generator (browser).",
+    overrides: { ...WRITE_UP_SIZES, generator: 'pretrained', pretrainedModel: 'onnx-community/Qwen2-0.5B-Instruct-ONNX' },
+  },
+  'write-up-tiny': {
+    description: "The original's sizes with the tiny in-lab Generator (runs anywhere, offline).",
+    overrides: WRITE_UP_SIZES,
+  },
+  replicated: {
+    description: 'As tiny, three replicates in one run: Table 1 with t-intervals over replicates.',
+    overrides: { replicates: 3 },
+  },
+};

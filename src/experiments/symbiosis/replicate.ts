@@ -1,0 +1,384 @@
+/**
+ * One replicate in progress: its splits, its models and the state a
+ * checkpoint carries, and one method's generation — get the data (the
+ * method's entry in methods.ts), the Student's verdict on it, training,
+ * evaluation, the record and the browsed rows. The mechanics the methods'
+ * data steps share (the static subset, writing with a Student, mining hard
+ * examples, adapting or prompting the Generator) are here too. A replicate
+ * is built by setup.ts.
+ */
+import { distinctN, selfBleu } from '../../core/metrics/diversity';
+import { binomialCI95 } from '../../core/metrics/stats';
+import { type Key, Rng } from '../../core/rng';
+import type { StepPoint } from '../phases';
+import { CheckpointError, type Resumed, streamKey } from '../session';
+import type { SymbiosisConfig } from './config';
+import { argmax, hardest, hardnessScores, labelShares } from './hard';
+import { METHODS, type SymbiosisMethod, streamAt } from './methods';
+import type { Example, SymbiosisSession, TextModel, Written } from './model';
+import { cycler } from './model';
+import { hardMessages, writePretrained } from './instruct';
+import type { GenerationRecord, HardExamplesRecord, ReplicateState, SampleRow, SymbiosisPosition } from './records';
+import { STREAM } from './streams';
+import { words } from './text';
+
+export type { Example } from './model';
+
+/** What a method trains on at a generation, and what getting it cost. */
+export interface GenerationData {
+  data: Written[];
+  /** Outputs written, and those dropped by reason (nothing written: 0, {}). */
+  generated: number;
+  droppedReasons: Record<string, number>;
+  /** The hard examples the data was written around (Written.hard indexes them). */
+  hard: Example[];
+  /** Where the data came from, in words. */
+  source: string;
+}
+
+/** The hard examples a generation mined, and their tokens. */
+export interface Mined {
+  examples: Example[];
+  tokens: number[][];
+}
+
+/** A method's generation, kept so that a method whose generation it also is (sameAs) can report it without recomputing. */
+interface Trained {
+  params: Float32Array;
+  steps: number;
+  points: StepPoint[];
+  record: GenerationRecord;
+  rows: SampleRow[];
+}
+
+/** The units of work of a run (one per optimizer step or example written), and what its methods need built. */
+export interface Plan {
+  /** Nominal optimizer steps of one method's generation: E·n/b. */
+  train: number;
+  /** A replicate's setup: pretraining, the tiny Generator, the static set. */
+  setup: number;
+  total: number;
+  /** Whether a replicate trains a tiny Generator and writes a static set. */
+  tinyGenerator: boolean;
+  staticSet: boolean;
+}
+
+/** Distinct-2 and Self-BLEU (3-gram, words) of a set of examples; null where not computable (no data; one example for Self-BLEU). */
+export function textMetrics(c: SymbiosisConfig, data: readonly Example[], key: Key): { distinct2: number | null; selfBleu: number | null } {
+  const seqs = data.map((e) => words(e.text));
+  const d2 = data.length > 0 ? distinctN(seqs, 2) : NaN;
+  const sb = data.length > 1 ? selfBleu(seqs, { maxN: 3, maxHypotheses: c.selfBleuSamples, key }) : NaN;
+  return { distinct2: Number.isFinite(d2) ? d2 : null, selfBleu: Number.isFinite(sb) ? sb : null };
+}
+
+/** `count` labels, balanced over K (each ⌊count/K⌋ or one more), in a seeded order. */
+export function balancedLabels(count: number, K: number, key: Key): number[] {
+  return new Rng(key).shuffle(Array.from({ length: count }, (_, i) => i % K));
+}
+
+export interface ReplicateParts {
+  c: SymbiosisConfig;
+  session: SymbiosisSession;
+  plan: Plan;
+  /** 0-based. */
+  rep: number;
+  /** The methods that run, in SYMBIOSIS_METHODS order. */
+  methods: readonly SymbiosisMethod[];
+  labelNames: readonly string[];
+  pool: Example[];
+  val: Example[];
+  test: Example[];
+  model: TextModel;
+  /** The replicate's root key (streams.ts). */
+  key: Key;
+}
+
+export class Replicate {
+  readonly c: SymbiosisConfig;
+  readonly session: SymbiosisSession;
+  readonly rep: number;
+  readonly methods: readonly SymbiosisMethod[];
+  readonly names: readonly string[];
+  readonly pool: Example[];
+  readonly val: Example[];
+  readonly test: Example[];
+  readonly model: TextModel;
+  readonly plan: Plan;
+  readonly #key: Key;
+  readonly testTokens: number[][];
+  readonly valTokens: number[][];
+  /** Where hard examples are mined: the validation set, or (mineOn 'pool') the end of the pool, unlabelled (the Real batches start at its beginning). */
+  readonly mineSlice: Example[];
+  readonly mineTokens: number[][];
+  /** The pretrained Student (every method's generation 0), the tiny Generator (null: none), each method's Student. */
+  pretrained: Float32Array = new Float32Array(0);
+  generator: Float32Array | null = null;
+  readonly #students = new Map<SymbiosisMethod, Float32Array>();
+  state: ReplicateState;
+  /** The last generation completed. */
+  generation = 0;
+
+  constructor(p: ReplicateParts, generatorModel: string | null) {
+    this.c = p.c;
+    this.session = p.session;
+    this.plan = p.plan;
+    this.rep = p.rep;
+    this.methods = p.methods;
+    this.names = p.labelNames;
+    this.pool = p.pool;
+    this.val = p.val;
+    this.test = p.test;
+    this.model = p.model;
+    this.#key = p.key;
+    this.testTokens = this.test.map((r) => this.model.encode(r.text));
+    this.valTokens = this.val.map((r) => this.model.encode(r.text));
+    this.mineSlice = this.c.mineOn === 'pool' ? this.pool.slice(this.pool.length - this.c.valSize) : this.val;
+    this.mineTokens = this.c.mineOn === 'pool' ? this.mineSlice.map((r) => this.model.encode(r.text)) : this.valTokens;
+    this.state = { staticSet: [], helped: [], steps: {}, generatorModel };
+  }
+
+  get K(): number {
+    return this.names.length;
+  }
+
+  /** Method m's Student's parameters. */
+  student(m: SymbiosisMethod): Float32Array {
+    const params = this.#students.get(m);
+    if (!params) throw new Error(`symbiosis: no Student for method ${m} in this replicate`);
+    return params;
+  }
+
+  setStudent(m: SymbiosisMethod, params: Float32Array): void {
+    this.#students.set(m, params);
+  }
+
+  /** The tiny Generator's parameters (a replicate trains it when a method needs it: setup.ts, plan). */
+  tinyGenerator(): Float32Array {
+    if (!this.generator) throw new Error('symbiosis: the tiny Generator was not trained in this replicate');
+    return this.generator;
+  }
+
+  /** The replicate's stream `tag`, then `parts` (streams.ts). */
+  key(tag: number, ...parts: number[]): Key {
+    return streamKey(this.#key, tag, ...parts);
+  }
+
+  /** A phase's name for progress and step events ("symbiosis (replicate 2)" when there are several). */
+  phase(what: string): string {
+    return this.c.replicates > 1 ? `${what} (replicate ${this.rep + 1})` : what;
+  }
+
+  /** The Generator in words: the pretrained model once it has written, else what the config asks for. */
+  get generatorName(): string {
+    return this.state.generatorModel
+      ?? (this.c.generator === 'tiny' ? 'tiny in-lab GPT (fine-tuned on the hard examples)' : 'pretrained instruct model (prompt curriculum)');
+  }
+
+  /** Continue from a checkpoint taken after generation `at.generation` of this replicate. */
+  restore(r: Resumed<SymbiosisPosition, ReplicateState>): void {
+    const saved = (name: string) => {
+      const params = r.extraParams[name];
+      if (!params) throw new CheckpointError(`this checkpoint lacks the parameters '${name}': it cannot continue`);
+      return params;
+    };
+    this.state = r.state;
+    this.generation = r.at.generation;
+    this.pretrained = saved('pretrained');
+    this.generator = r.extraParams.generator ?? null;
+    for (const m of this.methods) this.setStudent(m, saved(`student:${m}`));
+  }
+
+  /** Everything needed to continue after generation g (all methods). */
+  checkpoint(g: number): void {
+    this.generation = g;
+    const extra: Record<string, Float32Array> = { pretrained: this.pretrained };
+    if (this.generator) extra.generator = this.generator;
+    for (const m of this.methods) extra[`student:${m}`] = this.student(m);
+    const { gpt, tok } = this.model;
+    this.session.checkpoint(
+      { replicate: this.rep, generation: g, method: null },
+      { config: gpt, tokenizer: tok.toJSON(), params: this.student(this.methods[0]!), extra },
+      this.state,
+    );
+  }
+
+  /** Test accuracy with its Wilson interval, validation accuracy and the test predictions' class shares, for the parameters on the backend. */
+  async evaluate(): Promise<Pick<GenerationRecord, 'testAccuracy' | 'testLow' | 'testHigh' | 'testN' | 'valAccuracy' | 'predictedShares'>> {
+    const testPost = await this.model.posteriors(this.testTokens);
+    const valPost = await this.model.posteriors(this.valTokens);
+    const correct = (post: readonly Float64Array[], rows: readonly Example[]) => post.filter((p, i) => argmax(p) === rows[i]!.label).length;
+    const ci = binomialCI95(correct(testPost, this.test), this.test.length);
+    return {
+      testAccuracy: ci.p, testLow: ci.low, testHigh: ci.high, testN: this.test.length,
+      valAccuracy: correct(valPost, this.val) / this.val.length, predictedShares: labelShares(testPost.map(argmax), this.K)!,
+    };
+  }
+
+  /** The methods whose generation g is this method's (itself first). */
+  sharedBy(m: SymbiosisMethod, g: number): SymbiosisMethod[] {
+    return [m, ...this.methods.filter((o) => o !== m && METHODS[o].sameAs?.(g)?.method === m)];
+  }
+
+  /** Generation g of every method, in turn; then the checkpoint. */
+  async runGeneration(g: number): Promise<void> {
+    const done = new Map<SymbiosisMethod, Trained>();
+    for (const m of this.methods) {
+      this.session.checkCancel();
+      const same = METHODS[m].sameAs?.(g);
+      const theirs = same ? done.get(same.method) : undefined;
+      if (same && theirs) this.report(m, g, theirs, same.source);
+      else done.set(m, await this.train(m, g, await METHODS[m].data(this, g)));
+    }
+    this.checkpoint(g);
+  }
+
+  /** Report another method's generation g as this method's own (the two are the same: methods.ts, sameAs). */
+  report(m: SymbiosisMethod, g: number, theirs: Trained, source: string): void {
+    const phase = this.phase(m);
+    this.setStudent(m, theirs.params);
+    this.state.steps[m] = theirs.steps;
+    for (const e of theirs.points) this.session.ctx.emit({ type: 'step', phase, ...e });
+    this.session.progress(phase, this.plan.train);
+    this.session.emit({ ...theirs.record, method: m, source });
+    this.session.samples({ replicate: this.rep, generation: g, method: m }, theirs.rows.map((r) => ({ ...r, method: m })));
+  }
+
+  /** The Student's verdict on its data, E passes over it, its loss on it again ("helped"), evaluation; the record and the browsed rows. */
+  async train(m: SymbiosisMethod, g: number, got: GenerationData): Promise<Trained> {
+    const { c, model, session } = this;
+    session.checkCancel();
+    const phase = this.phase(m);
+    const { data } = got;
+    const tokens = data.map((e) => model.encode(e.text));
+    const labels = data.map((e) => e.label);
+    await model.backend.setParams(this.student(m));
+    const before = data.length > 0 ? await model.posteriors(tokens) : [];
+    const from = c.continueAcrossGenerations ? this.student(m) : this.pretrained;
+    const steps = Math.ceil((c.epochsPerGeneration * data.length) / c.batchSize);
+    // Exactly E passes: E shuffles laid end to end, cut into batches.
+    const stream = streamAt(m, g);
+    const rng = new Rng(this.key(STREAM.train, g, stream));
+    const order: number[] = [];
+    for (let e = 0; e < c.epochsPerGeneration; e++) order.push(...rng.shuffle([...data.keys()]));
+    // The write direction joins `writeEpochs` of the E passes, spread evenly (every example gets it in each of them).
+    const writes = (j: number) => {
+      const e = Math.floor(j / data.length);
+      return Math.floor(((e + 1) * c.writeEpochs) / c.epochsPerGeneration) > Math.floor((e * c.writeEpochs) / c.epochsPerGeneration);
+    };
+    const batchAt = (s: number) => order.slice(s * c.batchSize, (s + 1) * c.batchSize)
+      .map((i, j) => ({ tokens: tokens[i]!, label: labels[i]!, write: writes(s * c.batchSize + j) }));
+    const stepOffset = this.state.steps[m] ?? 0;
+    const t = await model.train(from, steps, (s) => model.studentBatch(batchAt(s)), c.learningRate, phase, stepOffset);
+    session.progress(phase, this.plan.train);
+    this.setStudent(m, t.params);
+    this.state.steps[m] = stepOffset + steps;
+    // "Helped" is measured on every example where the method keeps the best (the few-shot ranking), elsewhere only on the rows browsed.
+    const measured = METHODS[m].keepsHelped ? data.length : Math.min(data.length, c.sampleRowsPerGeneration);
+    const after = measured > 0 ? await model.posteriors(tokens.slice(0, measured)) : [];
+    const helped = after.map((p, i) => Math.log(Math.max(p[labels[i]!]!, 1e-300)) - Math.log(Math.max(before[i]![labels[i]!]!, 1e-300)));
+    if (METHODS[m].keepsHelped) {
+      const ranked = [...helped.keys()].sort((a, b) => helped[b]! - helped[a]! || a - b);
+      this.state.helped = ranked.slice(0, c.fewShotExamples).map((i) => ({ text: data[i]!.text, label: data[i]!.label }));
+    }
+
+    const dropped = Object.values(got.droppedReasons).reduce((a, b) => a + b, 0);
+    const record: GenerationRecord = {
+      kind: 'generation', replicate: this.rep, method: m, generation: g, sharedBy: this.sharedBy(m, g),
+      ...(await this.evaluate()), trainLoss: t.loss, lossCurve: t.points.map((e) => [e.step, e.loss]),
+      dataSize: data.length, labelShares: labelShares(labels, this.K),
+      studentAgreement: data.length > 0 ? before.filter((p, i) => argmax(p) === labels[i]).length / data.length : null,
+      ...textMetrics(c, data, this.key(STREAM.bleu, g, stream)), generated: got.generated, dropped, droppedReasons: got.droppedReasons,
+      source: got.source, steps, seconds: session.elapsed(),
+    };
+    session.emit(record);
+    const { names } = this;
+    const rows: SampleRow[] = data.slice(0, c.sampleRowsPerGeneration).map((e, i) => ({
+      replicate: this.rep, generation: g, method: m, text: e.text, label: names[e.label]!,
+      prompt: e.hard === null ? null : { text: got.hard[e.hard]!.text, label: names[got.hard[e.hard]!.label]! },
+      predicted: names[argmax(before[i]!)]!, correct: argmax(before[i]!) === e.label, helped: helped[i]!,
+    }));
+    session.samples({ replicate: this.rep, generation: g, method: m }, rows);
+    return { params: t.params, steps: this.state.steps[m]!, points: t.points, record, rows };
+  }
+
+  // --- what the methods' data steps call ---------------------------------------------
+
+  /** Generation g's random n-subset of the static set. */
+  staticSubset(g: number): Example[] {
+    const { staticSet } = this.state;
+    return new Rng(this.key(STREAM.subset, g)).shuffle([...staticSet.keys()]).slice(0, this.c.syntheticPerGeneration).map((i) => staticSet[i]!);
+  }
+
+  /** n examples written by method m's own Student (prompt BOS · label · SEP), balanced over the labels. */
+  async writeWithOwnStudent(m: SymbiosisMethod, g: number): Promise<Omit<GenerationData, 'hard' | 'source'>> {
+    const { stream } = METHODS[m];
+    const labels = balancedLabels(this.c.syntheticPerGeneration, this.K, this.key(STREAM.write, g, stream, 0));
+    const out = await this.model.write(
+      this.student(m), labels.map((label) => ({ label, prefix: [], hard: null })), this.key(STREAM.write, g, stream, 1), this.phase(m),
+    );
+    return { data: out.written, generated: out.generated, droppedReasons: out.dropped };
+  }
+
+  /** The K hardest examples for method m's Student where the config mines (recorded as a hard-examples record), with the labels the Generator is given. */
+  async mineHard(m: SymbiosisMethod, g: number): Promise<Mined> {
+    const { c, mineSlice, names } = this;
+    await this.model.backend.setParams(this.student(m));
+    const post = await this.model.posteriors(this.mineTokens);
+    const labels = c.mineOn === 'validation' ? mineSlice.map((r) => r.label) : null;
+    const scores = hardnessScores(post, labels, c.hardSelector);
+    const picked = hardest(scores, Math.min(c.hardExamples, mineSlice.length));
+    // The Generator is told the label: the true one on validation, the Student's own on the unlabelled pool.
+    const examples = picked.map((i) => ({ text: mineSlice[i]!.text, label: labels ? labels[i]! : argmax(post[i]!) }));
+    this.session.emit({
+      kind: 'hard-examples', replicate: this.rep, generation: g, selector: c.hardSelector, minedOn: c.mineOn, count: picked.length,
+      labelShares: labelShares(examples.map((h) => h.label), this.K)!,
+      misclassified: labels ? picked.filter((i) => argmax(post[i]!) !== labels[i]).length / picked.length : null,
+      meanScore: picked.reduce((s, i) => s + scores[i]!, 0) / picked.length,
+      examples: picked.slice(0, 10).map((i, j) => ({
+        text: examples[j]!.text, label: names[examples[j]!.label]!, predicted: names[argmax(post[i]!)]!, score: scores[i]!,
+      })),
+    } satisfies HardExamplesRecord);
+    return { examples, tokens: picked.map((i) => this.mineTokens[i]!) };
+  }
+
+  /** Which hard example each of the n requests is written around: each gets ⌊n/K⌋ or one more, in turn. */
+  #jobs(mined: Mined): number[] {
+    return Array.from({ length: this.c.syntheticPerGeneration }, (_, i) => i % mined.examples.length);
+  }
+
+  /** Step D with the tiny Generator: fine-tune it on the hard examples with their labels (cumulative over generations), then write n examples, each starting with a hard example's first tokens. */
+  async adaptAndWrite(m: SymbiosisMethod, g: number, mined: Mined): Promise<GenerationData> {
+    const { c, model } = this;
+    const hard = mined.examples;
+    const nextHard = cycler(hard.length, Math.min(2 * c.batchSize, hard.length), this.key(STREAM.adapt, g));
+    const adaptRows = () => model.writeBatch(nextHard().map((i) => ({ tokens: mined.tokens[i]!, label: hard[i]!.label })));
+    const phase = this.phase('generator (adapting)');
+    const adapted = await model.train(this.tinyGenerator(), c.generatorAdaptSteps, adaptRows, c.generatorLearningRate, phase, (g - 1) * c.generatorAdaptSteps);
+    this.session.progress(phase, c.generatorAdaptSteps);
+    this.generator = adapted.params;
+    const jobs = this.#jobs(mined).map((h) => ({ label: hard[h]!.label, prefix: mined.tokens[h]!.slice(0, c.promptPrefixTokens), hard: h }));
+    const out = await model.write(this.generator, jobs, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
+    return {
+      data: out.written, generated: out.generated, droppedReasons: out.dropped, hard,
+      source: `the tiny Generator fine-tuned on ${hard.length} hard examples (${c.hardSelector}, ${c.mineOn})`,
+    };
+  }
+
+  /** Step D with the pretrained Generator: a prompt per request around its hard example, after the examples that helped most last generation. */
+  async promptWithHard(m: SymbiosisMethod, g: number, mined: Mined): Promise<GenerationData> {
+    const { c, names } = this;
+    const hard = mined.examples;
+    const shots = this.state.helped.slice(0, c.fewShotExamples);
+    const requests = this.#jobs(mined).map((h) => ({ messages: hardMessages(c, names, hard[h]!, shots), label: hard[h]!.label, hard: h }));
+    const out = await writePretrained(this.session, c, requests, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
+    this.state.generatorModel = out.model;
+    return {
+      data: out.written, generated: out.generated, droppedReasons: out.dropped, hard,
+      source: `the pretrained Generator prompted with ${hard.length} hard examples and ${shots.length} examples that helped`,
+    };
+  }
+
+  dispose(): void {
+    this.model.backend.dispose();
+  }
+}

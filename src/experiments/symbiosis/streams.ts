@@ -1,0 +1,39 @@
+/**
+ * The run's random streams, named in one place. Replicate r draws every
+ * phase from streamKey(replicateKey(runKey, r), tag, …parts); the parts
+ * are the generation and, where methods differ, the method's stream number
+ * (methods.ts). Fixed forever: changing a tag changes every run's results.
+ */
+import type { Key } from '../../core/rng';
+import { streamKey } from '../session';
+
+export const STREAM = {
+  /** foldIn(runKey, replicate) then the replicate number: the replicate's root. */
+  replicate: 1,
+  /** Its pool / validation / test draw. */
+  splits: 2,
+  /** The Student's initial parameters. */
+  init: 3,
+  /** The tiny Generator's seed set, and the order it learns it in. */
+  seedSet: 4,
+  /** The pretraining batches. */
+  pretrain: 5,
+  generator: 6,
+  /** The static set: part 0 its labels, part 1 its writing. */
+  staticSet: 7,
+  /** Self-BLEU's hypotheses: part 0 the static set; (g, method) a generation's data. */
+  bleu: 8,
+  /** A generation's training order: (g, method). */
+  train: 100,
+  /** Static's subset of the static set at generation g. */
+  subset: 200,
+  /** Writing at generation g: (g, method, 0) the labels, (g, method, 1) the sampling. */
+  write: 300,
+  /** The tiny Generator's adaptation batches at generation g. */
+  adapt: 400,
+} as const;
+
+/** The root of replicate `rep`'s streams. */
+export function replicateKey(runKey: Key, rep: number): Key {
+  return streamKey(runKey, STREAM.replicate, rep);
+}
