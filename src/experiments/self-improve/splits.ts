@@ -4,6 +4,7 @@
  * and the export writes them as puzzles.jsonl).
  */
 import { type Splits, makeSplits } from '../../core/puzzles';
+import { residueSplits } from '../../core/puzzles/residues';
 import { keyFromSeed } from '../../core/rng';
 import { streamKey } from '../session';
 import type { SelfImproveConfig } from './config';
@@ -23,10 +24,20 @@ export const STREAM = {
 /** The parts of an iteration's stream. */
 export const PART = { attempt: 0, fineTune: 1, evaluate: 2, rationalize: 3 } as const;
 
+/** Pairs a residue-table run trains on: round(trainFraction · p²); every other pair validates, none tests. */
+export function residueTrainCount(c: Pick<SelfImproveConfig, 'modulus' | 'trainFraction'>): number {
+  return Math.round(c.trainFraction * c.modulus ** 2);
+}
+
 export function runSplits(c: SelfImproveConfig, seed: number): Splits {
+  const key = streamKey(keyFromSeed(seed), STREAM.splits);
+  if (c.task === 'residue table') {
+    const train = residueTrainCount(c);
+    return residueSplits(c.modulus, c.operation, { train, val: c.modulus ** 2 - train, test: 0 }, key);
+  }
   return makeSplits({
     families: c.families, minDifficulty: c.minDifficulty, maxDifficulty: c.maxDifficulty,
     sizes: { train: c.trainSize, val: c.valSize, test: c.testSize },
     fractions: { train: 0.7, val: 0.15, test: 0.15 },
-  }, streamKey(keyFromSeed(seed), STREAM.splits));
+  }, key);
 }
