@@ -154,8 +154,8 @@ describe('the residue-table task (grokking-classroom)', () => {
     expect([lrAt(9, o), lrAt(1999, o), lrAt(2250, o), lrAt(2500, o)]).toEqual([1e-2, 1e-2, expect.closeTo(5e-3, 12), 0]);
     expect(o.beta2).toBe(0.999);
     const base = { task: 'residue table' } as const;
-    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { ...base, evalEvery: 0 })).toThrow(/trainFraction: a residue-table run needs evalEvery > 0/);
-    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { cooldownSteps: 2495 })).toThrow(/trainFraction: cooldownSteps \(2495\) \+ 10 warmup/);
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { ...base, evalEvery: 0 })).toThrow(/evalEvery: must be > 0 for a residue-table run/);
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { cooldownSteps: 2495 })).toThrow(/cooldownSteps: with the 10 warmup steps, must fit in warmStartSteps \(2500\)/);
     expect(() => resolveConfig(selfImprove, 'grokking-classroom', { trainFraction: 1 })).toThrow(/trainFraction: leaves no pair/);
     expect(() => resolveConfig(selfImprove, 'grokking-classroom', { modulus: 200 })).toThrow(/modulus: must be an integer from 2 to 113/);
   });

@@ -113,22 +113,30 @@ export const fields = {
 
 type TableFields = { task: (typeof TASKS)[number]; modulus: number; trainFraction: number; warmStartSteps: number; cooldownSteps: number; evalEvery: number };
 
-/** A residue-table run trains at least one pair, evaluates step-wise, and cools down within its steps. */
-const residueTableRule: Rule<TableFields> = {
-  field: 'trainFraction',
-  ok: (c) => c.task !== 'residue table' || (Math.round(c.trainFraction * c.modulus ** 2) >= 1 && Math.round(c.trainFraction * c.modulus ** 2) < c.modulus ** 2
-    && c.evalEvery > 0 && c.cooldownSteps + 10 <= c.warmStartSteps),
-  message: (c) => (c.evalEvery === 0 ? 'a residue-table run needs evalEvery > 0 (its views are step-wise)'
-    : c.cooldownSteps + 10 > c.warmStartSteps ? `cooldownSteps (${c.cooldownSteps}) + 10 warmup steps must fit in warmStartSteps (${c.warmStartSteps})`
-      : `leaves no pair for training or none for validation out of ${c.modulus}² = ${c.modulus ** 2}`),
-};
+const isTable = (c: TableFields) => c.task === 'residue table';
+const trainPairs = (c: TableFields) => Math.round(c.trainFraction * c.modulus ** 2);
+
+/** A residue-table run trains at least one pair and validates on at least one, evaluates step-wise, and cools down within its steps. */
+const residueTableRules: Rule<TableFields>[] = [
+  {
+    field: 'trainFraction',
+    ok: (c) => !isTable(c) || (trainPairs(c) >= 1 && trainPairs(c) < c.modulus ** 2),
+    message: (c) => `leaves no pair for training or none for validation out of ${c.modulus}² = ${c.modulus ** 2}`,
+  },
+  { field: 'evalEvery', ok: (c) => !isTable(c) || c.evalEvery > 0, message: () => 'must be > 0 for a residue-table run (its views are step-wise)' },
+  {
+    field: 'cooldownSteps',
+    ok: (c) => !isTable(c) || c.cooldownSteps + 10 <= c.warmStartSteps,
+    message: (c) => `with the 10 warmup steps, must fit in warmStartSteps (${c.warmStartSteps})`,
+  },
+];
 
 export const config = defineConfig(fields, [
   atMost('minDifficulty', 'maxDifficulty'),
   atMost('seedSetSize', 'trainSize'),
   headsDivideWidth,
   atMost('passK', 'passSamples', (c) => c.passSamples > 0),
-  residueTableRule,
+  ...residueTableRules,
 ], {
   Model: 'A character-level GPT trained from scratch; its context fits the longest puzzle.',
 });
