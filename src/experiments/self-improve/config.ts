@@ -47,7 +47,7 @@ export const fields = {
   ...modelShapeFields({ dModel: 64, nLayers: 2, nHeads: 4 }, 'Model', 'the character-level GPT'),
   warmStartSteps: int(120, 0, 1_000_000, {
     label: 'Warm-start steps', group: TRAINING, hint: 'supervised, on the seed set',
-    doc: 'Supervised steps on the seed set before iteration 0, so the model can attempt anything at all.',
+    doc: 'Supervised steps on the seed set before iteration 0, so the model can attempt anything at all (task residue table: all of its full-batch steps).',
   }),
   iterations: int(4, 0, 10_000, {
     label: 'Iterations', group: TRAINING, hint: 'attempt → verify → fine-tune', doc: 'Self-improvement iterations after the warm start.',
