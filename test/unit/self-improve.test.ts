@@ -14,7 +14,7 @@ import { residueBatch, residueOptim } from '../../src/experiments/self-improve/g
 import { evaluations, grokPoints, iterations } from '../../src/experiments/self-improve/report';
 import { lrAt } from '../../src/core/optim';
 import { residueTokenizer } from '../../src/core/puzzles/residues';
-import { runSplits } from '../../src/experiments/self-improve/splits';
+import { labSplits, runSplits } from '../../src/experiments/self-improve/splits';
 import { CheckpointError } from '../../src/experiments/session';
 import { RunCancelled } from '../../src/experiments/types';
 import { parseRunArgs } from '../../bin/run-experiment';
@@ -147,7 +147,7 @@ describe('the residue-table task (grokking-classroom)', () => {
       task: 'residue table', modulus: 31, operation: '+', trainFraction: 0.4, compareNoDecay: true, weightDecay: 1,
       dModel: 32, nLayers: 1, nHeads: 4, warmStartSteps: 2500, cooldownSteps: 500, evalEvery: 10, learningRate: 1e-2,
     });
-    const splits = runSplits(c, 1);
+    const splits = labSplits(c, 1);
     expect([splits.train.length, splits.val.length, splits.test.length]).toEqual([384, 577, 0]);
     // The schedule: warmup to the peak by step 9, held to step 1,999, a cosine to 0 at 2,500.
     const o = residueOptim(c, c.weightDecay);

@@ -30,7 +30,7 @@ import {
   STATE_VERSION, position, record, state as stateSchema,
 } from './records';
 import { type SelfImproveSummary, summarize } from './report';
-import { PART, STREAM, runSplits } from './splits';
+import { PART, STREAM, labSplits, runSplits } from './splits';
 import { selfImproveSpec } from './spec';
 
 /** Samples per progress unit: one unit per optimizer step and per 16 generated answers. */
@@ -251,7 +251,7 @@ export async function run(c: SelfImproveConfig, ctx: RunContext): Promise<SelfIm
   if (c.task === 'residue table') {
     // Its one checkpoint is at the end: a resumed table run has nothing left to train.
     if (session.resumed) return summarize(session.records, session.elapsed());
-    const { armSeconds } = await runResidueTable(c, session, runSplits(c, ctx.seed));
+    const { armSeconds } = await runResidueTable(c, session, labSplits(c, ctx.seed));
     return summarize(session.records, session.elapsed(), armSeconds);
   }
   const lab = new SelfImproveRun(c, session);

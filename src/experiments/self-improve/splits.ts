@@ -29,15 +29,20 @@ export function residueTrainCount(c: Pick<SelfImproveConfig, 'modulus' | 'trainF
   return Math.round(c.trainFraction * c.modulus ** 2);
 }
 
-export function runSplits(c: SelfImproveConfig, seed: number): Splits {
-  const key = streamKey(keyFromSeed(seed), STREAM.splits);
-  if (c.task === 'residue table') {
-    const train = residueTrainCount(c);
-    return residueSplits(c.modulus, c.operation, { train, val: c.modulus ** 2 - train, test: 0 }, key);
-  }
+/** The run's splits: its puzzles, or (task residue table) the table's pairs shuffled by the same stream. */
+export function labSplits(c: SelfImproveConfig, seed: number): Splits {
+  if (c.task !== 'residue table') return runSplits(c, seed);
+  const train = residueTrainCount(c);
+  return residueSplits(c.modulus, c.operation, { train, val: c.modulus ** 2 - train, test: 0 }, streamKey(keyFromSeed(seed), STREAM.splits));
+}
+
+/** The puzzle fields of a config; the programs lab draws its puzzles here too, so one seed gives both labs the same puzzles. */
+export type PuzzleFields = Pick<SelfImproveConfig, 'families' | 'minDifficulty' | 'maxDifficulty' | 'trainSize' | 'valSize' | 'testSize'>;
+
+export function runSplits(c: PuzzleFields, seed: number): Splits {
   return makeSplits({
     families: c.families, minDifficulty: c.minDifficulty, maxDifficulty: c.maxDifficulty,
     sizes: { train: c.trainSize, val: c.valSize, test: c.testSize },
     fractions: { train: 0.7, val: 0.15, test: 0.15 },
-  }, key);
+  }, streamKey(keyFromSeed(seed), STREAM.splits));
 }
