@@ -21,6 +21,7 @@ test('grokking-classroom, shrunk: the residue grokking view renders both arms, t
   expect(await page.getByRole('radio', { name: /^grokking-classroom/ }).isChecked()).toBe(true);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already
   await waitForRunStatus(page, 'done', 120_000);
 
   const view = page.getByTestId('residue-grokking');
