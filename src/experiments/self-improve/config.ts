@@ -4,9 +4,10 @@
  * The defaults are the classroom setting: reversing 3–4 digits, where a
  * 30-example warm start gives partial skill for the loop to build on.
  */
-import { FAMILY_NAMES } from '../../core/puzzles';
+import { FAMILY_NAMES, PUZZLE_ALPHABET } from '../../core/puzzles';
+import { CharTokenizer } from '../../core/tokenizer/char';
 import {
-  type ConfigOf, atMost, bool, defineConfig, headsDivideWidth, int, list, modelShapeFields, num,
+  type ConfigOf, type TrainedModel, atMost, bool, defineConfig, headsDivideWidth, int, list, memoryRules, modelShapeFields, num,
 } from '../fields';
 import type { Preset } from '../types';
 
@@ -86,16 +87,33 @@ export const fields = {
   }),
 };
 
+type Config = ConfigOf<typeof fields>;
+
+/**
+ * The model a run trains, estimated from the settings alone (the run fits its
+ * context to the puzzles drawn): character tokens, and a context that holds
+ * the longest puzzle of any family (48 characters with its answer at
+ * difficulty 10), twice over with rationalisation's hint.
+ */
+export function trainedModels(c: Config): TrainedModel[] {
+  const contextLength = c.rationalization ? 104 : 56;
+  return [{
+    gpt: { vocabSize: new CharTokenizer(PUZZLE_ALPHABET).vocabSize, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+    batch: c.batchSize, what: 'the model',
+  }];
+}
+
 export const config = defineConfig(fields, [
   atMost('minDifficulty', 'maxDifficulty'),
   atMost('seedSetSize', 'trainSize'),
   headsDivideWidth,
   atMost('passK', 'passSamples', (c) => c.passSamples > 0),
+  ...memoryRules<Config>(trainedModels),
 ], {
   Model: 'A character-level GPT trained from scratch; its context fits the longest puzzle.',
 });
 
-export type SelfImproveConfig = ConfigOf<typeof fields>;
+export type SelfImproveConfig = Config;
 
 export const presets: Record<string, Preset<SelfImproveConfig>> = {
   classroom: {
