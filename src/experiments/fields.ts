@@ -167,53 +167,59 @@ export function heaviestModel(models: readonly TrainedModel[]): (TrainedModel & 
   return best;
 }
 
+/** The settings a memory bound is reported on and names. */
+type SizeKey = 'dModel' | 'nLayers' | 'batchSize';
+
 /**
- * Bounds from memory and work, before anything is allocated: the model's
- * parameters (with their gradients and AdamW moments) must fit in `budget`
- * (reported on the width), then parameters plus one batch's activations
- * (reported on the batch), and one step must stay under STEP_FLOPS_BUDGET
- * (on the width). `models(c)` lists what a run trains, estimated from the
- * config (each lab knows its vocabulary and context: its config.ts).
+ * Bounds from memory and work, before anything is allocated, for the models a
+ * run trains: the heaviest one's parameters (with their gradients and AdamW
+ * moments) must fit in `budget` (reported on the width), then parameters plus
+ * one step's activations (on the batch), and one step must stay under
+ * STEP_FLOPS_BUDGET (on the width). `where` follows "the limit" in messages
+ * (" on this device"). Returns the problems, none when it fits.
  */
-export function memoryRules<C extends { dModel: number; nLayers: number; batchSize: number }>(
-  models: (c: C) => readonly TrainedModel[], budget = MEMORY_BUDGET, where = '',
-): Rule<C>[] {
-  const heaviest = (c: C) => heaviestModel(models(c));
-  return [
-    {
+export function memoryProblems(
+  models: readonly TrainedModel[], name: (key: SizeKey) => string, budget = MEMORY_BUDGET, where = '',
+): { field: SizeKey; message: string }[] {
+  const m = heaviestModel(models);
+  if (!m) return [];
+  const f = m.footprint;
+  if (f.paramBytes > budget) {
+    return [{
       field: 'dModel',
-      ok: (c) => (heaviest(c)?.footprint.paramBytes ?? 0) <= budget,
-      message: (c, name) => {
-        const m = heaviest(c)!;
-        return `too large: ${m.what} would have ${(m.footprint.params / 1e6).toFixed(1)} million parameters, `
-          + `${gib(m.footprint.paramBytes)} with gradients and optimizer state; the limit${where} is ${gib(budget)}: lower ${name('dModel')} or ${name('nLayers')}`;
-      },
-    },
-    {
+      message: `too large: ${m.what} would have ${(f.params / 1e6).toFixed(1)} million parameters, ${gib(f.paramBytes)} with gradients `
+        + `and optimizer state; the limit${where} is ${gib(budget)}: lower ${name('dModel')} or ${name('nLayers')}`,
+    }];
+  }
+  if (f.bytes > budget) {
+    return [{
       field: 'batchSize',
-      ok: (c) => {
-        const f = heaviest(c)?.footprint;
-        return !f || f.paramBytes > budget || f.bytes <= budget;
-      },
-      message: (c, name) => {
-        const m = heaviest(c)!;
-        return `too large for ${m.what}: a step over ${m.batch} sequences needs about ${gib(m.footprint.activationBytes)} of activations, `
-          + `${gib(m.footprint.bytes)} in all; the limit${where} is ${gib(budget)}: lower ${name('batchSize')} or ${name('dModel')}`;
-      },
-    },
-    {
+      message: `too large for ${m.what}: a step over ${m.batch} sequences needs about ${gib(f.activationBytes)} of activations, `
+        + `${gib(f.bytes)} in all; the limit${where} is ${gib(budget)}: lower ${name('batchSize')} or ${name('dModel')}`,
+    }];
+  }
+  if (f.flopsPerStep > STEP_FLOPS_BUDGET) {
+    return [{
       field: 'dModel',
-      ok: (c) => {
-        const f = heaviest(c)?.footprint;
-        return !f || f.bytes > budget || f.flopsPerStep <= STEP_FLOPS_BUDGET;
-      },
-      message: (c, name) => {
-        const m = heaviest(c)!;
-        return `too slow: one training step of ${m.what} would take ${(m.footprint.flopsPerStep / 1e12).toFixed(1)} TFLOP; `
-          + `the limit is ${STEP_FLOPS_BUDGET / 1e12} TFLOP per step: lower ${name('dModel')}, ${name('nLayers')} or ${name('batchSize')}`;
-      },
-    },
-  ];
+      message: `too slow: one training step of ${m.what} would take ${(f.flopsPerStep / 1e12).toFixed(1)} TFLOP; the limit is `
+        + `${STEP_FLOPS_BUDGET / 1e12} TFLOP per step: lower ${name('dModel')}, ${name('nLayers')} or ${name('batchSize')}`,
+    }];
+  }
+  return [];
+}
+
+/**
+ * memoryProblems as rules of a lab's config: `models(c)` lists what a run
+ * trains, estimated from the settings (each lab knows its vocabulary and
+ * context: its config.ts).
+ */
+export function memoryRules<C extends Record<SizeKey, number>>(models: (c: C) => readonly TrainedModel[]): Rule<C>[] {
+  const problem = (c: C, field: SizeKey, name: NameOf<C> = (k) => k) => memoryProblems(models(c), name).find((p) => p.field === field);
+  return (['dModel', 'batchSize'] as const).map((field) => ({
+    field,
+    ok: (c) => problem(c, field) === undefined,
+    message: (c, name) => problem(c, field, name)!.message,
+  }));
 }
 
 // --- the config spec -------------------------------------------------------------------
