@@ -20,6 +20,13 @@ import { type LessonControl, withLesson } from './lesson';
 /** What a stored run's settings are: enough to refill the form or make its link. */
 type RunSettings = Pick<ActiveRun, 'preset' | 'seed' | 'config'>;
 
+/**
+ * A run to open when its lab's page is next shown: a run file of another lab
+ * imported on this one (showElsewhere). Module state: the page that imports
+ * is gone by the time the other lab's page is created.
+ */
+let openOn: { experiment: string; runId: string; file: string } | null = null;
+
 /** "a", "a and b", "a, b and c". */
 function listOf(names: string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)!}`;
@@ -36,6 +43,8 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
   adjustOpen = $state(false);
   /** Counts the starts asked for here; the run panel takes the keyboard focus when it changes. */
   runFocus = $state(0);
+  /** Why this page opened on the run it shows (a run file imported on another lab's page); null: nothing to say. */
+  arrival = $state<string | null>(null);
   #written = '';
 
   constructor(client: LabClient, experiment: ExperimentSpec<F, R, Position, Row>, preset: string | null, opts: FormOptions<ConfigOf<F>> = {}) {
@@ -56,7 +65,14 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
       this.#written = hash;
     });
     $effect(() => {
-      void untrack(() => this.runs.init());
+      void untrack(async () => {
+        await this.runs.init();
+        const open = openOn;
+        if (open?.experiment !== experiment.name) return;
+        openOn = null;
+        this.view(open.runId);
+        this.arrival = `${open.file} is a run of this lab: it was imported here, as a new run, and is shown below.`;
+      });
     });
     $effect(() => {
       const onHashChange = () => this.onHashChange();
@@ -154,8 +170,9 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
     }
   }
 
-  /** A run of another lab (an imported file): go to that lab's page, which opens on its newest run. */
-  showElsewhere(experiment: string): void {
+  /** A run file of another lab, imported here: go to that lab's page, which opens on the run and says why. */
+  showElsewhere(experiment: string, runId: string, file: string): void {
+    openOn = { experiment, runId, file };
     location.hash = `#/lab/${encodeURIComponent(experiment)}`;
   }
 
