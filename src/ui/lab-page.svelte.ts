@@ -108,15 +108,13 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
    * seed) in red, and Adjust while anything in it is red, so a bad value is
    * never out of reach.
    */
-  readonly hidden = $derived.by((): ReadonlySet<string> => {
-    const bad = new Set(this.badFields);
-    const out = new Set(this.form.lesson.hide.filter((k) => !bad.has(k)));
-    if (bad.size > 0) out.delete('adjust');
-    return out;
+  readonly hidden = $derived.by((): readonly string[] => {
+    const bad = this.badFields;
+    return this.form.lesson.hide.filter((k) => !bad.includes(k) && !(k === 'adjust' && bad.length > 0));
   });
 
   isHidden(control: LessonControl): boolean {
-    return this.hidden.has(control);
+    return this.hidden.includes(control);
   }
 
   /** Unfold the settings and put the cursor in one of them (a link problem's or Start's "show"). */

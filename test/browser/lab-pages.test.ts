@@ -152,11 +152,33 @@ const SHORT: Record<(typeof LABS)[number], string> = {
   }).toString(),
   diversity: 'preset=quick&seed=1',
   symbiosis: new URLSearchParams({
-    preset: 'tiny', seed: '1', poolSize: '150', valSize: '30', testSize: '60', generations: '1', syntheticPerGeneration: '24', staticSetSize: '40',
+    preset: 'tiny', seed: '1', poolSize: '150', valSize: '30', testSize: '60', generations: '1', syntheticPerGeneration: '36', staticSetSize: '60',
     batchSize: '8', hardExamples: '6', vocabSize: '300', maxTextTokens: '16', dModel: '16', nLayers: '1', nHeads: '2', pretrainSteps: '10',
-    seedSetSize: '60', generatorSteps: '40', generatorAdaptSteps: '4', promptPrefixTokens: '2', selfBleuSamples: '10', sampleRowsPerGeneration: '5',
+    seedSetSize: '60', generatorSteps: '80', generatorAdaptSteps: '4', promptPrefixTokens: '2', selfBleuSamples: '10', sampleRowsPerGeneration: '5',
   }).toString(),
 };
+
+/** The outermost elements that reach past the right edge of the viewport (the page scrolls sideways because of them). */
+async function wider(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= innerWidth) return [];
+    const out: string[] = [];
+    const walk = (el: Element) => {
+      const r = el.getBoundingClientRect();
+      if (r.right > innerWidth + 0.5 && getComputedStyle(el).position !== 'fixed') {
+        const inner = [...el.children].some((c) => c.getBoundingClientRect().right > innerWidth + 0.5);
+        if (!inner || el.children.length === 0) {
+          out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(r.right)} in ${el.parentElement?.className ?? ''}`);
+          return;
+        }
+      }
+      if (getComputedStyle(el).overflowX !== 'visible') return; // what is inside scrolls (or is clipped) within it
+      for (const c of el.children) walk(c);
+    };
+    walk(document.body);
+    return out.slice(0, 8);
+  });
+}
 
 interface Violation { id: string; impact: string | null; help: string; nodes: number; targets: string[] }
 
@@ -173,8 +195,9 @@ async function axe(page: Page): Promise<Violation[]> {
 test('a short run on each lab: Start hands focus to the run panel on screen; axe-core with results shown; a cross-lab import', async () => {
   const { page, errors } = await openLabPage(lab(), '#/lab/self-improve', SIZES[0]);
   const counts: Record<string, string> = {};
+  const serious: Record<string, Violation[]> = {};
   let diversityFile: Buffer | null = null;
-  for (const name of LABS) {
+  for (const name of (process.env.LABS?.split(',') as (typeof LABS)[number][] | undefined) ?? LABS) {
     await page.goto(`${lab().url}/#/lab/${name}?${SHORT[name]}`);
     await page.reload();
     await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 120_000 });
@@ -195,21 +218,26 @@ test('a short run on each lab: Start hands focus to the run panel on screen; axe
     const panel = await inFirstScreen(page, '[data-testid="run-panel"] .head');
     expect(panel.top >= 0 && panel.bottom <= SIZES[0].height, `${name}: run panel heading at ${panel.top}px`).toBe(true);
     expect(await page.getByTestId('run-panel').getByRole('button', { name: 'Cancel' }).isVisible()).toBe(true);
-    await waitForRunStatus(page, 'done', 300_000).catch(async (e: unknown) => {
+    await page.waitForFunction(
+      () => ['done', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? ''),
+      undefined, { timeout: 300_000 },
+    ).catch(async (e: unknown) => {
       await page.screenshot({ path: `${SHOTS}/${name}-stuck.png`, fullPage: true });
       throw e;
     });
+    expect(await page.getByTestId('run-status').getAttribute('data-status'), (await page.getByTestId('run-panel').textContent()) ?? '').toBe('done');
     await page.waitForTimeout(500);
     const violations = await axe(page);
     const byImpact = (i: string) => violations.filter((v) => v.impact === i).reduce((n, v) => n + v.nodes, 0);
     counts[name] = `critical ${byImpact('critical')}, serious ${byImpact('serious')}, moderate ${byImpact('moderate')}, minor ${byImpact('minor')}`
       + (violations.length > 0 ? ` (${violations.map((v) => `${v.id}:${v.impact}×${v.nodes}`).join(', ')})` : '');
-    expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), name).toEqual([]);
+    const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    if (bad.length > 0) serious[name] = bad;
     for (const size of SIZES) {
       await page.setViewportSize(size);
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: `${SHOTS}/${name}-results-${size.width}x${size.height}.png`, fullPage: size.width === 1366 });
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} with results at ${size.width}: no sideways scroll`).toBeLessThanOrEqual(size.width);
+      expect(await wider(page), `${name} with results at ${size.width}: no sideways scroll`).toEqual([]);
     }
     await page.setViewportSize(SIZES[0]);
     if (name === 'diversity') {
@@ -221,7 +249,9 @@ test('a short run on each lab: Start hands focus to the run panel on screen; axe
     }
   }
   console.log(`axe-core on each lab page with results shown: ${JSON.stringify(counts, null, 2)}`);
+  expect(serious).toEqual({});
 
+  if (diversityFile === null) return; // LABS left the diversity lab out
   // A diversity run file imported on the symbiosis page: the diversity page opens on it and says why.
   await page.locator('#import-run').setInputFiles({ name: 'a-diversity-run.jsonl', mimeType: 'application/x-ndjson', buffer: diversityFile! });
   await page.waitForFunction(() => location.hash === '#/lab/diversity', undefined, { timeout: 30_000 });
