@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Lab, startLab } from './harness';
+import { type Lab, openAdjust, startLab } from './harness';
 
 let lab: Lab;
 
