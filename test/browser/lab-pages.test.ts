@@ -1,5 +1,5 @@
 /**
- * The four lab pages as a class meets them, in real headless Chromium at a
+ * The lab pages as a class meets them, in real headless Chromium at a
  * laptop's size (1366×900) and a phone's (390×844):
  *   - Start is inside the first viewport on every lab, nothing scrolls
  *     sideways, and the settings under Adjust are named by their labels;
@@ -25,7 +25,7 @@ const lab = useLab();
 const SHOTS = process.env.SHOTS ?? (existsSync('/work/shots') ? '/work/shots/labpages' : '.scratch/labpages');
 mkdirSync(SHOTS, { recursive: true });
 
-const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis'] as const;
+const LABS = ['self-improve', 'collapse', 'diversity', 'symbiosis', 'programs'] as const;
 const SIZES = [{ width: 1366, height: 900 }, { width: 390, height: 844 }] as const;
 
 const start = (page: Page) => page.getByRole('button', { name: 'Start', exact: true });
@@ -155,6 +155,12 @@ const SHORT: Record<(typeof LABS)[number], string> = {
     preset: 'tiny', seed: '1', poolSize: '150', valSize: '30', testSize: '60', generations: '1', syntheticPerGeneration: '36', staticSetSize: '60',
     batchSize: '8', hardExamples: '6', vocabSize: '300', maxTextTokens: '16', dModel: '16', nLayers: '1', nHeads: '2', pretrainSteps: '10',
     seedSetSize: '60', generatorSteps: '80', generatorAdaptSteps: '4', promptPrefixTokens: '2', selfBleuSamples: '10', sampleRowsPerGeneration: '5',
+  }).toString(),
+  // The lab's GPT coder (nothing to download), tiny; the sandbox runs its programs.
+  programs: new URLSearchParams({
+    preset: 'lab-gpt', seed: '2', families: 'arithmetic,reverse', trainSize: '4', valSize: '2', testSize: '2', dModel: '16', nLayers: '1', nHeads: '2',
+    warmStartPrograms: '40', warmStartSteps: '3', stepsPerIteration: '2', batchSize: '4', samplesPerProblem: '2', passK: '2', iterations: '1',
+    hiddenInputs: '2', timeoutMs: '500',
   }).toString(),
 };
 
