@@ -133,7 +133,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   await waitForRunStatus(page, 'done', 120_000);
   await page.locator(`li[data-run-id="${loopRun}"]`).getByLabel('Compare').check();
   const passChart = page.getByTestId('pass-chart');
-  await passChart.locator('.u-legend').getByText(`validation · run ${loopRun.slice(0, 8)}`).waitFor({ timeout: 10_000 });
+  await passChart.locator('[data-testid="chart-legend"]').getByText(`validation · run ${loopRun.slice(0, 8)}`).waitFor({ timeout: 10_000 });
   expect(await passChart.getByRole('img').getAttribute('aria-label')).toContain(`validation · run ${loopRun.slice(0, 8)} 0.000`);
   expect(await passChart.textContent()).toContain(`Dashed purple: validation pass@1 of run ${loopRun.slice(0, 8)}`);
 
