@@ -9,7 +9,8 @@
  *     large for the memory bound is refused naming the field and the limit;
  *   - a short run on each lab: Start hands the focus to the run panel, on
  *     screen; with the results shown axe-core finds no serious or critical
- *     violation; a run file imported on another lab's page opens on its own lab.
+ *     violation; a chart exports as SVG and PNG and Table 1 as CSV; a run file
+ *     imported on another lab's page opens on its own lab.
  * Screenshots of the first viewport, before and after a run, go to
  * SHOTS (default /work/shots/labpages, else .scratch/labpages).
  */
@@ -251,6 +252,27 @@ test('a short run on each lab: Start hands focus to the run panel on screen; axe
       expect(await wider(page), `${name} with results at ${size.width}: no sideways scroll`).toEqual([]);
     }
     await page.setViewportSize(SIZES[0]);
+    if (name === 'symbiosis') {
+      // A chart as SVG and PNG, a table as CSV: real files of what the page shows.
+      const save = async (label: string) => {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: label }).click()]);
+        return { name: download.suggestedFilename(), bytes: (await import('node:fs')).readFileSync(await download.path()) };
+      };
+      const svg = await save('Export Test accuracy per generation as SVG');
+      expect(svg.name).toBe('test-accuracy-per-generation.svg');
+      const text = svg.bytes.toString('utf8');
+      expect(text).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      expect(text).toContain('test accuracy'); // the y-axis title
+      expect(text).toContain('Generative Symbiosis'); // the key
+      const png = await save('Export Test accuracy per generation as PNG');
+      expect(png.name).toBe('test-accuracy-per-generation.png');
+      expect([...png.bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      const csv = await save('Export Table 1 as CSV');
+      expect(csv.name).toBe('symbiosis-table-1.csv');
+      const rows = csv.bytes.toString('utf8').trim().split('\r\n');
+      expect(rows[0]).toMatch(/^method,/);
+      expect(rows.some((r) => r.startsWith('Generative Symbiosis,'))).toBe(true);
+    }
     if (name === 'diversity') {
       const [download] = await Promise.all([
         page.waitForEvent('download'), page.locator('li[data-run-id]').first().getByRole('button', { name: 'Export JSONL' }).click(),
