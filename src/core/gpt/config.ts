@@ -61,6 +61,12 @@ export interface OptimConfig {
   warmupSteps: number;
   /** Total steps; the cosine reaches the floor here and stays there. */
   totalSteps: number;
+  /**
+   * Steps held at the peak after the warmup before the cosine starts (absent
+   * or 0: the cosine starts at once). Warmup, hold, then a cosine over the
+   * remaining totalSteps − warmupSteps − holdSteps steps.
+   */
+  holdSteps?: number;
   /** Decoupled weight decay on matrices and embeddings (not biases/LayerNorm). */
   weightDecay: number;
   beta1: number;
@@ -87,6 +93,7 @@ const optimConfigSchema = v.strictObject({
   minLrRatio: finiteIn(0, 1),
   warmupSteps: v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0)),
   totalSteps: positiveInt(),
+  holdSteps: v.optional(v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0))),
   weightDecay: finiteIn(0, 10),
   beta1: finiteIn(0, 0.999999),
   beta2: finiteIn(0, 0.999999),
