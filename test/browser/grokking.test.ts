@@ -7,7 +7,7 @@
  * milestones table. Screenshot: .scratch/grokking-view.png (git-ignored).
  */
 import { expect, test } from 'vitest';
-import { openLabPage, useLab, waitForRunStatus } from './harness';
+import { openAdjust, openLabPage, useLab, waitForRunStatus } from './harness';
 
 const lab = useLab();
 
@@ -19,6 +19,7 @@ const shareLink = `#/lab/self-improve?preset=grokking-classroom&seed=1&${new URL
 test('grokking-classroom, shrunk: the residue grokking view renders both arms, the charts and the Fourier readout', async () => {
   const { page, errors } = await openLabPage(lab(), shareLink);
   expect(await page.getByRole('radio', { name: /^grokking-classroom/ }).isChecked()).toBe(true);
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already

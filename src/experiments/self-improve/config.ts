@@ -4,10 +4,11 @@
  * The defaults are the classroom setting: reversing 3–4 digits, where a
  * 30-example warm start gives partial skill for the loop to build on.
  */
-import { FAMILY_NAMES } from '../../core/puzzles';
+import { FAMILY_NAMES, PUZZLE_ALPHABET } from '../../core/puzzles';
 import { MAX_MODULUS, MIN_MODULUS, RESIDUE_OPERATIONS } from '../../core/puzzles/residues';
+import { CharTokenizer } from '../../core/tokenizer/char';
 import {
-  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num,
+  type ConfigOf, type Rule, type TrainedModel, atMost, bool, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num,
 } from '../fields';
 import type { Preset } from '../types';
 
@@ -127,9 +128,35 @@ const residueTableRules: Rule<TableFields>[] = [
   {
     field: 'cooldownSteps',
     ok: (c) => !isTable(c) || c.cooldownSteps + 10 <= c.warmStartSteps,
-    message: (c) => `with the 10 warmup steps, must fit in warmStartSteps (${c.warmStartSteps})`,
+    message: (c, name) => `with the 10 warmup steps, must fit in ${name('warmStartSteps')} (${c.warmStartSteps})`,
   },
 ];
+
+type Config = ConfigOf<typeof fields>;
+
+/**
+ * The model a run trains, estimated from the settings alone (the run fits its
+ * context to the puzzles drawn): character tokens, and a context that holds
+ * the longest puzzle of any family (48 characters with its answer at
+ * difficulty 10), twice over with rationalisation's hint; a residue table's
+ * V = p + 5 ids over T = 4 positions.
+ */
+export function trainedModels(c: Config): TrainedModel[] {
+  // A residue-table run: one token per residue and a few for the operation and '=' (V = p + 5), four positions, and
+  // full batches (grokking.ts): every training pair in one step, every validation pair in one evaluation.
+  if (c.task === 'residue table') {
+    const train = trainPairs(c);
+    return [{
+      gpt: { vocabSize: c.modulus + 5, contextLength: 4, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+      batch: Math.max(1, train, c.modulus ** 2 - train), what: 'the model',
+    }];
+  }
+  const contextLength = c.rationalization ? 104 : 56;
+  return [{
+    gpt: { vocabSize: new CharTokenizer(PUZZLE_ALPHABET).vocabSize, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+    batch: c.batchSize, what: 'the model',
+  }];
+}
 
 export const config = defineConfig(fields, [
   atMost('minDifficulty', 'maxDifficulty'),
@@ -137,11 +164,12 @@ export const config = defineConfig(fields, [
   headsDivideWidth,
   atMost('passK', 'passSamples', (c) => c.passSamples > 0),
   ...residueTableRules,
+  ...memoryRules<Config>(trainedModels),
 ], {
   Model: 'A character-level GPT trained from scratch; its context fits the longest puzzle.',
 });
 
-export type SelfImproveConfig = ConfigOf<typeof fields>;
+export type SelfImproveConfig = Config;
 
 export const presets: Record<string, Preset<SelfImproveConfig>> = {
   classroom: {
