@@ -118,7 +118,7 @@ describe('store', () => {
       const missing = await store.getRun(a.id).then(() => 'found', (e: Error) => e.message);
       store.close();
       return {
-        a: a.id, b: b.id, latestAt: latest?.at, latestLabel: latest?.label, latestParams: Array.from(latest!.params),
+        a: a.id, b: b.id, latestAt: latest?.at, latestLabel: latest?.label, latestParams: Array.from(latest!.params.subarray(0, 8)),
         latestBase: Array.from(latest!.extraParams.base!), latestState: latest!.state, latestProgress: latest!.progress,
         runA, listed, locked: locked.map((x) => [x.id, x.status]), stale, cancelledAfterDone, done, usage, afterDelete, missing,
       };

@@ -10,7 +10,9 @@ import { autoBackend, createBackend, probeWebGpu } from '../../src/core/backends
 import { messageOf, nextTask } from '../../src/core/tasks';
 import { experimentByName } from '../../src/experiments';
 import type { RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
-import { HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, StorageFullError } from '../../src/persist';
+import {
+  DatabaseClosedError, HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, type StopCause, StorageFullError,
+} from '../../src/persist';
 import type { BackendChoice, LabEvent, RunResult } from './events';
 import { embed, generateText } from './model-host';
 
@@ -107,11 +109,18 @@ export async function execute(x: Execution): Promise<RunResult> {
   const controller = new AbortController();
   // Why the run was stopped from here (a failed save, a lost device): reported instead of RunCancelled.
   let stopReason: string | null = null;
-  const stop = (reason: string) => {
-    stopReason ??= reason;
+  let stopCause: StopCause | null = null;
+  const stop = (reason: string, cause: StopCause | null) => {
+    if (stopReason === null) {
+      stopReason = reason;
+      stopCause = cause;
+    }
     controller.abort();
   };
-  const writer = new RunWriter(x.store, x.runId, (e) => stop(`saving the run failed, so it stopped: ${messageOf(e)}`));
+  const writer = new RunWriter(x.store, x.runId, (e) => {
+    if (e instanceof DatabaseClosedError) return stop(e.message, 'database-closed');
+    stop(`saving the run failed, so it stopped: ${messageOf(e)}`, e instanceof StorageFullError ? 'storage-full' : null);
+  });
   const backends: Backend[] = [];
   const heartbeat = setInterval(() => writer.heartbeat(), HEARTBEAT_MS);
 
@@ -126,7 +135,9 @@ export async function execute(x: Execution): Promise<RunResult> {
     createBackend: async (gpt) => {
       const created = await createBackend(gpt, {
         prefer: x.prefer,
-        onDeviceLost: (message) => stop(`the GPU device was lost (${message}); resume the run to continue from its last checkpoint`),
+        onDeviceLost: (message) => stop(
+          `the GPU device was lost (${message}): continue on the CPU from the last checkpoint, or resume on the GPU once it is back`, 'device-lost',
+        ),
       });
       backends.push(created.backend);
       const { kind, description } = created.backend;
@@ -158,21 +169,25 @@ export async function execute(x: Execution): Promise<RunResult> {
     const summary = await exp.run(x.config, ctx);
     await writer.flush();
     await x.store.finishRun(x.runId, { status: 'done', summary });
-    result = { runId: x.runId, status: 'done', summary, error: null };
+    result = { runId: x.runId, status: 'done', summary, error: null, cause: null };
   } catch (e) {
     const error = stopReason ?? messageOf(e);
     // Keep whatever can still be saved; a failure here is already in `error` (or is the same storage problem).
     await writer.flush().catch(() => undefined);
     let unrecorded: string | null = null;
-    try {
-      await retryWhenFull(() => x.store.finishRun(x.runId, { status: 'failed', error }));
-    } catch (e2) {
-      unrecorded = messageOf(e2);
+    // A connection closed for a newer version cannot write at all: the run shows as interrupted, which the message explains.
+    if (stopCause !== 'database-closed') {
+      try {
+        await retryWhenFull(() => x.store.finishRun(x.runId, { status: 'failed', error, cause: stopCause }));
+      } catch (e2) {
+        unrecorded = messageOf(e2);
+      }
     }
     result = {
       runId: x.runId,
       status: 'failed',
       summary: null,
+      cause: stopCause,
       // Not even the failure could be stored: the run stays 'running' and will show as interrupted.
       error: unrecorded === null ? error : `${error} (marking the run failed did not work either: ${unrecorded}; it will show as interrupted)`,
     };

@@ -1,0 +1,39 @@
+// The fault suite's spawn hook, run in every page before the page's own scripts
+// (test/faults/tab.ts adds it as an init script): lab workers start as the probe
+// worker (test/faults/probe/probe.worker.ts); the next runner gets the armed plan.
+(() => {
+  const PROBE_URL = '/test/faults/probe/probe.worker.ts?worker_file&type=module';
+  const Native = window.Worker;
+  const state = {
+    spawned: [],
+    plan: null,
+    messages: [],
+    terminate(name) {
+      let n = 0;
+      for (const s of state.spawned) {
+        if (s.name === name) {
+          s.worker.terminate();
+          n++;
+        }
+      }
+      return n;
+    },
+  };
+  class Hooked extends Native {
+    constructor(url, opts) {
+      const isLab = String(url).includes('/workers/lab.worker.ts');
+      const name = (opts && opts.name) || '';
+      let plan = null;
+      if (isLab && name === 'lab-runner') {
+        plan = state.plan;
+        state.plan = null;
+      }
+      const options = { plan, newerDb: new URLSearchParams(location.search).has('newer-db') };
+      super(isLab ? PROBE_URL : url, isLab ? { ...opts, name: `${name}|${JSON.stringify(options)}` } : opts);
+      state.spawned.push({ name, worker: this });
+    }
+  }
+  window.Worker = Hooked;
+  window.faults = state;
+  new BroadcastChannel('symbiosis-lab/faults').addEventListener('message', (e) => state.messages.push(e.data));
+})();
