@@ -29,8 +29,13 @@ export interface LoadResult {
 
 let storePromise: Promise<DatasetStore> | null = null;
 
-/** This worker's connection, opened on first use (and retried after a failed open). */
-function openStore(): Promise<DatasetStore> {
+/**
+ * This worker's connection, opened on first use, and again after a failed
+ * open or once it was closed for a newer version of the lab (which then
+ * answers with what to do: reload).
+ */
+async function openStore(): Promise<DatasetStore> {
+  if (storePromise && (await storePromise.catch(() => null))?.closedForUpgrade) storePromise = null;
   storePromise ??= DatasetStore.open().catch((e: unknown) => {
     storePromise = null;
     throw e;

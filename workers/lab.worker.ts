@@ -24,8 +24,13 @@ export type { RunListItem, RunStatus, StorageUsage };
 
 let storePromise: Promise<LabStore> | null = null;
 
-/** This worker's connection, opened on first use (and retried after a failed open). */
-function openStore(): Promise<LabStore> {
+/**
+ * This worker's connection, opened on first use, and again after a failed
+ * open or once it was closed for a newer version of the lab (which then
+ * answers with what to do: reload).
+ */
+async function openStore(): Promise<LabStore> {
+  if (storePromise && (await storePromise.catch(() => null))?.closedForUpgrade) storePromise = null;
   storePromise ??= LabStore.open().catch((e: unknown) => {
     storePromise = null;
     throw e;

@@ -11,7 +11,7 @@
  */
 import { type LabelledDataset, classCounts } from '../core/data/labelled';
 import {
-  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, openLabDb,
+  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, isClosedForUpgrade, openLabDb,
 } from './db';
 import { damage, datasetRecord, datasetRowsRecord } from './records';
 
@@ -100,6 +100,11 @@ export class DatasetStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** This connection was closed for a newer version of the lab (open again to hear what to do). */
+  get closedForUpgrade(): boolean {
+    return isClosedForUpgrade(this.db);
   }
 
   /** Store a dataset under `id`, replacing any cached one with that id; both records in one transaction. */

@@ -295,6 +295,11 @@ export class DatabaseClosedError extends Error {
 /** Connections closed for a newer version's upgrade (their later transactions fail with DatabaseClosedError). */
 const closedForUpgrade = new WeakSet<IDBDatabase>();
 
+/** Whether this page closed `db` so that a newer version could upgrade (a worker then opens again, to hear what to do). */
+export function isClosedForUpgrade(db: LabDb): boolean {
+  return closedForUpgrade.has(unwrapDb(db));
+}
+
 /**
  * How long an open waits for other tabs to close an older connection
  * before it says so; the open itself goes on, and the next attempt succeeds

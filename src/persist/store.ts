@@ -18,7 +18,7 @@ import { describeIssue } from '../experiments/schemas';
 import type { MetricRecord, Position, RunCheckpoint, RunInput } from '../experiments/types';
 import {
   type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleSetRow,
-  type StopCause, StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
+  type StopCause, StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, isClosedForUpgrade, openLabDb, runRange,
 } from './db';
 import { type RunStatus, displayStatus, heldRunLocks } from './liveness';
 import { checkpointRow, damage, metricRow, runInputsRow, runRecord, sampleSetRow } from './records';
@@ -226,6 +226,11 @@ export class LabStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** This connection was closed for a newer version of the lab (open again to hear what to do). */
+  get closedForUpgrade(): boolean {
+    return isClosedForUpgrade(this.db);
   }
 
   // --- writing a run ----------------------------------------------------------

@@ -9,9 +9,10 @@
  */
 import { startLab } from '../browser/harness';
 import { RUN_CASES } from './cases/runs';
+import { TAB_CASES } from './cases/tabs';
 import { type Case, type FaultResult, Ledger, References, caseRng } from './suite';
 
-const CASES: Case[] = [...RUN_CASES];
+const CASES: Case[] = [...RUN_CASES, ...TAB_CASES];
 
 const seed = Number(process.env.FAULTS_SEED ?? 1);
 const only = process.env.FAULTS_ONLY ?? '';

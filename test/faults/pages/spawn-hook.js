@@ -34,6 +34,19 @@
     }
   }
   window.Worker = Hooked;
+  // A page of a "newer build" (?newer-db): its own database opens go one version up too (see probe.ts).
+  if (new URLSearchParams(location.search).has('newer-db')) {
+    const open = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (name, version) {
+      if (name !== 'symbiosis-lab' || version === undefined) return open.call(this, name, version);
+      const request = open.call(this, name, version + 1);
+      request.addEventListener('upgradeneeded', (event) => {
+        if (!request.result.objectStoreNames.contains('newerBuild')) request.result.createObjectStore('newerBuild');
+        Object.defineProperty(event, 'newVersion', { value: version });
+      });
+      return request;
+    };
+  }
   window.faults = state;
   new BroadcastChannel('symbiosis-lab/faults').addEventListener('message', (e) => state.messages.push(e.data));
 })();

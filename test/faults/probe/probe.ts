@@ -25,7 +25,9 @@ export interface FaultPlan {
   at: Trigger;
   /** 1-based: the n-th event of that kind in this worker. */
   n: number;
-  action: 'hold' | 'destroy-device';
+  /** 'slow': not a fault but a stretch of time: every event from the n-th on takes `ms` longer (a second tab can open meanwhile). */
+  action: 'hold' | 'destroy-device' | 'slow';
+  ms?: number;
 }
 
 /** What the probe posts on FAULT_CHANNEL. */
@@ -54,9 +56,17 @@ function post(message: ProbeMessage): void {
 }
 
 /** Count one event; inject the planned fault when it is the planned one. */
+function busy(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // busy: nothing of this worker may run on
+  }
+}
+
 function tick(at: Trigger, detail: string): void {
   counts[at]++;
   if (at === 'checkpoint-write') post({ type: 'tick', worker: workerName ?? '?', counts: { ...counts } });
+  if (plan?.action === 'slow' && plan.at === at && counts[at] >= plan.n) return busy(plan.ms ?? 0);
   if (!plan || plan.at !== at || counts[at] !== plan.n) return;
   post({ type: 'injected', worker: workerName ?? '?', at, n: counts[at], action: plan.action, detail });
   if (plan.action === 'destroy-device') {
@@ -64,10 +74,7 @@ function tick(at: Trigger, detail: string): void {
     return;
   }
   // Hold the thread: the page terminates this worker (or reloads) while we are here. 60 s at most.
-  const until = Date.now() + 60_000;
-  while (Date.now() < until) {
-    // busy: nothing of this worker may run on
-  }
+  busy(60_000);
 }
 
 // --- backends -------------------------------------------------------------------------
