@@ -108,8 +108,9 @@ const api = {
       const requested = run.environment.requested;
       const choice: BackendChoice = backend ?? (requested === 'auto' || requested === 'cpu' || requested === 'webgpu' ? requested : run.environment.backend);
       const { prefer } = await planBackend(choice);
-      const point = await store.prepareResume(runId);
+      // The input files first: a damaged one stops the resume before the run is touched.
       const inputs = await store.getRunInputs(runId);
+      const point = await store.prepareResume(runId);
       send({
         type: 'run', runId, experiment: run.experiment, preset: run.preset, seed: run.seed, config, environment: run.environment,
         resumedFrom: point.checkpoint.label, records: point.records, samples: point.samples, skipped: point.skipped,
