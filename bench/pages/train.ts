@@ -4,18 +4,21 @@
  *
  *   - 'webgpu':     our WebGPU backend (`createBackend(config, {prefer:'webgpu'})`);
  *   - 'jax-webgpu': jax-js on its WebGPU backend (`bench/jax-gpt.ts`);
- *   - 'jax-wasm':   jax-js on its WebAssembly backend.
+ *   - 'jax-wasm':   jax-js on its WebAssembly backend, in a page that is not
+ *                   cross-origin isolated (bin/bench.ts strips the headers): one thread;
+ *   - 'jax-wasm-threads': the same in an isolated page, where jax-js runs its worker pool.
  *
  * bin/bench.ts opens a FRESH page per measurement (clean GPU state and memory
  * counters), waits for `window.benchReady`, then awaits `window.benchTrain(req)`.
  */
 import { gpuBufferBytes, wasmMemoryBytes } from './memory-probe'; // first: wraps the allocators
 import { blockUntilReady, defaultDevice, getWebGPUDevice, init, tree, type Device } from '@jax-js/jax';
+import type { DeviceCounters } from '../../src/core/backend';
 import { BENCH_HYPER, benchBatch, benchModel, benchParams, type ModelName } from '../configs';
 import { jaxBatch, jaxParamsFromFlat, jaxStepScalars, jaxZerosLike, makeJaxTrainStep } from '../jax-gpt';
 import { type EngineRun, NotMeasured, type StepFn, timeTrainingSteps } from '../protocol';
 
-export type PageEngine = 'webgpu' | 'jax-webgpu' | 'jax-wasm';
+export type PageEngine = 'webgpu' | 'jax-webgpu' | 'jax-wasm' | 'jax-wasm-threads';
 
 export interface PageRequest {
   engine: PageEngine;
@@ -70,6 +73,20 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
         deviceBytes = backend.deviceBytes();
       },
     });
+    // Device work of one more step of each kind: the lab's (loss read back) and a quiet one (nothing read).
+    const counted = async (readLoss: boolean): Promise<DeviceCounters | null> => {
+      const before = backend.counters?.();
+      await step(readLoss);
+      const after = backend.counters?.();
+      if (!before || !after) return null;
+      return {
+        dispatches: after.dispatches - before.dispatches, bindGroups: after.bindGroups - before.bindGroups,
+        readbacks: after.readbacks - before.readbacks, submits: after.submits - before.submits,
+      };
+    };
+    const perStep = await counted(true);
+    const perQuietStep = await counted(false);
+    await step(true); // drain the quiet step before the page closes
     if (deviceLost) throw new Error(`the GPU device was lost during the measurement: ${deviceLost}`);
     return {
       description: `ours WebGPU: ${backend.description} [${created.reason}]`,
@@ -79,6 +96,7 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
       extra: {
         deviceBytes, hostBytes: backend.hostBytes(),
         gpuPeakBytesInclPipelined: gpuBufferBytes.peak, gpuBuffersCreated: gpuBufferBytes.buffersCreated,
+        ...(perStep ? { perStep } : {}), ...(perQuietStep ? { perQuietStep } : {}),
       },
     };
   } finally {
@@ -161,7 +179,15 @@ async function benchTrain(req: PageRequest): Promise<PageResponse> {
     switch (req.engine) {
       case 'webgpu': run = await runOurWebGpu(req); break;
       case 'jax-webgpu': run = await runJax(req, 'webgpu'); break;
-      case 'jax-wasm': run = await runJax(req, 'wasm'); break;
+      case 'jax-wasm':
+      case 'jax-wasm-threads': {
+        const threaded = req.engine === 'jax-wasm-threads';
+        if (threaded !== crossOriginIsolated) {
+          throw new NotMeasured(`${req.engine} needs a page that is ${threaded ? '' : 'not '}cross-origin isolated; this one is ${crossOriginIsolated ? '' : 'not'}`);
+        }
+        run = await runJax(req, 'wasm');
+        break;
+      }
       default: throw new Error(`unknown engine ${req.engine satisfies never}`);
     }
     return { ok: true, run };
