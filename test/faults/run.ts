@@ -5,17 +5,21 @@
  * Prints one line per injected fault and
  *   faults: N injected, N survived, L runs lost, R records lost
  * and exits non-zero when a fault was not survived or anything was lost.
- * FAULTS_ONLY=substring runs the matching cases only.
+ * FAULTS_ONLY=a,b runs the cases whose names contain one of the
+ * comma-separated substrings.
  */
 import { startLab } from '../browser/harness';
+import { DATA_CASES } from './cases/data';
 import { RUN_CASES } from './cases/runs';
+import { SOAK_CASES } from './cases/soak';
+import { STORAGE_CASES } from './cases/storage';
 import { TAB_CASES } from './cases/tabs';
 import { type Case, type FaultResult, Ledger, References, caseRng } from './suite';
 
-const CASES: Case[] = [...RUN_CASES, ...TAB_CASES];
+const CASES: Case[] = [...RUN_CASES, ...TAB_CASES, ...STORAGE_CASES, ...DATA_CASES, ...SOAK_CASES];
 
 const seed = Number(process.env.FAULTS_SEED ?? 1);
-const only = process.env.FAULTS_ONLY ?? '';
+const only = (process.env.FAULTS_ONLY ?? '').split(',').filter((x) => x !== '');
 
 function line(r: FaultResult): void {
   const mark = r.survived ? 'ok  ' : 'LOST';
@@ -23,7 +27,7 @@ function line(r: FaultResult): void {
 }
 
 const t0 = performance.now();
-console.log(`faults: seed ${seed}${only ? `, cases matching '${only}'` : ''}`);
+console.log(`faults: seed ${seed}${only.length ? `, cases matching '${only.join("' or '")}'` : ''}`);
 const lab = await startLab({
   // Cross-origin isolation lets the soak case measure memory (performance.measureUserAgentSpecificMemory).
   headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'credentialless' },
@@ -33,7 +37,7 @@ const ledger = new Ledger(line);
 const references = new References(lab);
 try {
   for (const [i, c] of CASES.entries()) {
-    if (only && !c.name.includes(only)) continue;
+    if (only.length && !only.some((o) => c.name.includes(o))) continue;
     const before = ledger.results.length;
     try {
       await c.run({ lab, ledger, rng: caseRng(seed, i), references, extras: {} });

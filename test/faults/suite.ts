@@ -100,6 +100,17 @@ export function pick(rng: Rng, lo: number, hi: number): number {
   return lo + Math.floor(rng.uniform() * (hi - lo + 1));
 }
 
+/**
+ * A seeded fault point for events of kind `at`: from the n-th on, once a
+ * checkpoint is saved (FaultPlan.afterCommitted), n drawn from the first
+ * three quarters of the reference run's events, so the run still has work
+ * to redo.
+ */
+export function faultPoint(rng: Rng, ref: Reference, at: Trigger): { n: number; afterCommitted: number } {
+  const total = ref.ticks.at(-1)![at];
+  return { n: pick(rng, 1, Math.max(1, Math.floor((3 * total) / 4))), afterCommitted: 1 };
+}
+
 // --- the runs faults go into --------------------------------------------------------
 
 /**
@@ -242,6 +253,8 @@ export class References {
       const run = await readRun(tab.page, runId);
       const messages = await tab.page.evaluate(() => window.faults.messages);
       const ticks = messages.flatMap((m) => (m.type === 'tick' ? [m.counts] : []));
+      // A backend class the probe does not patch would count nothing, and every planned fault would wait forever.
+      check(ticks.length > 0 && ticks.at(-1)!['train-step'] > 0, `the probe counted ${ticks.at(-1)?.['train-step'] ?? 0} training steps in the reference run (is its backend patched in probe.ts?)`);
       const checkpointLabels = await tab.page.evaluate(() => (window.lab.active?.log ?? []).filter((l) => l.startsWith('saved after ')).map((l) => l.slice('saved after '.length)));
       return { run, file: await exportRunFile(tab.page, runId), checkpointLabels, ticks };
     } finally {

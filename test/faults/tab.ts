@@ -17,6 +17,8 @@ declare global {
       spawned: { name: string; worker: Worker }[];
       /** The plan the next lab runner gets (then cleared). */
       plan: FaultPlan | null;
+      /** Lab runners started so far (the n-th reports as 'lab-runner#n'). */
+      runners: number;
       /** What the probes posted. */
       messages: ProbeMessage[];
       terminate(name: string): number;

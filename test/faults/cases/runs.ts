@@ -4,34 +4,23 @@
  * checkpoint write; the WebGPU device destroyed mid-step.
  */
 import {
-  type Case, type Reference, type RunSpec, TINY, addBystander, check, checkBystander, checkIdentical, checkIntact, pick, readRun,
+  type Case, type Reference, type RunSpec, faultPoint, TINY, addBystander, check, checkBystander, checkIdentical, checkIntact, pick, readRun,
   resumeToEnd, startRun, waitForStatus, waitListed, withTab,
 } from '../suite';
 import type { Trigger } from '../probe/probe';
-import type { Rng } from '../../../src/core/rng';
 
 const CPU: RunSpec = { overrides: TINY, seed: 11, backend: 'cpu' };
-
-/**
- * A seeded point for a fault at `at`: an event between the first and the
- * last checkpoint of the reference run (so a checkpoint is already saved,
- * and the run still has work to redo).
- */
-function pointAfterFirstCheckpoint(rng: Rng, ref: Reference, at: Trigger): number {
-  const first = ref.ticks[0]![at];
-  const last = ref.ticks.at(-1)![at];
-  return pick(rng, first + 1, Math.max(first + 1, last - 1));
-}
 
 function terminated(at: Trigger, what: string): Case {
   return {
     name: `lab worker terminated ${what}`,
     async run({ lab, ledger, rng, references }) {
       const ref = await references.get(CPU);
-      const n = at === 'checkpoint-write' ? pick(rng, 2, ref.checkpointLabels.length) : pointAfterFirstCheckpoint(rng, ref, at);
-      await ledger.fault(`lab worker terminated ${what} (${at} ${n})`, (losses) => withTab(lab, async (tab) => {
+      const point = at === 'checkpoint-write' ? { n: pick(rng, 2, ref.checkpointLabels.length) } : faultPoint(rng, ref, at);
+      const n = point.n;
+      await ledger.fault(`lab worker terminated ${what} (${at} ${n}${at === 'checkpoint-write' ? '' : ' or the first after a checkpoint'})`, (losses) => withTab(lab, async (tab) => {
         const bystander = await addBystander(tab, ref.file);
-        await tab.arm({ at, n, action: 'hold' });
+        await tab.arm({ at, action: 'hold', ...point });
         const runId = await startRun(tab, CPU);
         const injected = await tab.injected();
         await tab.terminateRunner();
@@ -50,7 +39,7 @@ function terminated(at: Trigger, what: string): Case {
         checkIdentical(await resumeToEnd(tab, runId), ref);
         await checkBystander(tab.page, bystander, losses);
         check(tab.errors.length === 0, `page errors: ${tab.errors.join('; ')}`);
-        return `held in ${injected.detail}, terminated; reported "${reported.split(';')[0]}"; ${intact}; resumed → identical`;
+        return `held in ${injected.detail} (${at} ${injected.n}), terminated; reported "${reported.split(';')[0]}"; ${intact}; resumed → identical`;
       }));
     },
   };
@@ -102,9 +91,9 @@ const deviceLost: Case = {
   name: 'WebGPU device lost mid-step',
   async run({ lab, ledger, rng, references }) {
     const ref = await references.get(GPU);
-    const n = pointAfterFirstCheckpoint(rng, ref, 'train-step');
-    await ledger.fault(`WebGPU device destroyed mid-step (train step ${n})`, (losses) => withTab(lab, async (tab, context) => {
-      await tab.arm({ at: 'train-step', n, action: 'destroy-device' });
+    const point = faultPoint(rng, ref, 'train-step');
+    await ledger.fault(`WebGPU device destroyed mid-step (train step ${point.n} or the first after a checkpoint)`, (losses) => withTab(lab, async (tab, context) => {
+      await tab.arm({ at: 'train-step', action: 'destroy-device', ...point });
       const runId = await startRun(tab, GPU);
       await tab.injected(300_000);
       await waitForStatus(tab.page, runId, ['failed'], 120_000);

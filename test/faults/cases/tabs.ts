@@ -4,7 +4,7 @@
  * a newer version of the lab upgrading the database while an old tab holds
  * it open — one that steps aside mid-run, and one that does not.
  */
-import { type Case, type RunSpec, TINY, addBystander, check, checkBystander, checkIdentical, checkIntact, pick, readRun, resumeToEnd, startRun, waitForStatus, waitListed, withTab } from '../suite';
+import { type Case, type RunSpec, TINY, addBystander, check, checkBystander, checkIdentical, checkIntact, faultPoint, readRun, resumeToEnd, startRun, waitForStatus, waitListed, withTab } from '../suite';
 import { openTab } from '../tab';
 
 /** Iterations of 60 steps (a probe's 'slow' stretches them further where a case needs time). */
@@ -53,9 +53,9 @@ const twoResumes: Case = {
   name: 'two tabs press Resume at once',
   async run({ lab, ledger, rng, references }) {
     const ref = await references.get(LONG);
-    const n = pick(rng, ref.ticks[0]!['train-step'] + 1, ref.ticks.at(-2)!['train-step']);
-    await ledger.fault(`two tabs press Resume at once (after a stop at train step ${n})`, (losses) => withTab(lab, async (a, context) => {
-      await a.arm({ at: 'train-step', n, action: 'hold' });
+    const point = faultPoint(rng, ref, 'train-step');
+    await ledger.fault(`two tabs press Resume at once (after a stop at train step ${point.n} or the first after a checkpoint)`, (losses) => withTab(lab, async (a, context) => {
+      await a.arm({ at: 'train-step', action: 'hold', ...point });
       const runId = await startRun(a, LONG);
       await a.injected();
       await a.terminateRunner();

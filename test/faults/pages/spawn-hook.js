@@ -7,6 +7,8 @@
   const state = {
     spawned: [],
     plan: null,
+    /** Lab runners started so far: the n-th is named 'lab-runner#n' in the probe's reports. */
+    runners: 0,
     messages: [],
     terminate(name) {
       let n = 0;
@@ -24,11 +26,13 @@
       const isLab = String(url).includes('/workers/lab.worker.ts');
       const name = (opts && opts.name) || '';
       let plan = null;
+      let index = 0;
       if (isLab && name === 'lab-runner') {
         plan = state.plan;
         state.plan = null;
+        index = ++state.runners;
       }
-      const options = { plan, newerDb: new URLSearchParams(location.search).has('newer-db') };
+      const options = { plan, newerDb: new URLSearchParams(location.search).has('newer-db'), index };
       super(isLab ? PROBE_URL : url, isLab ? { ...opts, name: `${name}|${JSON.stringify(options)}` } : opts);
       state.spawned.push({ name, worker: this });
     }

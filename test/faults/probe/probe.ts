@@ -3,7 +3,7 @@
  * worker's own modules (probe.worker.ts imports it first), and injects ONE
  * fault at a planned point:
  *   - 'train-step' n / 'decode' n: the n-th training step / sampling call of
- *     the run's backend (CPU or WebGPU, patched on their prototypes: the
+ *     the run's backend (TS CPU, Wasm CPU or WebGPU, patched on their prototypes: the
  *     worker's modules are the same instances);
  *   - 'checkpoint-write' n: the n-th row put into the runCheckpoints store
  *     (the write's transaction is still open);
@@ -16,6 +16,7 @@
  * 'gpu-bytes' requests on the channel.
  */
 import { CpuBackend } from '../../../src/core/backends/cpu';
+import { WasmBackend } from '../../../src/core/backends/wasm';
 import { WebGpuBackend } from '../../../src/core/backends/webgpu';
 
 export const FAULT_CHANNEL = 'symbiosis-lab/faults';
@@ -28,11 +29,19 @@ export interface FaultPlan {
   /** 'slow': not a fault but a stretch of time: every event from the n-th on takes `ms` longer (a second tab can open meanwhile). */
   action: 'hold' | 'destroy-device' | 'slow';
   ms?: number;
+  /**
+   * Wait for this many committed checkpoint writes too: the fault goes at
+   * the first event from the n-th on that comes after them. The run writer
+   * saves checkpoints behind the training (how far behind depends on the
+   * machine's load), so "the n-th step" alone may come before any
+   * checkpoint is saved, or after the last.
+   */
+  afterCommitted?: number;
 }
 
 /** What the probe posts on FAULT_CHANNEL. */
 export type ProbeMessage =
-  | { type: 'injected'; worker: string; at: Trigger; n: number; action: FaultPlan['action']; detail: string }
+  | { type: 'injected'; worker: string; at: Trigger; n: number; action: FaultPlan['action']; detail: string; committed: number }
   /** At each checkpoint write: how many of each event came before it (a reference run tells where faults can go). */
   | { type: 'tick'; worker: string; counts: Record<Trigger, number> }
   | { type: 'gpu-bytes'; worker: string; live: number; peak: number; buffers: number; liveAtDestroy: number | null };
@@ -42,14 +51,20 @@ export interface ProbeOptions {
   plan: FaultPlan | null;
   /** Act as a newer build of the lab: its database has one more version (and one more store) than this build's. */
   newerDb: boolean;
+  /** The n-th lab runner of its page (1-based; 0 for other lab workers): reports name it 'lab-runner#n'. */
+  index?: number;
 }
 
-const [workerName, optionsText] = self.name.split('|');
+const [baseName, optionsText] = self.name.split('|');
 const options: ProbeOptions = optionsText ? (JSON.parse(optionsText) as ProbeOptions) : { plan: null, newerDb: false };
+const workerName = options.index ? `${baseName}#${options.index}` : baseName;
 const plan = options.plan;
 const channel = new BroadcastChannel(FAULT_CHANNEL);
 const counts: Record<Trigger, number> = { 'train-step': 0, decode: 0, 'checkpoint-write': 0 };
 const devices: GPUDevice[] = [];
+/** Checkpoint rows whose transaction has committed. */
+let committed = 0;
+let fired = false;
 
 function post(message: ProbeMessage): void {
   channel.postMessage(message);
@@ -65,10 +80,15 @@ function busy(ms: number): void {
 
 function tick(at: Trigger, detail: string): void {
   counts[at]++;
-  if (at === 'checkpoint-write') post({ type: 'tick', worker: workerName ?? '?', counts: { ...counts } });
+  if (at === 'checkpoint-write') {
+    post({ type: 'tick', worker: workerName ?? '?', counts: { ...counts } });
+    postGpuBytes();
+  }
   if (plan?.action === 'slow' && plan.at === at && counts[at] >= plan.n) return busy(plan.ms ?? 0);
-  if (!plan || plan.at !== at || counts[at] !== plan.n) return;
-  post({ type: 'injected', worker: workerName ?? '?', at, n: counts[at], action: plan.action, detail });
+  if (!plan || fired || plan.at !== at) return;
+  if (plan.afterCommitted === undefined ? counts[at] !== plan.n : counts[at] < plan.n || committed < plan.afterCommitted) return;
+  fired = true;
+  post({ type: 'injected', worker: workerName ?? '?', at, n: counts[at], action: plan.action, detail, committed });
   if (plan.action === 'destroy-device') {
     for (const d of devices) d.destroy();
     return;
@@ -88,7 +108,7 @@ function wrapMethod<T extends object>(proto: T, name: string, before: (self: T, 
   };
 }
 
-for (const proto of [CpuBackend.prototype, WebGpuBackend.prototype] as object[]) {
+for (const proto of [CpuBackend.prototype, WasmBackend.prototype, WebGpuBackend.prototype] as object[]) {
   wrapMethod(proto, 'trainStep', () => tick('train-step', 'a training step'));
   wrapMethod(proto, 'lastLogits', () => tick('decode', 'a sampling step (full forward)'));
   const createDecoder = (proto as { createDecoder?: (B: number) => { step: (...a: unknown[]) => Promise<Float32Array> } }).createDecoder;
@@ -110,7 +130,10 @@ for (const proto of [CpuBackend.prototype, WebGpuBackend.prototype] as object[])
 const put = IDBObjectStore.prototype.put;
 IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
   const request = put.apply(this, args);
-  if (this.name === 'runCheckpoints') tick('checkpoint-write', 'a checkpoint row put, its transaction open');
+  if (this.name === 'runCheckpoints') {
+    this.transaction.addEventListener('complete', () => committed++);
+    tick('checkpoint-write', 'a checkpoint row put, its transaction open');
+  }
   return request;
 };
 
@@ -159,6 +182,7 @@ if (typeof GPUAdapter !== 'undefined') {
   const destroyDevice = GPUDevice.prototype.destroy;
   GPUDevice.prototype.destroy = function (this: GPUDevice) {
     liveAtDestroy = live;
+    postGpuBytes();
     return destroyDevice.call(this);
   };
   const createBuffer = GPUDevice.prototype.createBuffer;
@@ -182,6 +206,11 @@ if (typeof GPUAdapter !== 'undefined') {
   };
 }
 
+/** Report the GPU buffer bytes (at each checkpoint write, when asked, and when a device is destroyed); nothing before a device exists. */
+function postGpuBytes(): void {
+  if (devices.length > 0) post({ type: 'gpu-bytes', worker: workerName ?? '?', live, peak, buffers, liveAtDestroy });
+}
+
 channel.addEventListener('message', (e: MessageEvent<{ type: string }>) => {
-  if (e.data.type === 'gpu-bytes?') post({ type: 'gpu-bytes', worker: workerName ?? '?', live, peak, buffers, liveAtDestroy });
+  if (e.data.type === 'gpu-bytes?') postGpuBytes();
 });
