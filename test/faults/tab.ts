@@ -46,11 +46,11 @@ export async function hookedContext(lab: Lab, quotaBytes?: number): Promise<Brow
   const context = await lab.browser.newContext();
   await context.addInitScript({ path: SPAWN_HOOK });
   if (quotaBytes !== undefined) {
-    // Chromium applies a quota override only before the origin's first IndexedDB use in the context.
+    // Chromium applies a quota override only before the origin's first IndexedDB use in the context, and
+    // only while the DevTools session that set it lives: its page stays open (blank) until the context closes.
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(lab.url).origin, quotaSize: quotaBytes });
-    await page.close();
   }
   return context;
 }

@@ -11,7 +11,7 @@
 import type { Page } from 'playwright-core';
 import type { Rng } from '../../../src/core/rng';
 import {
-  type Case, type Losses, type RunSpec, TINY, addBystander, check, checkBystander, exportRunFile, lose, pick, readRun, startRun, waitForStatus,
+  type Case, type Losses, type RunSpec, TINY, addBystander, check, checkBystander, exportRunFile, lose, pick, readRun, waitForStatus,
   withTab,
 } from '../suite';
 
@@ -62,7 +62,7 @@ const quotaAtImport: Case = {
       // The database still takes what fits.
       const next = await tab.page.evaluate((t) => window.lab.importRun(new File([t], 'again.jsonl')).then(() => 'imported', (e: Error) => e.message), ref.file);
       check(next === 'imported', `an import that fits, after the refusal, said '${next}'`);
-      return `${(heavy.length / 1e6).toFixed(1)} MB refused: "${said.split(':')[0]}"; nothing of it kept (${counts.metrics} metric rows, ${counts.samples} sample sets: the bystander's); the next import that fits went through`;
+      return `${(heavy.length / 1e6).toFixed(1)} MB refused: "${said.replace(/^could not import [^:]*: /, '').split('.')[0]}"; nothing of it kept (${counts.metrics} metric rows, ${counts.samples} sample sets: the bystander's); the next import that fits went through`;
     }, QUOTA_BYTES));
   },
 };
