@@ -10,13 +10,14 @@
  */
 import { startLab } from '../browser/harness';
 import { DATA_CASES } from './cases/data';
+import { MODEL_CASES } from './cases/model';
 import { RUN_CASES } from './cases/runs';
 import { SOAK_CASES } from './cases/soak';
 import { STORAGE_CASES } from './cases/storage';
 import { TAB_CASES } from './cases/tabs';
 import { type Case, type FaultResult, Ledger, References, caseRng } from './suite';
 
-const CASES: Case[] = [...RUN_CASES, ...TAB_CASES, ...STORAGE_CASES, ...DATA_CASES, ...SOAK_CASES];
+const CASES: Case[] = [...RUN_CASES, ...TAB_CASES, ...STORAGE_CASES, ...DATA_CASES, ...MODEL_CASES, ...SOAK_CASES];
 
 const seed = Number(process.env.FAULTS_SEED ?? 1);
 const only = (process.env.FAULTS_ONLY ?? '').split(',').filter((x) => x !== '');
