@@ -72,7 +72,8 @@ export const checkpointRow = v.looseObject({
   stateVersion: whole,
   at: obj,
   label: text,
-  modelConfig: v.looseObject({ vocabSize: whole, contextLength: whole, dModel: whole, nLayers: whole, nHeads: whole }),
+  /** null: a checkpoint without a model (its params are empty). */
+  modelConfig: v.nullable(v.looseObject({ vocabSize: whole, contextLength: whole, dModel: whole, nLayers: whole, nHeads: whole })),
   tokenizer: obj,
   params: buffer,
   extraParams: v.record(v.string(), buffer, 'must be an object of binary parameter sets'),

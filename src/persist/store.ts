@@ -211,7 +211,7 @@ function checkpointDamage(row: unknown): string | null {
   const bad = damage(checkpointRow, row);
   if (bad !== null) return bad;
   const c = row as CheckpointRow;
-  const expected = 4 * countParams(c.modelConfig);
+  const expected = c.modelConfig === null ? 0 : 4 * countParams(c.modelConfig);
   if (c.params.byteLength !== expected) return `field params: ${c.params.byteLength} bytes, a model of this shape has ${expected}`;
   return null;
 }
@@ -619,6 +619,9 @@ export class LabStore {
       throw new Error(run.importedFrom !== null
         ? 'an imported run has no model: its file holds metrics only'
         : 'this run has no checkpoint yet: the model is saved with each checkpoint');
+    }
+    if (!ckpt.modelConfig || !ckpt.tokenizer) {
+      throw new Error('this run trains no model of its own (it used a pretrained model as it is): there are no weights to export');
     }
     const bytes = encodeCheckpoint({
       config: ckpt.modelConfig,

@@ -3,7 +3,9 @@
  * every event persisted as it comes (RunWriter) and forwarded to the page,
  * the run record ended done or failed, and a heartbeat while it runs.
  * Checkpoints are forwarded only as 'saved' once they are committed (their
- * parameters stay in the worker).
+ * parameters stay in the worker). Programs a model wrote run in a sandbox
+ * (src/sandbox/browser.ts: QuickJS in a Web Worker nested in this one),
+ * started at the run's first program and closed when the run ends.
  */
 import type { Backend, BackendKind } from '../../src/core/backend';
 import { createBackend, probeWebGpu } from '../../src/core/backends/index';
@@ -16,6 +18,8 @@ import type { RunCheckpoint, RunContext, RunInput } from '../../src/experiments/
 import {
   DatabaseClosedError, HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, type StopCause, StorageFullError,
 } from '../../src/persist';
+import { browserSandbox } from '../../src/sandbox/browser';
+import type { Sandbox } from '../../src/sandbox/client';
 import type { BackendChoice, LabEvent, RunResult } from './events';
 import { embed, generateText } from './model-host';
 
@@ -154,6 +158,8 @@ export async function execute(x: Execution): Promise<RunResult> {
     stop(`saving the run failed, so it stopped: ${messageOf(e)}`, e instanceof StorageFullError ? 'storage-full' : null);
   });
   const backends: Backend[] = [];
+  // The run's sandbox, once a program has run (a holder: the closure below sets it).
+  const programs: { sandbox: Sandbox | null } = { sandbox: null };
   const heartbeat = setInterval(() => writer.heartbeat(), HEARTBEAT_MS);
 
   const ctx: RunContext = {
@@ -162,6 +168,7 @@ export async function execute(x: Execution): Promise<RunResult> {
     now: () => performance.now(),
     embed: (texts, onProgress) => embed(texts, onProgress, controller.signal),
     generateText: (requests, options, onProgress) => generateText(requests, options, onProgress, controller.signal, x.send),
+    runProgram: (source, input, limits) => (programs.sandbox ??= browserSandbox()).run(source, input, limits),
     inputs: x.inputs,
     ...(x.resume ? { resume: x.resume } : {}),
     createBackend: async (gpt) => {
@@ -227,6 +234,7 @@ export async function execute(x: Execution): Promise<RunResult> {
     };
   } finally {
     clearInterval(heartbeat);
+    programs.sandbox?.close();
     for (const b of backends) {
       try {
         b.dispose();

@@ -8,7 +8,7 @@
 import * as v from 'valibot';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../../core/models';
 import {
-  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, text,
+  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField, text,
 } from '../fields';
 import type { Preset } from '../types';
 import { HARD_SELECTORS } from './hard';
@@ -27,14 +27,6 @@ const template = (...fields: string[]) =>
     v.string('must be text'),
     v.check((s) => fields.every((f) => s.includes(`{${f}}`)), `must contain ${fields.map((f) => `{${f}}`).join(' and ')}`),
   );
-
-const pretrainedModel = v.pipe(
-  v.string('must be a model id'),
-  v.check(
-    (x) => GENERATOR_MODEL_IDS.includes(x) || /^\/[\w./-]+$/.test(x),
-    `must be one of ${GENERATOR_MODEL_IDS.join(', ')}, or a path the app serves a model folder at (starting with /)`,
-  ),
-);
 
 export const fields = {
   methods: list(SYMBIOSIS_METHODS, [...SYMBIOSIS_METHODS], 'method', {
@@ -59,13 +51,10 @@ export const fields = {
     label: 'Generator', group: GENERATOR, hint: 'tiny: trained and fine-tuned here, offline; pretrained: an instruct model (downloads)',
     doc: "'tiny': a GPT trained in the lab (CPU or GPU, offline, genuinely fine-tuned); 'pretrained': an instruct model through ctx.generateText (browser).",
   }),
-  pretrainedModel: {
-    ...text(DEFAULT_GENERATOR_MODEL, pretrainedModel, {
-      label: 'Pretrained model', group: GENERATOR, hint: 'downloaded once, then cached by the browser',
-      doc: "Pretrained Generator: the instruct model, a Hugging Face id from core/models' GENERATOR_MODELS or a URL path the app serves a model folder at.",
-    }),
-    choices: GENERATOR_MODEL_IDS,
-  },
+  pretrainedModel: pretrainedModelField(GENERATOR_MODEL_IDS, DEFAULT_GENERATOR_MODEL, {
+    label: 'Pretrained model', group: GENERATOR, hint: 'downloaded once, then cached by the browser',
+    doc: "Pretrained Generator: the instruct model, a Hugging Face id from core/models' GENERATOR_MODELS or a URL path the app serves a model folder at.",
+  }),
   seedSetSize: int(200, 1, 100_000, {
     label: 'Seed set', group: GENERATOR, hint: 'labelled rows the tiny Generator learns from',
     doc: 'Tiny Generator: labelled pool rows it learns class-conditional text from.',
