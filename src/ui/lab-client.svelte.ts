@@ -149,7 +149,8 @@ export class LabClient {
     this.error = `the run history worker crashed: ${message}`;
   });
   #pending: Pending = { records: [], samples: [], log: [], progress: null };
-  /** Runs watched while they run in another tab. */
+  /** Runs watched while they run in another tab (bookkeeping, not shown: no reactivity needed). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
   readonly #watching = new Set<string>();
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** The first progress report of this session (time, units done), for the ETA. */
