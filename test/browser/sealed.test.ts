@@ -44,6 +44,16 @@ const SAMPLES: Record<string, { at: unknown; rows: unknown[] }> = {
       samples: [{ text: `${SCRIPT} ${MB_LINE}`, correct: false, reason: null, detail: IMG }],
     }],
   },
+  programs: {
+    at: { iteration: 1 },
+    rows: [{
+      split: 'train', family: 'reverse', difficulty: 1, prompt: IMG, input: SCRIPT, answer: RTL, examples: 1,
+      attempts: [{
+        program: `function solve(x) { return '${SCRIPT}'; } // ${MB_LINE}`, outcome: 'value', output: IMG, printed: SCRIPT, verdict: 'wrong',
+        message: RTL, hiddenPassed: 0, hidden: 2, generalises: false, hiddenFailure: { input: IMG, expected: SCRIPT, got: RTL },
+      }],
+    }],
+  },
   symbiosis: {
     at: { replicate: 0, generation: 1, method: 'symbiosis' },
     rows: [{
@@ -68,7 +78,9 @@ function runFile(experiment: string): string {
   ].map((x) => JSON.stringify(x)).join('\n') + '\n';
 }
 
-const PAGES: [string, string][] = [['self-improve', 'self-improve'], ['collapse', 'collapse'], ['diversity', 'diversity'], ['symbiosis', 'symbiosis']];
+const PAGES: [string, string][] = [
+  ['self-improve', 'self-improve'], ['collapse', 'collapse'], ['diversity', 'diversity'], ['programs', 'programs'], ['symbiosis', 'symbiosis'],
+];
 
 test.each(PAGES)('%s: hostile text in an imported run and a share link is shown as text, never run', async (experiment, route) => {
   const { page, errors } = await lab().newPage();
