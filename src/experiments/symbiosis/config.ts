@@ -8,7 +8,8 @@
 import * as v from 'valibot';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../../core/models';
 import {
-  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField, text,
+  type ConfigOf, type Rule, type TrainedModel, atMost, bool, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num,
+  pretrainedModelField, text,
 } from '../fields';
 import type { Preset } from '../types';
 import { HARD_SELECTORS } from './hard';
@@ -151,18 +152,29 @@ const recursiveWrites = (field: 'lmWeight' | 'writeEpochs'): Rule<SymbiosisConfi
   message: () => 'must be > 0 when Recursive runs: its Student writes the next data',
 });
 
+/**
+ * The models a run trains, from the settings alone: the Student (and the tiny
+ * Generator, the same shape) on BPE tokens, a context of the text tokens plus
+ * 4 (setup.ts), a step of classify rows and as many write rows.
+ */
+export function trainedModels(c: SymbiosisConfig): TrainedModel[] {
+  const gpt = { vocabSize: c.vocabSize, contextLength: c.maxTextTokens + 4, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads };
+  return [{ gpt, batch: 2 * c.batchSize, what: 'the Student' }];
+}
+
 export const config = defineConfig(fields, [
   headsDivideWidth,
+  ...memoryRules(trainedModels),
   {
     field: 'promptPrefixTokens',
     ok: (c) => c.promptPrefixTokens < c.maxTextTokens,
-    message: (c) => `must be less than maxTextTokens (${c.maxTextTokens})`,
+    message: (c, name) => `must be less than ${name('maxTextTokens')} (${c.maxTextTokens})`,
   },
   atMost('seedSetSize', 'poolSize'),
   {
     field: 'valSize',
     ok: (c) => c.mineOn !== 'pool' || c.valSize <= c.poolSize,
-    message: (c) => `must be ≤ poolSize (${c.poolSize}) when mining on the pool`,
+    message: (c, name) => `must be ≤ ${name('poolSize')} (${c.poolSize}) when mining on the pool`,
   },
   recursiveWrites('lmWeight'),
   atMost('writeEpochs', 'epochsPerGeneration'),
