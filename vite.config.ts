@@ -20,6 +20,32 @@ export const ISOLATION_HEADERS = {
 };
 
 /**
+ * The Content-Security-Policy for the built app (docs/hosting.md, "Content
+ * Security Policy"; checked by test/browser/csp.test.ts against the built
+ * app): scripts only from the site itself, plus 'wasm-unsafe-eval' so that
+ * WebAssembly may compile (the CPU engine emits its modules at run time;
+ * onnxruntime-web and QuickJS are Wasm too) without allowing eval of
+ * JavaScript; workers from the site and from blob: URLs (the CPU engine's
+ * thread pool starts its workers from a Blob); fetches to the site and the
+ * Hugging Face Hub (models, the datasets service, their file hosts). WebGPU
+ * needs no directive. 'unsafe-inline' styles: Svelte writes style
+ * attributes into the markup it renders.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "connect-src 'self' https://huggingface.co https://*.huggingface.co https://*.hf.co",
+  "img-src 'self' data: blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * onnxruntime-web's Wasm runtime (src/pretrained/ort-wasm.json: the
  * "asyncify" build, which the onnxruntime-web bundle in transformers.js's web
  * build uses), served by the app under /ort/ (dev) and emitted there
@@ -122,7 +148,7 @@ export default defineConfig({
   plugins: [svelte(), ortWasm(), serviceWorker({ skip: [ORT_WASM.dir] })],
   worker: { format: 'es', rolldownOptions: { output: { assetFileNames: ortAssetName } } },
   server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
-  preview: { headers: ISOLATION_HEADERS },
+  preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },
   // Relative: the built app works from any folder of any static host (README: Publishing).
   base: './',
   build: { target: 'es2022' },

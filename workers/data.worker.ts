@@ -8,6 +8,7 @@
 import * as Comlink from 'comlink';
 import { DATA_LIMITS, DataError, type TableReport, decodeUtf8, parseLabelledFile } from '../src/core/data/labelled';
 import { HF_DATASETS_SERVER, type HfDatasetSpec, type HfProgress, hfDatasetId, loadHfDataset } from '../src/data/hf-datasets';
+import { StoredFormatError } from '../src/persist/db';
 import { type DatasetListItem, DatasetStore, type StoredDataset } from '../src/persist/datasets';
 
 export type { DatasetListItem, HfDatasetSpec, StoredDataset };
@@ -28,8 +29,13 @@ export interface LoadResult {
 
 let storePromise: Promise<DatasetStore> | null = null;
 
-/** This worker's connection, opened on first use (and retried after a failed open). */
-function openStore(): Promise<DatasetStore> {
+/**
+ * This worker's connection, opened on first use, and again after a failed
+ * open or once it was closed for a newer version of the lab (which then
+ * answers with what to do: reload).
+ */
+async function openStore(): Promise<DatasetStore> {
+  if (storePromise && (await storePromise.catch(() => null))?.closedForUpgrade) storePromise = null;
   storePromise ??= DatasetStore.open().catch((e: unknown) => {
     storePromise = null;
     throw e;
@@ -73,8 +79,14 @@ const api = {
     const id = hfDatasetId(hfSpec, endpoint);
     const store = await openStore();
     if (await store.has(id)) {
-      const item = (await store.list()).find((x) => x.id === id);
-      if (item) return { item, cached: true };
+      try {
+        await store.get(id); // its rows too: a damaged cache entry is never used, but loaded again
+        const item = (await store.list()).find((x) => x.id === id);
+        if (item) return { item, cached: true };
+      } catch (e) {
+        if (!(e instanceof StoredFormatError)) throw e;
+        await store.delete(id);
+      }
     }
     const loaded = await loadHfDataset(hfSpec, { endpoint, onProgress: forwarder(onProgress) });
     return { item: await store.put(id, loaded.dataset, loaded.notes), cached: false };

@@ -15,7 +15,7 @@ import { experimentByName } from '../src/experiments';
 import { resolveConfig } from '../src/experiments/config';
 import type { RunInput } from '../src/experiments/types';
 import { DatasetStore } from '../src/persist/datasets';
-import { LabStore, type RunListItem, type RunStatus, type StorageUsage, withRunLock } from '../src/persist';
+import { LabStore, type RunListItem, type RunStatus, type StorageUsage, waitForRunEnd, withRunLock } from '../src/persist';
 import type { BackendChoice, LabEvent, RunResult, StartOptions } from './lab/events';
 import { execute, planBackend } from './lab/run-host';
 
@@ -24,8 +24,13 @@ export type { RunListItem, RunStatus, StorageUsage };
 
 let storePromise: Promise<LabStore> | null = null;
 
-/** This worker's connection, opened on first use (and retried after a failed open). */
-function openStore(): Promise<LabStore> {
+/**
+ * This worker's connection, opened on first use, and again after a failed
+ * open or once it was closed for a newer version of the lab (which then
+ * answers with what to do: reload).
+ */
+async function openStore(): Promise<LabStore> {
+  if (storePromise && (await storePromise.catch(() => null))?.closedForUpgrade) storePromise = null;
   storePromise ??= LabStore.open().catch((e: unknown) => {
     storePromise = null;
     throw e;
@@ -73,18 +78,19 @@ const api = {
       await store.createRun({
         id: runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, overrides: opts.overrides, environment, inputs,
       });
-      send({ type: 'run', runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, environment, resumedFrom: null, records: [], samples: [] });
+      send({ type: 'run', runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, environment, resumedFrom: null, records: [], samples: [], skipped: [] });
       return execute({ store, runId, experiment: exp.name, config, seed: opts.seed, prefer, environment, resume: null, inputs, send });
     });
   },
 
   /**
    * Continue a stopped run (interrupted, cancelled or failed) from its latest
-   * checkpoint, with its stored config and seed, on the backend it asked for.
-   * Rejects, changing nothing, when the run is finished, live elsewhere, has
-   * no checkpoint, or its config is no longer valid.
+   * sound checkpoint, with its stored config and seed, on the backend it
+   * asked for, or on `backend` when given (the CPU after a lost GPU device).
+   * Rejects, changing nothing, when the run is finished, live elsewhere
+   * (RunBusyError), has no checkpoint, or its config is no longer valid.
    */
-  async resume(runId: string, onEvent: (e: LabEvent) => void): Promise<RunResult> {
+  async resume(runId: string, onEvent: (e: LabEvent) => void, backend?: BackendChoice): Promise<RunResult> {
     const store = await openStore();
     const send = forwarder(onEvent);
     return withRunLock(runId, async () => {
@@ -100,13 +106,14 @@ const api = {
         throw e;
       }
       const requested = run.environment.requested;
-      const choice: BackendChoice = requested === 'auto' || requested === 'cpu' || requested === 'webgpu' ? requested : run.environment.backend;
+      const choice: BackendChoice = backend ?? (requested === 'auto' || requested === 'cpu' || requested === 'webgpu' ? requested : run.environment.backend);
       const { prefer } = await planBackend(choice);
-      const point = await store.prepareResume(runId);
+      // The input files first: a damaged one stops the resume before the run is touched.
       const inputs = await store.getRunInputs(runId);
+      const point = await store.prepareResume(runId);
       send({
         type: 'run', runId, experiment: run.experiment, preset: run.preset, seed: run.seed, config, environment: run.environment,
-        resumedFrom: point.checkpoint.label, records: point.records, samples: point.samples,
+        resumedFrom: point.checkpoint.label, records: point.records, samples: point.samples, skipped: point.skipped,
       });
       return execute({
         store, runId, experiment: run.experiment, config, seed: run.seed, prefer, environment: run.environment, resume: point.checkpoint, inputs, send,
@@ -121,14 +128,23 @@ const api = {
     return { runs, storage };
   },
 
-  /** A stored run with its metric stream and samples (checked against its experiment's schemas). */
+  /** A stored run with its metric stream and samples (checked against its experiment's schemas; damaged rows named in `problems`). */
   async openRun(runId: string) {
     const store = await openStore();
-    const { run, status, records, samples } = await store.openRun(runId);
+    const { run, status, records, samples, problems } = await store.openRun(runId);
     return {
       runId: run.id, experiment: run.experiment, preset: run.preset, seed: run.seed, config: run.config,
-      environment: run.environment, status, error: run.error, summary: run.summary, records, samples,
+      environment: run.environment, status, error: run.error, summary: run.summary, records, samples, problems,
     };
+  },
+
+  /**
+   * Resolves once the run is not running anywhere (at once when it is not):
+   * when its worker finished, or died with its tab or on its own. The caller
+   * then reads what was stored (openRun) to tell which.
+   */
+  async waitForRunEnd(runId: string): Promise<void> {
+    await waitForRunEnd(runId);
   },
 
   async deleteRun(runId: string): Promise<void> {

@@ -11,8 +11,9 @@
  */
 import { type LabelledDataset, classCounts } from '../core/data/labelled';
 import {
-  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, openLabDb,
+  DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, isClosedForUpgrade, openLabDb,
 } from './db';
+import { damage, datasetRecord, datasetRowsRecord } from './records';
 
 /**
  * The format of dataset records. Bump it when DatasetRecord or
@@ -63,13 +64,24 @@ function approxBytes(splits: Record<string, { text: string }[]>): number {
   return n;
 }
 
-function toListItem(r: DatasetRecord): DatasetListItem {
+/** Why a cached dataset's description cannot be used (format, damage), or null. */
+function recordProblem(r: DatasetRecord, id: string): string | null {
   try {
-    checkDatasetFormat(r, `dataset ${r.id}`);
+    checkDatasetFormat(r, `dataset ${id}`);
   } catch (e) {
+    return (e as Error).message;
+  }
+  const bad = damage(datasetRecord, r);
+  return bad === null ? null : `dataset ${id} is damaged in this browser's cache (${bad}): delete it and load it again`;
+}
+
+function toListItem(r: DatasetRecord, key: string = r.id): DatasetListItem {
+  const problem = recordProblem(r, key);
+  if (problem !== null) {
+    const x = r as Partial<Record<keyof DatasetRecord, unknown>>;
     return {
-      id: r.id, name: String(r.name ?? r.id), source: null, labelNames: [], splitSizes: {}, classCounts: {}, bytes: Number(r.bytes ?? 0),
-      notes: [], createdAt: Number(r.createdAt ?? 0), error: (e as Error).message,
+      id: key, name: typeof x.name === 'string' ? x.name : key, source: null, labelNames: [], splitSizes: {}, classCounts: {},
+      bytes: Number(x.bytes ?? 0) || 0, notes: [], createdAt: Number(x.createdAt ?? 0) || 0, error: problem,
     };
   }
   return {
@@ -88,6 +100,11 @@ export class DatasetStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** This connection was closed for a newer version of the lab (open again to hear what to do). */
+  get closedForUpgrade(): boolean {
+    return isClosedForUpgrade(this.db);
   }
 
   /** Store a dataset under `id`, replacing any cached one with that id; both records in one transaction. */
@@ -111,16 +128,16 @@ export class DatasetStore {
     return toListItem(record);
   }
 
-  /** Every cached dataset, newest first; one in a foreign format is listed with its `error`. */
+  /** Every cached dataset, newest first; one in a foreign format or damaged is listed with its `error` (the others as usual). */
   async list(): Promise<DatasetListItem[]> {
-    const all = await this.db.getAllFromIndex('datasets', 'by-created');
-    return all.reverse().map(toListItem);
+    const [keys, all] = await Promise.all([this.db.getAllKeys('datasets'), this.db.getAll('datasets')]);
+    return all.map((r, i) => toListItem(r, String(keys[i]))).sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  /** Whether a usable dataset with this id is cached. */
+  /** Whether a usable dataset with this id is cached (its description sound; its rows are checked when read). */
   async has(id: string): Promise<boolean> {
     const r = await this.db.get('datasets', id);
-    return r !== undefined && r.formatVersion === DATASET_FORMAT_VERSION;
+    return r !== undefined && recordProblem(r, id) === null;
   }
 
   /** A cached dataset with its rows; throws when missing or in a foreign format. */
@@ -130,9 +147,18 @@ export class DatasetStore {
       return { record, rows };
     });
     if (!record) throw missing(id);
-    checkDatasetFormat(record, `dataset ${id}`);
+    const problem = recordProblem(record, id);
+    if (problem !== null) throw new StoredFormatError(problem);
     if (!rows) throw new StoredFormatError(`dataset ${id} has lost its rows (the cache was partly cleared): delete it and load it again`);
     checkDatasetFormat(rows, `the rows of dataset ${id}`);
+    const bad = damage(datasetRowsRecord, rows);
+    if (bad !== null) throw new StoredFormatError(`the rows of dataset ${id} are damaged in this browser's cache (${bad}): delete it and load it again`);
+    for (const [split, n] of Object.entries(record.splitSizes)) {
+      const got = rows.splits[split]?.length ?? 0;
+      if (got !== n) {
+        throw new StoredFormatError(`the rows of dataset ${id} are damaged in this browser's cache (split ${split} has ${got} rows, its description says ${n}): delete it and load it again`);
+      }
+    }
     return {
       id, name: record.name, source: record.source, labelNames: record.labelNames, splits: rows.splits,
       createdAt: record.createdAt, bytes: record.bytes, notes: record.notes,

@@ -28,7 +28,7 @@
  * Compound keys starting with the run id keep a run's rows together, so a
  * key range [runId, -∞]…[runId, +∞] reads or deletes them in order.
  */
-import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, openDB } from 'idb';
+import { type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames, openDB, unwrap } from 'idb';
 import type { DatasetSource, LabelledRow } from '../core/data/labelled';
 import type { GptConfig } from '../core/gpt/config';
 import type { TokenizerJson } from '../core/tokenizer';
@@ -48,6 +48,14 @@ export const RECORD_VERSION = 2;
 
 /** A run's status as stored. 'interrupted' is not stored: see liveness.ts. */
 export type StoredRunStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+/**
+ * Why a failed run stopped, where the page offers something beyond Resume:
+ * 'device-lost' (the GPU device was lost: continue on the CPU from the last
+ * checkpoint), 'storage-full' (delete runs, then resume), 'database-closed'
+ * (a newer version of the lab opened in another tab: reload).
+ */
+export type StopCause = 'device-lost' | 'storage-full' | 'database-closed';
 
 /** Where a run ran: `backend` always; the rest are descriptions (adapter, reason, runtime). */
 import type { RunEnvironment } from '../experiments/run-file';
@@ -81,6 +89,8 @@ export interface RunRecord {
   createdAt: number;
   updatedAt: number;
   error: string | null;
+  /** Why a failed run stopped, when the page can offer a way out (absent in records written before it existed: null). */
+  cause?: StopCause | null;
   /** What the experiment's run() returned; null until it finished. */
   summary: unknown;
   /** Where the latest checkpoint was taken, in the lab's words ("generation 2"); null before the first. */
@@ -239,6 +249,8 @@ export class StoredFormatError extends Error {
   }
 }
 
+const unwrapDb = (db: LabDb): IDBDatabase => unwrap(db) as IDBDatabase;
+
 const nameOf = (e: unknown): string | undefined =>
   typeof e === 'object' && e !== null && 'name' in e ? String((e as { name: unknown }).name) : undefined;
 
@@ -273,27 +285,75 @@ export function checkFormat(
   throw new StoredFormatError(`${what} ${typeof got === 'number' && got > words.expected ? words.newer(got) : words.older(String(got))}`);
 }
 
-/** Open (creating or upgrading) the database; failures come back with what to do. */
+/** Raised by a write on a connection this page closed so that a newer version of the lab, open in another tab, could upgrade the database. */
+export class DatabaseClosedError extends Error {
+  constructor(cause?: unknown) {
+    super('a newer version of Symbiosis Lab was opened in another tab and updated the saved runs, so this tab stopped writing: reload this tab to continue (nothing saved before was lost)', { cause });
+    this.name = 'DatabaseClosedError';
+  }
+}
+
+/** Connections closed for a newer version's upgrade (their later transactions fail with DatabaseClosedError). */
+const closedForUpgrade = new WeakSet<IDBDatabase>();
+
+/** Whether this page closed `db` so that a newer version could upgrade (a worker then opens again, to hear what to do). */
+export function isClosedForUpgrade(db: LabDb): boolean {
+  return closedForUpgrade.has(unwrapDb(db));
+}
+
+/**
+ * How long an open waits for other tabs to close an older connection
+ * before it says so; the open itself goes on, and the next attempt succeeds
+ * once they have.
+ */
+export const BLOCKED_AFTER_MS = 3_000;
+
+/**
+ * Open (creating or upgrading) the database; failures come back with what
+ * to do. An upgrade that another tab keeps blocked (an old version of the
+ * page that does not step aside) fails after BLOCKED_AFTER_MS with a message
+ * saying which tab to close, instead of waiting without a word.
+ */
 export async function openLabDb(name = DB_NAME): Promise<LabDb> {
   if (typeof indexedDB === 'undefined') {
     throw new Error('IndexedDB is not available in this browser (private mode?): runs cannot be saved');
   }
+  let blockedTimer: ReturnType<typeof setTimeout> | undefined;
+  let gaveUp = false;
+  let onBlocked = () => undefined as void;
+  const blocked = new Promise<never>((_, reject) => {
+    onBlocked = () => {
+      blockedTimer ??= setTimeout(() => {
+        gaveUp = true;
+        reject(new StoredFormatError(
+          'another tab holds the saved runs open with an older version of Symbiosis Lab, so this one cannot update them: close or reload the other Symbiosis Lab tabs, then reload this one',
+        ));
+      }, BLOCKED_AFTER_MS);
+    };
+  });
+  const opening = openDB<LabDbSchema>(name, DB_VERSION, {
+    upgrade(database, oldVersion, newVersion, tx) {
+      for (let step = oldVersion + 1; step <= (newVersion ?? DB_VERSION); step++) UPGRADES[step - 1]!(database, tx);
+    },
+    blocked: () => onBlocked(),
+    // A newer tab wants to upgrade: step aside so it can; this page's later writes fail with a reload hint.
+    blocking(_current, _next, event) {
+      const db = event.target as IDBDatabase;
+      closedForUpgrade.add(db);
+      db.close();
+    },
+  });
   try {
-    const db = await openDB<LabDbSchema>(name, DB_VERSION, {
-      upgrade(database, oldVersion, newVersion, tx) {
-        for (let step = oldVersion + 1; step <= (newVersion ?? DB_VERSION); step++) UPGRADES[step - 1]!(database, tx);
-      },
-      // A newer tab wants to upgrade: step aside so it can; this page's later writes fail with a reload hint.
-      blocking() {
-        db.close();
-      },
-    });
-    return db;
+    return await Promise.race([opening, blocked]);
   } catch (e) {
+    // An open that was given up on may still succeed later: close it then, unused.
+    if (gaveUp) void opening.then((db) => db.close(), () => undefined);
     if (nameOf(e) === 'VersionError') {
       throw new StoredFormatError(`the saved runs were written by a newer version of Symbiosis Lab (database version above ${DB_VERSION}): reload the page to update`);
     }
     throw storageError(e);
+  } finally {
+    clearTimeout(blockedTimer);
   }
 }
 
@@ -315,7 +375,9 @@ export async function inTransaction<N extends LabStoreName[], T>(
     tx = db.transaction(stores, mode as 'readwrite');
   } catch (e) {
     if (nameOf(e) === 'InvalidStateError') {
-      throw new Error('the database connection was closed (a newer version of the page opened, or site data was cleared): reload the page', { cause: e });
+      // idb's wrapper keeps the underlying connection in its target map; the wrapped object is the connection's proxy.
+      if (closedForUpgrade.has(unwrapDb(db))) throw new DatabaseClosedError(e);
+      throw new Error('the database connection was closed (site data was cleared, or the browser closed it): reload the page', { cause: e });
     }
     throw storageError(e);
   }

@@ -28,12 +28,37 @@ function lockManager(): LockManager | null {
   return (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks ?? null;
 }
 
-/** The names of the run locks held anywhere in this origin; null where Web Locks are unavailable. */
+/**
+ * The names of the run locks a running worker holds anywhere in this origin
+ * (exclusive; a watcher's shared request, waitForRunEnd, does not count);
+ * null where Web Locks are unavailable.
+ */
 export async function heldRunLocks(): Promise<Set<string> | null> {
   const locks = lockManager();
   if (!locks) return null;
   const snapshot = await locks.query();
-  return new Set((snapshot.held ?? []).map((l) => l.name ?? ''));
+  return new Set((snapshot.held ?? []).filter((l) => l.mode === 'exclusive').map((l) => l.name ?? ''));
+}
+
+/**
+ * Resolve once no worker runs the run any more: at once when none does, else
+ * when the browser releases its lock (the run ended, or its worker or tab
+ * died). A shared request, so the wait never keeps a worker from starting
+ * the run; it is held only for the moment of the resolution. Where Web Locks
+ * are unavailable, resolves at once.
+ */
+export async function waitForRunEnd(runId: string): Promise<void> {
+  const locks = lockManager();
+  if (!locks) return;
+  await locks.request(runLockName(runId), { mode: 'shared' }, () => undefined);
+}
+
+/** The run is live in another worker (another tab, or this one's runner): it cannot be started twice. */
+export class RunBusyError extends Error {
+  constructor() {
+    super('this run is running in another tab or window: it is watched here, and can be resumed here once it stops there');
+    this.name = 'RunBusyError';
+  }
 }
 
 /**
@@ -45,7 +70,7 @@ export async function withRunLock<T>(runId: string, body: () => Promise<T>): Pro
   const locks = lockManager();
   if (!locks) return body();
   return locks.request(runLockName(runId), { ifAvailable: true }, async (lock) => {
-    if (lock === null) throw new Error('this run is still running (in another tab or window): stop it there first');
+    if (lock === null) throw new RunBusyError();
     return body();
   });
 }

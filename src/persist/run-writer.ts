@@ -25,6 +25,8 @@ export class RunWriter {
   #batch: MetricRecord[] | null = null;
   #heartbeatQueued = false;
   #failure: unknown = null;
+  /** Writes queued and not yet done. */
+  #pending = 0;
 
   constructor(
     readonly store: LabStore,
@@ -81,6 +83,11 @@ export class RunWriter {
     this.#enqueue(() => this.store.setEnvironment(this.runId, environment));
   }
 
+  /** Whether a write is queued or under way (the run host then yields so that IndexedDB can answer). */
+  get writing(): boolean {
+    return this.#pending > 0;
+  }
+
   /** Wait for every queued write; rejects with the first failure, if any. */
   async flush(): Promise<void> {
     await this.#queue;
@@ -101,13 +108,16 @@ export class RunWriter {
   }
 
   #enqueue(write: () => Promise<void>): Promise<void> {
+    this.#pending++;
     const done = this.#queue.then(async () => {
-      if (this.#failure !== null) return;
       try {
+        if (this.#failure !== null) return;
         await write();
       } catch (e) {
         this.#failure = e;
         this.onFailure(e);
+      } finally {
+        this.#pending--;
       }
     });
     this.#queue = done;

@@ -10,6 +10,7 @@
  */
 import * as v from 'valibot';
 import { encodeCheckpoint } from '../core/checkpoint';
+import { countParams } from '../core/gpt/config';
 import { tokenizerFromJSON } from '../core/tokenizer';
 import { SPECS } from '../experiments/catalog';
 import { overridesFromPreset } from '../experiments/config';
@@ -17,9 +18,10 @@ import { describeIssue } from '../experiments/schemas';
 import type { MetricRecord, Position, RunCheckpoint, RunInput } from '../experiments/types';
 import {
   type CheckpointRow, type LabDb, type MetricRow, RECORD_VERSION, type RunEnvironment, type RunInputsRow, type RunRecord, type SampleSetRow,
-  StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, openLabDb, runRange,
+  type StopCause, StoredFormatError, type StoredRunStatus, checkFormat, inTransaction, isClosedForUpgrade, openLabDb, runRange,
 } from './db';
 import { type RunStatus, displayStatus, heldRunLocks } from './liveness';
+import { checkpointRow, damage, metricRow, runInputsRow, runRecord, sampleSetRow } from './records';
 import { type RunFileStatus, formatRunFile, parseRunFile } from '../experiments/run-file';
 
 /** Checkpoints kept per run: the latest, and one before it in case the latest turns out to be a bad place to continue from. */
@@ -55,6 +57,10 @@ export interface RunListItem {
   resumable: boolean;
   /** The file name when imported (imported runs have no checkpoints, hence no model). */
   importedFrom: string | null;
+  /** Why a failed run stopped, when it is one the page can offer a way out of (continue on the CPU after a lost GPU). */
+  cause: StopCause | null;
+  /** The run record itself is damaged: listed (so it can be deleted), with `error` naming the field, but not readable. */
+  damaged: boolean;
 }
 
 /** A run with its metric stream and samples, for viewing. */
@@ -63,6 +69,8 @@ export interface StoredRun {
   status: RunStatus;
   records: MetricRecord[];
   samples: SampleSet[];
+  /** Damaged rows left out of `records` and `samples`, each named (store, place, field); empty when all are sound. */
+  problems: string[];
 }
 
 /** One samples event as stored: where in the run it belongs, and its rows. */
@@ -80,6 +88,8 @@ export interface ResumePoint {
   checkpoint: StoredCheckpoint;
   records: MetricRecord[];
   samples: SampleSet[];
+  /** Newer checkpoints that were damaged and skipped, named: the run continues from an earlier one. */
+  skipped: string[];
 }
 
 export interface StorageUsage {
@@ -92,7 +102,7 @@ export interface StorageUsage {
 
 export type RunOutcome =
   | { status: 'done'; summary: unknown }
-  | { status: 'failed'; error: string }
+  | { status: 'failed'; error: string; cause?: StopCause | null }
   | { status: 'cancelled' };
 
 /** Roughly what a JSON-like value occupies (characters of its JSON). */
@@ -120,39 +130,90 @@ function runMissing(runId: string): Error {
   return new Error(`run ${runId} does not exist (was it deleted in another tab?)`);
 }
 
+/** A run record as read; throws when it is missing, in a foreign format or damaged. */
+function checkedRun(run: RunRecord | undefined, runId: string): RunRecord {
+  if (!run) throw runMissing(runId);
+  checkFormat(run, `run ${runId}`);
+  const bad = damage(runRecord, run);
+  if (bad !== null) throw new StoredFormatError(`run ${runId} is damaged (${bad}): it cannot be opened; delete it`);
+  return run;
+}
+
 function newId(): string {
   return crypto.randomUUID();
 }
 
 /**
- * Check a stored run's records and sample sets against its experiment's
- * schemas (what a page reads must be what the experiment writes); a bad one
- * is named by its place in the run and its field. Returns them as parsed
- * (NaN written as null in a file comes back as NaN).
+ * Check a stored run's metric rows and sample sets — their format, their
+ * shape as stored, and each record and row against its experiment's schemas
+ * (what a page reads must be what the experiment writes). A damaged one is
+ * left out and named by its place in the run and its field; the rest come
+ * back as parsed (NaN written as null in a file comes back as NaN).
  */
-function checkRun(runId: string, experiment: string, records: readonly unknown[], samples: readonly { at: unknown; rows: unknown[] }[]) {
+function checkRun(runId: string, experiment: string, metrics: readonly unknown[], sets: readonly unknown[]) {
   const spec = SPECS[experiment];
   if (!spec) throw new StoredFormatError(`run ${runId} belongs to an experiment this version does not have ('${experiment}')`);
-  const fail = (where: string, issues: readonly v.BaseIssue<unknown>[]): never => {
+  const problems: string[] = [];
+  const fromSchema = (issues: readonly v.BaseIssue<unknown>[]) => {
     const { field, problem } = describeIssue(issues[0]!);
-    throw new StoredFormatError(`run ${runId}: ${where}${field ? `, field ${field}` : ''}, is not what the ${experiment} lab writes (${problem})`);
+    return `${field ? `field ${field}: ` : ''}${problem}`;
   };
-  const parsedRecords = records.map((r, i) => {
-    const p = v.safeParse(spec.record, r);
-    return p.success ? p.output : fail(`metric record ${i + 1}`, p.issues);
+  /** The first problem of a stored row (format, then shape), or null. */
+  const rowDamage = (schema: v.GenericSchema, row: unknown): string | null => {
+    try {
+      checkFormat(row as { formatVersion?: unknown }, 'it');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return damage(schema, row);
+  };
+  const records: MetricRecord[] = [];
+  metrics.forEach((row, i) => {
+    const where = `metric record ${i + 1} of run ${runId}`;
+    const bad = rowDamage(metricRow, row);
+    if (bad !== null) return void problems.push(`${where} is damaged (${bad}): it is left out`);
+    const p = v.safeParse(spec.record, (row as MetricRow).record);
+    if (!p.success) return void problems.push(`${where} is not what the ${experiment} lab writes (${fromSchema(p.issues)}): it is left out`);
+    records.push(p.output);
   });
-  const parsedSamples = samples.map((set, i): SampleSet => {
+  const samples: SampleSet[] = [];
+  sets.forEach((row, i) => {
+    const where = `sample set ${i + 1} of run ${runId}`;
+    const bad = rowDamage(sampleSetRow, row);
+    if (bad !== null) return void problems.push(`${where} is damaged (${bad}): it is left out`);
+    const set = row as SampleSetRow;
     const at = v.safeParse(spec.position, set.at);
-    if (!at.success) return fail(`sample set ${i + 1}`, at.issues);
-    return {
-      at: at.output,
-      rows: set.rows.map((row, j) => {
-        const p = v.safeParse(spec.sampleRow, row);
-        return p.success ? p.output : fail(`sample set ${i + 1} (${spec.describe(at.output)}), row ${j + 1}`, p.issues);
-      }),
-    };
+    if (!at.success) return void problems.push(`${where} has a position the ${experiment} lab does not write (${fromSchema(at.issues)}): it is left out`);
+    const rows: unknown[] = [];
+    for (const [j, r] of set.rows.entries()) {
+      const p = v.safeParse(spec.sampleRow, r);
+      if (!p.success) {
+        return void problems.push(`${where} (${spec.describe(at.output)}), row ${j + 1}, is not what the ${experiment} lab writes (${fromSchema(p.issues)}): the set is left out`);
+      }
+      rows.push(p.output);
+    }
+    samples.push({ at: at.output, rows });
   });
-  return { records: parsedRecords, samples: parsedSamples };
+  return { records, samples, problems };
+}
+
+/**
+ * Why a stored checkpoint cannot be continued from (its format, its shape,
+ * parameters of the wrong size), or null when it can. The experiment checks
+ * its state when it resumes.
+ */
+function checkpointDamage(row: unknown): string | null {
+  try {
+    checkFormat(row as { formatVersion?: unknown }, 'it');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const bad = damage(checkpointRow, row);
+  if (bad !== null) return bad;
+  const c = row as CheckpointRow;
+  const expected = c.modelConfig === null ? 0 : 4 * countParams(c.modelConfig);
+  if (c.params.byteLength !== expected) return `field params: ${c.params.byteLength} bytes, a model of this shape has ${expected}`;
+  return null;
 }
 
 export class LabStore {
@@ -165,6 +226,11 @@ export class LabStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** This connection was closed for a newer version of the lab (open again to hear what to do). */
+  get closedForUpgrade(): boolean {
+    return isClosedForUpgrade(this.db);
   }
 
   // --- writing a run ----------------------------------------------------------
@@ -215,6 +281,8 @@ export class LabStore {
     const row = await this.db.get('runInputs', runId);
     if (!row) return {};
     checkFormat(row, `the input files of run ${runId}`);
+    const bad = damage(runInputsRow, row);
+    if (bad !== null) throw new StoredFormatError(`the input files of run ${runId} are damaged (${bad}): start a new run with the file instead`);
     return Object.fromEntries(Object.entries(row.inputs).map(([k, x]) => [k, { name: x.name, bytes: new Uint8Array(x.bytes) }]));
   }
 
@@ -326,6 +394,7 @@ export class LabStore {
       run.status = outcome.status;
       run.summary = outcome.status === 'done' ? outcome.summary : run.summary;
       run.error = outcome.status === 'failed' ? outcome.error : null;
+      run.cause = outcome.status === 'failed' ? (outcome.cause ?? null) : null;
       run.updatedAt = Date.now();
       await runs.put(run);
       return true;
@@ -346,14 +415,27 @@ export class LabStore {
       const run = await this.#getRun(runs, runId);
       if (run.status === 'done') throw new Error('this run has finished: there is nothing to resume');
       const keys = await checkpoints.getAllKeys(runRange(runId));
-      const lastKey = keys[keys.length - 1];
-      if (!lastKey) {
+      if (keys.length === 0) {
         throw new Error(run.importedFrom !== null
           ? 'an imported run has no checkpoint to continue from: start a new run with its settings instead'
           : 'this run stopped before its first checkpoint: start it again instead');
       }
-      const row = (await checkpoints.get(lastKey))!;
-      checkFormat(row, `the checkpoint of run ${runId}`);
+      // The newest sound checkpoint; damaged newer ones are named and dropped (the run redoes their work).
+      const skipped: string[] = [];
+      let row: CheckpointRow | null = null;
+      for (const key of [...keys].reverse()) {
+        const candidate: unknown = await checkpoints.get(key);
+        const bad = checkpointDamage(candidate);
+        if (bad === null) {
+          row = candidate as CheckpointRow;
+          break;
+        }
+        const label = (candidate as { label?: unknown } | undefined)?.label;
+        skipped.push(`checkpoint ${key[1] + 1}${typeof label === 'string' ? ` (${label})` : ''} is damaged (${bad})`);
+      }
+      if (row === null) throw new StoredFormatError(`run ${runId} cannot continue: every checkpoint it kept is damaged: ${skipped.join('; ')}`);
+      await checkpoints.delete(runRange(runId, row.seq + 1));
+      for (const seq of Object.keys(run.storedBytes.checkpoints)) if (Number(seq) > row.seq) delete run.storedBytes.checkpoints[seq];
 
       const staleMetrics = await metrics.getAll(runRange(runId, row.metricCount));
       run.storedBytes.metrics -= staleMetrics.reduce((a, m) => a + approxBytes(m.record), 0);
@@ -362,53 +444,64 @@ export class LabStore {
       run.storedBytes.samples -= staleSamples.reduce((a, s) => a + approxBytes(s.rows), 0);
       await samples.delete(runRange(runId, row.sampleCount));
 
+      // Every record before the checkpoint is part of the continued run: one damaged record means it cannot continue exactly.
+      const checked = checkRun(runId, run.experiment, await metrics.getAll(runRange(runId)), await samples.getAll(runRange(runId)));
+      if (checked.problems.length > 0) {
+        throw new StoredFormatError(`this run cannot continue exactly, because part of what it saved before its checkpoint is damaged: ${checked.problems.join('; ')}`);
+      }
       const now = Date.now();
       Object.assign(run, {
-        status: 'running', error: null, summary: null, heartbeatAt: now, updatedAt: now,
+        status: 'running', error: null, cause: null, summary: null, heartbeatAt: now, updatedAt: now,
         metricCount: row.metricCount, sampleCount: row.sampleCount, lastCheckpoint: row.label,
       } satisfies Partial<RunRecord>);
       await runs.put(run);
-      const stored = await metrics.getAll(runRange(runId));
-      stored.forEach((m) => checkFormat(m, `a metric row of run ${runId}`));
-      const sets = await samples.getAll(runRange(runId));
-      sets.forEach((s) => checkFormat(s, `a sample set of run ${runId}`));
-      const checked = checkRun(runId, run.experiment, stored.map((m) => m.record), sets);
-      return { run, checkpoint: fromRow(row, checked.records), records: checked.records, samples: checked.samples };
+      return { run, checkpoint: fromRow(row, checked.records), records: checked.records, samples: checked.samples, skipped };
     });
   }
 
   // --- reading ----------------------------------------------------------------
 
-  /** Every run, newest first, with its display status ('interrupted' for a running run whose worker is gone). */
+  /**
+   * Every run, newest first, with its display status ('interrupted' for a
+   * running run whose worker is gone). A run record that is damaged or in a
+   * foreign format is listed too (so it can be deleted), named, with the
+   * field at fault; it never hides the others.
+   */
   async listRuns(now = Date.now()): Promise<RunListItem[]> {
-    const [all, held] = await Promise.all([this.db.getAllFromIndex('runs', 'by-created'), heldRunLocks()]);
-    return all.reverse().map((run) => {
+    const [keys, all, held] = await Promise.all([this.db.getAllKeys('runs'), this.db.getAll('runs'), heldRunLocks()]);
+    const items = all.map((raw, i): RunListItem => {
+      const id = String(keys[i]);
+      let problem: string | null;
       try {
-        checkFormat(run, `run ${run.id}`);
+        checkFormat(raw, `run ${id}`);
+        problem = damage(runRecord, raw);
+        if (problem !== null) problem = `run ${id} is damaged (${problem}): it cannot be opened; delete it`;
       } catch (e) {
-        // Listed (so it can be deleted) but not opened: say why.
-        return {
-          id: run.id, experiment: String(run.experiment ?? '?'), preset: null, seed: Number(run.seed ?? 0), status: 'failed',
-          createdAt: Number(run.createdAt ?? 0), lastCheckpoint: null, summary: null, error: (e as Error).message,
-          resumable: false, importedFrom: null,
-        } satisfies RunListItem;
+        problem = (e as Error).message;
       }
+      if (problem !== null) {
+        const r = raw as Partial<Record<keyof RunRecord, unknown>>;
+        return {
+          id, experiment: typeof r.experiment === 'string' ? r.experiment : '?', preset: null, seed: Number(r.seed ?? 0) || 0,
+          status: 'failed', createdAt: Number(r.createdAt ?? 0) || 0, lastCheckpoint: null, summary: null, error: problem,
+          resumable: false, importedFrom: null, cause: null, damaged: true,
+        };
+      }
+      const run = raw;
       const status = displayStatus(run, now, held);
       return {
         id: run.id, experiment: run.experiment, preset: run.preset, seed: run.seed, status, createdAt: run.createdAt,
         lastCheckpoint: run.lastCheckpoint, summary: run.summary, error: run.error,
         resumable: (status === 'interrupted' || status === 'cancelled' || status === 'failed') && run.lastCheckpoint !== null,
-        importedFrom: run.importedFrom,
-      } satisfies RunListItem;
+        importedFrom: run.importedFrom, cause: run.cause ?? null, damaged: false,
+      };
     });
+    return items.sort((a, b) => b.createdAt - a.createdAt);
   }
 
   /** One run record; throws when it does not exist or has a format this build does not read. */
   async getRun(runId: string): Promise<RunRecord> {
-    const run = await this.db.get('runs', runId);
-    if (!run) throw runMissing(runId);
-    checkFormat(run, `run ${runId}`);
-    return run;
+    return checkedRun(await this.db.get('runs', runId), runId);
   }
 
   /** The run's metric stream as stored, in order (format-checked, not read through the experiment's schemas). */
@@ -422,7 +515,9 @@ export class LabStore {
 
   /**
    * A run with its metrics and samples, read in one transaction (a
-   * consistent snapshot), each checked against its experiment's schemas.
+   * consistent snapshot), each checked against its experiment's schemas. A
+   * damaged row is left out and named in `problems`: the rest of the run
+   * stays readable.
    */
   async openRun(runId: string): Promise<StoredRun> {
     const [held, snapshot] = await Promise.all([
@@ -435,22 +530,27 @@ export class LabStore {
       }),
     ]);
     const { run, metrics, samples } = snapshot;
-    metrics.forEach((m) => checkFormat(m, `a metric row of run ${runId}`));
-    samples.forEach((s) => checkFormat(s, `a sample set of run ${runId}`));
-    const checked = checkRun(runId, run.experiment, metrics.map((m) => m.record), samples);
+    const checked = checkRun(runId, run.experiment, metrics, samples);
     return { run, status: displayStatus(run, Date.now(), held), ...checked };
   }
 
-  /** The run's latest checkpoint (its records are not read), or null when it has none. */
+  /**
+   * The run's latest sound checkpoint (its records are not read), or null
+   * when it has none; throws naming the damage when every one it kept is damaged.
+   */
   async latestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
     return inTransaction(this.db, ['runCheckpoints'], 'readonly', async (tx) => {
       const store = tx.objectStore('runCheckpoints');
       const keys = await store.getAllKeys(runRange(runId));
-      const last = keys[keys.length - 1];
-      if (!last) return null;
-      const row = (await store.get(last))!;
-      checkFormat(row, `the checkpoint of run ${runId}`);
-      return fromRow(row, []);
+      const damaged: string[] = [];
+      for (const key of [...keys].reverse()) {
+        const row: unknown = await store.get(key);
+        const bad = checkpointDamage(row);
+        if (bad === null) return fromRow(row as CheckpointRow, []);
+        damaged.push(`checkpoint ${key[1] + 1} is damaged (${bad})`);
+      }
+      if (damaged.length > 0) throw new StoredFormatError(`run ${runId} has no sound checkpoint: ${damaged.join('; ')}`);
+      return null;
     });
   }
 
@@ -484,10 +584,10 @@ export class LabStore {
     const estimate = storage?.estimate ? await storage.estimate() : {};
     const perRun: Record<string, number> = {};
     for (const run of await this.db.getAll('runs')) {
+      // A damaged record counts as nothing here (the history names it).
+      if (damage(runRecord, run) !== null) continue;
       const b = run.storedBytes;
-      perRun[run.id] = b
-        ? b.metrics + b.samples + (b.inputs ?? 0) + Object.values(b.checkpoints).reduce((x, y) => x + y, 0) + approxBytes(run.config)
-        : 0;
+      perRun[run.id] = b.metrics + b.samples + (b.inputs ?? 0) + Object.values(b.checkpoints).reduce((x, y) => x + y, 0) + approxBytes(run.config);
     }
     return { usedBytes: estimate.usage ?? 0, quotaBytes: estimate.quota ?? null, perRun };
   }
@@ -496,7 +596,8 @@ export class LabStore {
 
   /** The run as run.jsonl text (see run-file.ts): the same format the headless runner writes. */
   async exportRun(runId: string): Promise<string> {
-    const { run, records, samples } = await this.openRun(runId);
+    const { run, records, samples, problems } = await this.openRun(runId);
+    if (problems.length > 0) throw new StoredFormatError(`the file would be incomplete: ${problems.join('; ')}`);
     const datasets = SPECS[run.experiment]?.datasets?.(run.config, run.seed) ?? {};
     const status: RunFileStatus = run.status === 'running' ? 'interrupted' : run.status;
     return formatRunFile({
@@ -582,10 +683,7 @@ export class LabStore {
 
   /** Read a run inside a transaction; throws when missing or in a foreign format. */
   async #getRun(store: { get(key: string): Promise<RunRecord | undefined> }, runId: string): Promise<RunRecord> {
-    const run = await store.get(runId);
-    if (!run) throw runMissing(runId);
-    checkFormat(run, `run ${runId}`);
-    return run;
+    return checkedRun(await store.get(runId), runId);
   }
 
   /** Put metric rows (numbered from run.metricCount) and update the run's counters; the caller puts the run. */

@@ -16,11 +16,11 @@ import type * as Comlink from 'comlink';
 import { messageOf } from '../core/tasks';
 import type { Position, RunInput } from '../experiments/types';
 import type {
-  BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StorageUsage,
+  BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StopCause, StorageUsage,
 } from '../../workers/lab.worker';
 import { WorkerBridge } from './worker-bridge';
 
-export type { BackendChoice, RunListItem, RunStatus };
+export type { BackendChoice, RunListItem, RunStatus, StopCause };
 
 export interface RunProgress {
   phase: string;
@@ -53,6 +53,21 @@ export interface ActiveRun<R = MetricRecord, Row = unknown> {
   samples: SampleSet<Row>[];
   log: string[];
   error: string | null;
+  /** Why a failed run stopped, where the page offers a way out ('device-lost': continue on the CPU). */
+  cause: StopCause | null;
+  /** Damaged stored records left out of `records` and `samples`, each named (empty when all are sound). */
+  problems: string[];
+}
+
+/**
+ * Whether the browser keeps this site's storage when space runs low
+ * (navigator.storage.persist()): asked once, when the first run is saved.
+ */
+export interface Persistence {
+  /** The browser's answer: true, storage is persistent; false, it is "best effort" (may be evicted). */
+  persisted: boolean;
+  /** Whether this page asked (it asks once, when a run is first saved). */
+  asked: boolean;
 }
 
 /**
@@ -84,6 +99,18 @@ export interface StartRunOptions {
 /** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */
 const FLUSH_MS = 100;
 
+/** How often a run that runs in another tab is read again while it is shown here, in ms. */
+const WATCH_MS = 2_000;
+
+/**
+ * How long a runner whose run lock was released may still send its
+ * 'finished' event before the run counts as interrupted, in ms (the event
+ * and the lock travel separately).
+ */
+const FINISH_GRACE_MS = 1_500;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** A lab worker (this URL is not state: it only tells Vite where the worker's entry is). */
 function spawnLabWorker(name: string): Worker {
   return new Worker(new URL('../../workers/lab.worker.ts', import.meta.url), { type: 'module', name });
@@ -102,6 +129,7 @@ export class LabClient {
   active = $state.raw<ActiveRun | null>(null);
   modelActivity = $state.raw<ModelActivity | null>(null);
   storage = $state.raw<StorageUsage | null>(null);
+  persistence = $state.raw<Persistence | null>(null);
   /** The last user-facing error (import, quota, a failed action); the page may clear it. */
   error = $state<string | null>(null);
 
@@ -110,7 +138,7 @@ export class LabClient {
     // The worker died (out of memory, a crash): its run keeps its last checkpoint and shows as interrupted.
     this.#runnerRunId = null;
     if (this.active?.status === 'running') {
-      this.active = { ...this.active, status: 'interrupted', error: `the run's worker crashed: ${message}; resume it to continue from its last checkpoint` };
+      this.active = { ...this.active, status: 'interrupted', error: `the run's worker crashed: ${message}; resume it to continue from its last checkpoint`, cause: null };
     }
     this.error = `the run's worker crashed: ${message}`;
   });
@@ -121,6 +149,9 @@ export class LabClient {
     this.error = `the run history worker crashed: ${message}`;
   });
   #pending: Pending = { records: [], samples: [], log: [], progress: null };
+  /** Runs watched while they run in another tab (bookkeeping, not shown: no reactivity needed). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  readonly #watching = new Set<string>();
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
   /** The first progress report of this session (time, units done), for the ETA. */
   #rateStart: { at: number; done: number } | null = null;
@@ -165,10 +196,20 @@ export class LabClient {
     await this.refreshRuns();
   }
 
-  /** Continue a stopped run from its latest checkpoint; resolves once it is running again. */
-  async resume(runId: string): Promise<void> {
+  /**
+   * Continue a stopped run from its latest checkpoint, on the backend it
+   * asked for or on `backend` (the CPU after a lost GPU device); resolves
+   * once it is running again. When it runs in another tab, rejects saying
+   * so, and shows it here as watched.
+   */
+  async resume(runId: string, opts: { backend?: BackendChoice } = {}): Promise<void> {
     this.#assertIdle();
-    await this.#launch(runId, (api, onEvent) => api.resume(runId, onEvent));
+    try {
+      await this.#launch(runId, (api, onEvent) => api.resume(runId, onEvent, opts.backend));
+    } catch (e) {
+      if (/running in another tab/.test(messageOf(e))) await this.open(runId).catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
@@ -176,17 +217,57 @@ export class LabClient {
    * here (then only the returned value has it: keep it, e.g. to overlay runs).
    */
   async open(runId: string): Promise<ActiveRun> {
-    if (this.active?.runId === runId && this.active.status === 'running') return this.active;
+    if (this.active?.runId === runId && this.active.status === 'running' && this.#runnerRunId === runId) return this.active;
+    let opened: ActiveRun;
     try {
-      const r = await this.#history.call((api) => api.openRun(runId));
-      const opened: ActiveRun = {
-        runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
-        progress: null, records: r.records, samples: r.samples, log: [], error: r.error,
-      };
-      if (this.active?.status !== 'running') this.active = opened;
-      return opened;
+      opened = await this.#read(runId);
     } catch (e) {
       throw this.#fail(`could not open the run: ${messageOf(e)}`);
+    }
+    if (this.active?.status !== 'running' || this.#runnerRunId === null) this.active = opened;
+    if (opened.status === 'running' && this.active === opened) void this.#watchElsewhere(runId);
+    return opened;
+  }
+
+  /** A stored run as an ActiveRun (a snapshot). */
+  async #read(runId: string): Promise<ActiveRun> {
+    const r = await this.#history.call((api) => api.openRun(runId));
+    const item = this.runs.find((x) => x.id === runId);
+    return {
+      runId: r.runId, experiment: r.experiment, config: r.config, seed: r.seed, preset: r.preset, status: r.status,
+      progress: null, records: r.records, samples: r.samples, log: [], error: r.error, cause: item?.cause ?? null, problems: r.problems,
+    };
+  }
+
+  /**
+   * Keep a run that runs in another tab up to date while it is shown here:
+   * read it again every WATCH_MS, and at once when it stops there. Never
+   * runs it (that tab's worker holds its lock).
+   */
+  async #watchElsewhere(runId: string): Promise<void> {
+    if (this.#watching.has(runId)) return;
+    this.#watching.add(runId);
+    const shown = () => this.active?.runId === runId && this.active.status === 'running' && this.#runnerRunId !== runId;
+    let ended = false;
+    void this.#history.call((api) => api.waitForRunEnd(runId)).then(() => (ended = true), () => (ended = true));
+    try {
+      while (shown()) {
+        for (let waited = 0; waited < WATCH_MS && !ended; waited += 100) await delay(100);
+        if (!shown()) break;
+        const fresh = await this.#read(runId);
+        if (!shown()) break;
+        this.active = { ...fresh, log: this.active!.log };
+        if (ended && fresh.status === 'running') {
+          // The lock is free but the record says running: that tab or its worker died; its heartbeat goes stale.
+          await this.refreshRuns();
+          this.active = { ...fresh, log: this.active!.log, status: this.runs.find((x) => x.id === runId)?.status ?? 'interrupted' };
+        }
+      }
+    } catch {
+      // The run was deleted or cannot be read: the view keeps its last snapshot.
+    } finally {
+      this.#watching.delete(runId);
+      void this.refreshRuns();
     }
   }
 
@@ -277,10 +358,12 @@ export class LabClient {
         this.active = {
           runId: e.runId, experiment: e.experiment, config: e.config, seed: e.seed, preset: e.preset, status: 'running',
           progress: null, records: e.records, samples: e.samples,
-          log: [e.resumedFrom === null ? `run ${e.runId} started` : `resumed after ${e.resumedFrom}`],
-          error: null,
+          log: [...e.skipped, e.resumedFrom === null ? `run ${e.runId} started` : `resumed after ${e.resumedFrom}`],
+          error: null, cause: null, problems: [],
         };
         void this.refreshRuns();
+        void this.#watchLive(e.runId, this.#runner.session);
+        void this.#askPersistence();
         return;
       case 'progress': {
         const now = performance.now();
@@ -324,6 +407,7 @@ export class LabClient {
             ...this.active,
             status: e.status,
             error: e.error,
+            cause: e.cause,
             progress: this.active.progress ? { ...this.active.progress, etaSeconds: e.status === 'done' ? 0 : null } : null,
           };
         }
@@ -337,6 +421,55 @@ export class LabClient {
         return;
     }
     this.#flushTimer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+  }
+
+  /**
+   * Notice a runner that dies without a word: a worker the browser
+   * terminates (out of memory, a crash of its process) sends no 'finished'
+   * event and no error. The history worker waits for the run's lock; when it
+   * is released and no 'finished' came, the run is shown as interrupted, with
+   * its cause, and the runner is dropped.
+   */
+  async #watchLive(runId: string, session: number): Promise<void> {
+    const live = () => this.#runnerRunId === runId && this.#runner.session === session;
+    try {
+      await this.#history.call((api) => api.waitForRunEnd(runId));
+    } catch {
+      return; // the history worker went away: its crash handler has said so
+    }
+    for (let waited = 0; waited < FINISH_GRACE_MS && live(); waited += 100) await delay(100);
+    if (!live()) return;
+    this.#dropRunner();
+    if (this.active?.runId === runId && this.active.status === 'running') {
+      const message = "the run's worker stopped without finishing (the browser ended it: out of memory, or its process crashed)";
+      this.active = {
+        ...this.active, status: 'interrupted', cause: null, progress: this.active.progress ? { ...this.active.progress, etaSeconds: null } : null,
+        error: `${message}; resume it to continue from its last checkpoint`,
+      };
+      this.error = message;
+    }
+    await this.refreshRuns();
+  }
+
+  /**
+   * Ask the browser to keep this site's storage when space runs low, once,
+   * when the first run is saved (browsers evict "best effort" storage,
+   * saved runs included, under pressure). Chromium answers from how the site
+   * is used, without a prompt; Firefox asks the visitor.
+   */
+  async #askPersistence(): Promise<void> {
+    const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+    if (this.persistence?.asked || !storage?.persist || !storage.persisted) return;
+    this.persistence = { persisted: await storage.persisted().catch(() => false), asked: true };
+    if (!this.persistence.persisted) this.persistence = { persisted: await storage.persist().catch(() => false), asked: true };
+  }
+
+  /** Whether storage is persistent, without asking (for the history panel). */
+  async checkPersistence(): Promise<void> {
+    const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+    if (!storage?.persisted || this.persistence !== null) return;
+    const persisted = await storage.persisted().catch(() => false);
+    this.persistence ??= { persisted, asked: false };
   }
 
   /** Publish the events collected since the last flush to `active`. */

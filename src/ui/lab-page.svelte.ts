@@ -12,7 +12,7 @@ import { tick, untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
 import type { ConfigOf, FieldTable } from '../experiments/fields';
 import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
-import type { ActiveRun, LabClient } from './lab-client.svelte';
+import type { ActiveRun, BackendChoice, LabClient } from './lab-client.svelte';
 import { type FormOptions, type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
 import { type LessonControl, withLesson } from './lesson';
@@ -160,9 +160,10 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
     }
   }
 
-  async resume(runId: string): Promise<void> {
+  /** Resume a run (on `backend` when given: the CPU after a lost GPU device); a failure is in client.error. */
+  async resume(runId: string, backend?: BackendChoice): Promise<void> {
     try {
-      await this.runs.resume(runId);
+      await this.runs.resume(runId, backend ? { backend } : {});
     } catch {
       // client.error says why.
     }

@@ -14,7 +14,7 @@
  */
 import type { MetricRecord } from '../experiments/types';
 import { messageOf } from '../core/tasks';
-import type { ActiveRun, LabClient, RunListItem, StartRunOptions } from './lab-client.svelte';
+import type { ActiveRun, BackendChoice, LabClient, RunListItem, StartRunOptions } from './lab-client.svelte';
 import { type PrecomputedRun, loadPrecomputedRun } from './precomputed';
 
 /**
@@ -91,7 +91,7 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
       this.#viewedCopy = a;
       return;
     }
-    const newest = this.runs[0];
+    const newest = this.runs.find((r) => !r.damaged);
     if (newest) await this.view(newest.id).catch(() => undefined); // the client's `error` says why
     else await this.showPrecomputed();
   }
@@ -150,9 +150,17 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
     if (this.compareId === id) this.compareId = null;
   }
 
-  async resume(runId: string): Promise<void> {
+  /** Resume a run (on `backend` when given) and view it; when it runs in another tab, view it there (watched). */
+  async resume(runId: string, opts: { backend?: BackendChoice } = {}): Promise<void> {
     startedHere.push(runId);
-    await this.client.resume(runId);
+    try {
+      await this.client.resume(runId, opts);
+    } catch (e) {
+      // Not live here after all (e.g. another tab won the race to resume it).
+      startedHere.splice(startedHere.lastIndexOf(runId), 1);
+      if (this.client.active?.runId === runId) this.viewedId = runId;
+      throw e;
+    }
     this.viewedId = runId;
     if (this.compareId === runId) this.compareId = null;
   }

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { createServer, type PluginOption, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -37,13 +37,23 @@ export interface Lab {
   close(): Promise<void>;
 }
 
-export async function startLab(): Promise<Lab> {
+export interface LabOptions {
+  /** Extra Vite plugins (e.g. a middleware that serves test files). */
+  plugins?: PluginOption[];
+  /** Response headers on everything the dev server sends (e.g. cross-origin isolation). */
+  headers?: Record<string, string>;
+  /** Chromium flags on top of CHROMIUM_ARGS. */
+  args?: string[];
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it with 'apt-get install -y chromium' (or set CHROMIUM_PATH)`);
   }
   const server = await createServer({
     configFile: new URL('../../vite.config.ts', import.meta.url).pathname,
-    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, ...(options.headers ? { headers: options.headers } : {}) },
+    ...(options.plugins ? { plugins: options.plugins } : {}),
     logLevel: 'error',
     clearScreen: false,
   });
@@ -51,7 +61,7 @@ export async function startLab(): Promise<Lab> {
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('vite dev server has no TCP address');
   const url = `http://127.0.0.1:${address.port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...(options.args ?? [])] });
   return {
     server,
     browser,

@@ -46,9 +46,18 @@ export interface LoggedRequest {
   bytes: number;
 }
 
+/**
+ * How an injected fault answers: 'status' (the status, a JSON error body),
+ * 'garbled' (200 with a body that is not JSON), 'bad-footer' (a parquet
+ * file's bytes with its closing "PAR1" magic overwritten), 'cut' (the full
+ * Content-Length announced, half the body sent, then the connection dropped).
+ */
+export type FaultKind = 'status' | 'garbled' | 'bad-footer' | 'cut';
+
 interface Fault {
   /** Path prefix, e.g. '/rows' or '/files/'. */
   path: string;
+  kind: FaultKind;
   status: number;
   /** How many matching requests fail; then they succeed. Infinity: all. */
   times: number;
@@ -60,6 +69,8 @@ export interface DatasetsServer {
   requests: LoggedRequest[];
   /** Fail the next `times` requests whose path starts with `path` with `status`. */
   fail(path: string, status: number, times?: number, retryAfter?: string): void;
+  /** Answer the next `times` requests whose path starts with `path` with a damaged answer (FaultKind). */
+  damage(path: string, kind: Exclude<FaultKind, 'status'>, times?: number): void;
   /** Forget the failures still pending. */
   clearFaults(): void;
   /** Delay every answer by this many ms (for abort tests). */
@@ -130,6 +141,8 @@ export async function startDatasetsServer(datasets: FakeDataset[]): Promise<Data
     send(res, log, 404, { error: `${what} does not exist, or is not accessible without authentication (private or gated).` });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    /** A fault that damages the file answer below. */
+    let damaged: 'bad-footer' | 'cut' | null = null;
     const url = new URL(req.url ?? '/', base);
     const query = Object.fromEntries(url.searchParams);
     const log: LoggedRequest = { method: req.method ?? 'GET', path: url.pathname, query, range: req.headers.range ?? null, status: 0, bytes: 0 };
@@ -144,14 +157,42 @@ export async function startDatasetsServer(datasets: FakeDataset[]): Promise<Data
     const fault = faults.find((f) => url.pathname.startsWith(f.path) && f.times > 0);
     if (fault) {
       fault.times--;
-      send(res, log, fault.status, { error: `injected ${fault.status}` }, fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
-      return;
+      if (fault.kind === 'status') {
+        send(res, log, fault.status, { error: `injected ${fault.status}` }, fault.retryAfter ? { 'Retry-After': fault.retryAfter } : {});
+        return;
+      }
+      if (fault.kind === 'garbled') {
+        log.status = 200;
+        res.writeHead(200, { ...CORS, 'Content-Type': 'application/json' });
+        res.end('{"splits": [{"dataset": "x", "conf');
+        return;
+      }
+      damaged = fault.kind;
     }
 
     if (url.pathname.startsWith('/files/')) {
       const key = decodeURIComponent(url.pathname.slice('/files/'.length)).replace(/\.parquet$/, '');
-      const file = shards.get(key);
-      if (!file) return notFound(res, log, 'file');
+      const stored = shards.get(key);
+      if (!stored) return notFound(res, log, 'file');
+      let file = stored;
+      if (damaged === 'bad-footer') {
+        file = stored.slice();
+        file.set([0x4e, 0x4f, 0x50, 0x45], file.length - 4); // "NOPE" where "PAR1" closes the file
+      }
+      if (damaged === 'cut') {
+        const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+        const start = m ? Number(m[1]) : 0;
+        const end = m?.[2] ? Math.min(Number(m[2]), file.length - 1) : file.length - 1;
+        const body = file.subarray(start, end + 1);
+        log.status = m ? 206 : 200;
+        log.bytes = Math.floor(body.length / 2);
+        res.writeHead(log.status, {
+          ...CORS, 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), 'Accept-Ranges': 'bytes',
+          ...(m ? { 'Content-Range': `bytes ${start}-${end}/${file.length}` } : {}),
+        });
+        res.write(body.subarray(0, log.bytes), () => res.socket?.destroy());
+        return;
+      }
       const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
       if (!m) return send(res, log, 200, file, { 'Accept-Ranges': 'bytes' });
       const start = Number(m[1]);
@@ -207,7 +248,10 @@ export async function startDatasetsServer(datasets: FakeDataset[]): Promise<Data
     url: base,
     requests,
     fail(path, status, times = 1, retryAfter) {
-      faults.push({ path, status, times, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+      faults.push({ path, kind: 'status', status, times, ...(retryAfter !== undefined ? { retryAfter } : {}) });
+    },
+    damage(path, kind, times = 1) {
+      faults.push({ path, kind, status: 200, times });
     },
     clearFaults() {
       faults.length = 0;

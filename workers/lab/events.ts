@@ -4,9 +4,9 @@
  */
 import type { BackendKind } from '../../src/core/backend';
 import type { ExperimentEvent, MetricRecord, RunInput } from '../../src/experiments/types';
-import type { RunEnvironment, SampleSet } from '../../src/persist';
+import type { RunEnvironment, SampleSet, StopCause } from '../../src/persist';
 
-export type { MetricRecord, RunEnvironment, SampleSet };
+export type { MetricRecord, RunEnvironment, SampleSet, StopCause };
 
 /** 'auto': WebGPU on a hardware adapter, else the CPU (a software adapter is slower than the CPU for these models). */
 export type BackendChoice = 'auto' | BackendKind;
@@ -43,6 +43,8 @@ export interface RunStartedEvent {
   /** What a resumed run had stored up to its checkpoint (empty for a new run). */
   records: MetricRecord[];
   samples: SampleSet[];
+  /** Damaged newer checkpoints a resume skipped, named (empty when none). */
+  skipped: string[];
 }
 
 /** A checkpoint is committed: closing the tab now loses nothing before it. */
@@ -59,6 +61,8 @@ export interface FinishedEvent {
   status: 'done' | 'failed';
   summary: unknown;
   error: string | null;
+  /** Why a failed run stopped, where the page offers a way out (continue on the CPU after a lost GPU). */
+  cause: StopCause | null;
 }
 
 /** A pretrained model's files arriving (transformers.js caches them: a second run loads from the cache). */
@@ -88,4 +92,5 @@ export interface RunResult {
   status: 'done' | 'failed';
   summary: unknown;
   error: string | null;
+  cause: StopCause | null;
 }

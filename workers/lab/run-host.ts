@@ -15,7 +15,9 @@ import type { GptConfig } from '../../src/core/gpt/config';
 import { messageOf, nextTask } from '../../src/core/tasks';
 import { experimentByName } from '../../src/experiments';
 import type { RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
-import { HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, StorageFullError } from '../../src/persist';
+import {
+  DatabaseClosedError, HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, type StopCause, StorageFullError,
+} from '../../src/persist';
 import { browserSandbox } from '../../src/sandbox/browser';
 import type { Sandbox } from '../../src/sandbox/client';
 import type { BackendChoice, LabEvent, RunResult } from './events';
@@ -66,12 +68,21 @@ const YIELD_MS = 20;
  * The backend with a pause for one macrotask now and then. The CPU
  * backend's methods resolve at once, so a CPU run would otherwise never
  * yield to the event loop: no IndexedDB write would complete, no heartbeat
- * would fire, until the run ended.
+ * would fire, until the run ended. While `writing()` (the run's saves are
+ * under way) every call is followed by a timer task: Chromium runs a
+ * worker's posted messages (nextTask) ahead of IndexedDB's answers, and a
+ * save takes one task per request, so with a message pause every 20 ms a
+ * Wasm CPU run saved its first checkpoint only after its last training step
+ * (the fault suite's write ticks, test/faults/probe).
  */
-function yielding(inner: Backend): Backend {
+function yielding(inner: Backend, writing: () => boolean): Backend {
   let last = performance.now();
   const pause = async <T>(value: T): Promise<T> => {
-    if (performance.now() - last >= YIELD_MS) {
+    if (writing()) {
+      // Every IndexedDB request of a save needs a task of its own to be answered in: one after every call.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      last = performance.now();
+    } else if (performance.now() - last >= YIELD_MS) {
       await nextTask();
       last = performance.now();
     }
@@ -134,11 +145,18 @@ export async function execute(x: Execution): Promise<RunResult> {
   const controller = new AbortController();
   // Why the run was stopped from here (a failed save, a lost device): reported instead of RunCancelled.
   let stopReason: string | null = null;
-  const stop = (reason: string) => {
-    stopReason ??= reason;
+  let stopCause: StopCause | null = null;
+  const stop = (reason: string, cause: StopCause | null) => {
+    if (stopReason === null) {
+      stopReason = reason;
+      stopCause = cause;
+    }
     controller.abort();
   };
-  const writer = new RunWriter(x.store, x.runId, (e) => stop(`saving the run failed, so it stopped: ${messageOf(e)}`));
+  const writer = new RunWriter(x.store, x.runId, (e) => {
+    if (e instanceof DatabaseClosedError) return stop(e.message, 'database-closed');
+    stop(`saving the run failed, so it stopped: ${messageOf(e)}`, e instanceof StorageFullError ? 'storage-full' : null);
+  });
   const backends: Backend[] = [];
   // The run's sandbox, once a program has run (a holder: the closure below sets it).
   const programs: { sandbox: Sandbox | null } = { sandbox: null };
@@ -158,7 +176,9 @@ export async function execute(x: Execution): Promise<RunResult> {
       if (measured) x.prefer = measured.choice; // every later model of the run goes to the same backend
       const created = await createBackend(gpt, {
         prefer: x.prefer === 'measure' ? 'webgpu' : x.prefer,
-        onDeviceLost: (message) => stop(`the GPU device was lost (${message}); resume the run to continue from its last checkpoint`),
+        onDeviceLost: (message) => stop(
+          `the GPU device was lost (${message}): continue on the CPU from the last checkpoint, or resume on the GPU once it is back`, 'device-lost',
+        ),
       });
       backends.push(created.backend);
       const { kind, description } = created.backend;
@@ -170,7 +190,7 @@ export async function execute(x: Execution): Promise<RunResult> {
         if (env !== x.environment) writer.setEnvironment(env);
       }
       x.send({ type: 'log', message: `backend: ${description} (${created.reason})` });
-      return yielding(created.backend);
+      return yielding(created.backend, () => writer.writing);
     },
     emit: (e) => {
       const saved = writer.record(e);
@@ -190,21 +210,25 @@ export async function execute(x: Execution): Promise<RunResult> {
     const summary = await exp.run(x.config, ctx);
     await writer.flush();
     await x.store.finishRun(x.runId, { status: 'done', summary });
-    result = { runId: x.runId, status: 'done', summary, error: null };
+    result = { runId: x.runId, status: 'done', summary, error: null, cause: null };
   } catch (e) {
     const error = stopReason ?? messageOf(e);
     // Keep whatever can still be saved; a failure here is already in `error` (or is the same storage problem).
     await writer.flush().catch(() => undefined);
     let unrecorded: string | null = null;
-    try {
-      await retryWhenFull(() => x.store.finishRun(x.runId, { status: 'failed', error }));
-    } catch (e2) {
-      unrecorded = messageOf(e2);
+    // A connection closed for a newer version cannot write at all: the run shows as interrupted, which the message explains.
+    if (stopCause !== 'database-closed') {
+      try {
+        await retryWhenFull(() => x.store.finishRun(x.runId, { status: 'failed', error, cause: stopCause }));
+      } catch (e2) {
+        unrecorded = messageOf(e2);
+      }
     }
     result = {
       runId: x.runId,
       status: 'failed',
       summary: null,
+      cause: stopCause,
       // Not even the failure could be stored: the run stays 'running' and will show as interrupted.
       error: unrecorded === null ? error : `${error} (marking the run failed did not work either: ${unrecorded}; it will show as interrupted)`,
     };

@@ -6,6 +6,7 @@
  * self-improve run really writes (the store checks them against the
  * experiment) — then sets `window.persistReady`.
  */
+import { countParams } from '../../../src/core/gpt/config';
 import * as persist from '../../../src/persist';
 import { resolveConfig } from '../../../src/experiments/config';
 import { selfImprove } from '../../../src/experiments/self-improve';
@@ -50,13 +51,22 @@ function attempt(prompt: string): AttemptRow {
   return { split: 'train', family: 'reverse', difficulty: 1, prompt, answer: [...prompt].reverse().join(''), attempts: [{ text: prompt, correct: false, reason: 'wrong' }] };
 }
 
-/** A checkpoint after iteration `i` of a tiny model, with `params` as its parameters. */
+/**
+ * A checkpoint after iteration `i` of a tiny model whose parameters start
+ * with `params` (the store checks that a checkpoint's parameters fit its
+ * model's shape: the vocabulary is made just large enough, the rest is zeros).
+ */
 function checkpoint(i: number, params: Float32Array, over: Partial<RunCheckpoint> = {}): RunCheckpoint {
+  const shape = (vocabSize: number) => ({ vocabSize, contextLength: 8, dModel: 4, nLayers: 1, nHeads: 1 });
+  const perToken = countParams(shape(5)) - countParams(shape(4));
+  const modelConfig = shape(4 + Math.ceil(Math.max(0, params.length - countParams(shape(4))) / perToken));
+  const full = new Float32Array(countParams(modelConfig));
+  full.set(params);
   return {
     experiment: 'self-improve', stateVersion: 1, at: { iteration: i }, label: i === 0 ? 'the warm start' : `iteration ${i}`,
-    modelConfig: { vocabSize: 4, contextLength: 8, dModel: 4, nLayers: 1, nHeads: 1 },
+    modelConfig,
     tokenizer: { format: 'symbiosis-lab/tokenizer', version: 1, kind: 'char', alphabet: 'ab' } as never,
-    params, extraParams: {}, state: { kept: [['a', 'b']], curriculumLevel: 1, step: i }, progress: { done: i, total: 3, seconds: i }, records: [], ...over,
+    params: full, extraParams: {}, state: { kept: [['a', 'b']], curriculumLevel: 1, step: i }, progress: { done: i, total: 3, seconds: i }, records: [], ...over,
   };
 }
 
