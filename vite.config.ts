@@ -5,6 +5,19 @@ import { defineConfig, type Plugin } from 'vite';
 import ORT_WASM from './src/pretrained/ort-wasm.json' with { type: 'json' };
 
 /**
+ * Cross-origin isolation, so that SharedArrayBuffer exists and the CPU
+ * engine can run its kernels on a worker pool (src/core/backends/wasm/pool.ts).
+ * `credentialless` rather than `require-corp`: cross-origin loads without
+ * CORP headers (the Hugging Face Hub's files) still work, sent without
+ * credentials. The built app needs the same two headers from its host:
+ * docs/hosting.md.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'credentialless',
+};
+
+/**
  * onnxruntime-web's Wasm runtime (src/pretrained/ort-wasm.json: the
  * "asyncify" build, which the onnxruntime-web bundle in transformers.js's web
  * build uses), served by the app under /ort/ (dev) and emitted there
@@ -30,6 +43,7 @@ function ortWasm(): Plugin {
         const file = files.find((f) => url === `${base}${ORT_WASM.dir}${f.name}`);
         if (!file) return next();
         res.setHeader('Content-Type', types[file.name.split('.').pop()!]!);
+        for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v); // Vite adds them in its own middlewares only
         res.end(readFileSync(file.path));
       });
     },
@@ -51,6 +65,7 @@ function ortAssetName(asset: { names: string[] }): string {
 export default defineConfig({
   plugins: [svelte(), ortWasm()],
   worker: { format: 'es', rolldownOptions: { output: { assetFileNames: ortAssetName } } },
-  server: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
   build: { target: 'es2022' },
 });

@@ -132,10 +132,16 @@ export async function timeTrainingSteps(step: StepFn, o: TimingOptions): Promise
   return out;
 }
 
-/** Which engine a measurement is of (the `--only` names). */
-export type EngineId = 'cpu' | 'webgpu' | 'jax-webgpu' | 'jax-wasm' | 'torch';
+/**
+ * Which engine a measurement is of (the `--only` names): ours on the CPU
+ * (cpu = the default CPU path, the WebAssembly engine on one thread;
+ * cpu-threads = the same on its worker pool; cpu-ts = the TypeScript
+ * reference), ours on WebGPU, jax-js (its Wasm backend on one thread, and
+ * on its worker pool in a cross-origin isolated page), PyTorch.
+ */
+export type EngineId = 'cpu' | 'cpu-threads' | 'cpu-ts' | 'webgpu' | 'jax-webgpu' | 'jax-wasm' | 'jax-wasm-threads' | 'torch';
 
-export const ENGINE_IDS: readonly EngineId[] = ['cpu', 'webgpu', 'jax-webgpu', 'jax-wasm', 'torch'];
+export const ENGINE_IDS: readonly EngineId[] = ['cpu', 'cpu-threads', 'cpu-ts', 'webgpu', 'jax-webgpu', 'jax-wasm', 'jax-wasm-threads', 'torch'];
 
 export interface MemoryFigure {
   bytes: number;

@@ -22,7 +22,7 @@
  * mean final accuracy with its 95% t-interval over the seeds, and whether
  * Real Data ends at least 25 points above chance on every seed.
  */
-import { CpuBackend } from '../src/core/backends/cpu';
+import { createCpuBackend } from '../src/core/backends/index';
 import { resolveConfig } from '../src/experiments/config';
 import { meanCI95 } from '../src/core/metrics/stats';
 import { collapse } from '../src/experiments/collapse';
@@ -40,7 +40,7 @@ export async function benchSelfImprove(seeds: number[], preset: string): Promise
   for (const seed of seeds) {
     const t0 = performance.now();
     const s = await selfImprove.run(config, {
-      seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {},
+      seed, createBackend: async (c) => (await createCpuBackend(c)).backend, now: () => performance.now(), emit: () => {},
     });
     const seconds = (performance.now() - t0) / 1000;
     const first = s.iterations[0]!.accuracy;
@@ -65,7 +65,7 @@ export async function benchCollapse(seeds: number[], preset: string): Promise<vo
   for (const seed of seeds) {
     const t0 = performance.now();
     const s = await collapse.run(config, {
-      seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {},
+      seed, createBackend: async (c) => (await createCpuBackend(c)).backend, now: () => performance.now(), emit: () => {},
     });
     const seconds = (performance.now() - t0) / 1000;
     times.push(seconds);
@@ -102,7 +102,7 @@ export async function benchSymbiosis(seeds: number[], preset: string, dataDir: s
   for (const seed of seeds) {
     const t0 = performance.now();
     const s = await symbiosis.run(config, {
-      seed, createBackend: async (c) => new CpuBackend(c), now: () => performance.now(), emit: () => {}, inputs: { [DATASET_INPUT]: input },
+      seed, createBackend: async (c) => (await createCpuBackend(c)).backend, now: () => performance.now(), emit: () => {}, inputs: { [DATASET_INPUT]: input },
     });
     const seconds = (performance.now() - t0) / 1000;
     times.push(seconds);

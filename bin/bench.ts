@@ -6,10 +6,14 @@
  * clipping, AdamW — of the same GPT, from the same initial parameters, on the
  * same batch, on:
  *
- *   cpu         our CPU backend (CpuBackend.trainStep) in this Node process;
+ *   cpu         our default CPU path, the WebAssembly engine (WasmBackend) on one thread, in this Node process;
+ *   cpu-threads the same engine on its worker pool (the default thread count here; not measured with one core);
+ *   cpu-ts      the TypeScript reference backend (CpuBackend);
  *   webgpu      our WebGPU backend in headless Chromium;
  *   jax-webgpu  jax-js (bench/jax-gpt.ts) on WebGPU, same page setup, same adapter;
- *   jax-wasm    jax-js on its WebAssembly backend;
+ *   jax-wasm    jax-js on its WebAssembly backend, one thread (its page served without the
+ *               cross-origin isolation headers, so jax-js starts no worker pool);
+ *   jax-wasm-threads  jax-js on its WebAssembly backend with its worker pool (isolated page);
  *   torch       PyTorch on CPU with one thread (bench/torch_train.py, Debian's python3-torch).
  *
  * The timing protocol is in bench/protocol.ts. It prints a table per model
@@ -33,6 +37,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { CpuBackend } from '../src/core/backends/cpu';
+import { cpuReport } from '../src/core/backends/index';
+import { WasmBackend } from '../src/core/backends/wasm';
 import { paramLayout } from '../src/core/gpt/config';
 import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
@@ -49,10 +55,13 @@ const DEBIAN_PYTHON = '/usr/bin/python3';
 const OUR_WEBGPU_MODULE = path.join(REPO_ROOT, 'src/core/backends/index.ts');
 
 const ENGINE_LABELS: Record<EngineId, string> = {
-  'cpu': 'ours CPU (Node)',
+  'cpu': 'ours CPU Wasm 1 thread',
+  'cpu-threads': 'ours CPU Wasm threads',
+  'cpu-ts': 'ours CPU TS reference',
   'webgpu': 'ours WebGPU',
   'jax-webgpu': 'jax-js WebGPU',
-  'jax-wasm': 'jax-js Wasm',
+  'jax-wasm': 'jax-js Wasm 1 thread',
+  'jax-wasm-threads': 'jax-js Wasm threads',
   'torch': 'PyTorch CPU 1 thread',
 };
 
@@ -167,9 +176,20 @@ function stepCounts(m: BenchModel, o: Options): { warmupSteps: number; timedStep
 // ---------------------------------------------------------------------------
 // Engines
 
-async function runCpu(m: BenchModel, o: Options): Promise<EngineRun> {
+/** Our CPU engines in this Node process: the Wasm engine on one thread or its pool, or the TypeScript reference. */
+async function runCpu(engine: 'cpu' | 'cpu-threads' | 'cpu-ts', m: BenchModel, o: Options): Promise<EngineRun> {
   const setupStart = performance.now();
-  const backend = new CpuBackend(m.config);
+  let backend: CpuBackend | WasmBackend;
+  let detail: string;
+  if (engine === 'cpu-ts') {
+    backend = new CpuBackend(m.config);
+    detail = '1 thread';
+  } else {
+    const auto = cpuReport();
+    if (engine === 'cpu-threads' && auto.threads < 2) throw new NotMeasured(`the default CPU path has one thread here (${auto.reason})`);
+    backend = await WasmBackend.create(m.config, { threads: engine === 'cpu' ? 1 : auto.threads });
+    detail = backend.report.reason;
+  }
   await backend.setParams(benchParams(m));
   const setupMs = performance.now() - setupStart;
   const batch = benchBatch(m);
@@ -178,10 +198,11 @@ async function runCpu(m: BenchModel, o: Options): Promise<EngineRun> {
     { ...stepCounts(m, o), budgetMs: o.budgetMs, pipelined: false, now: () => performance.now() },
   );
   const run: EngineRun = {
-    description: `ours CPU: ${backend.description}, Node ${process.version}, 1 thread`,
+    description: `ours: ${backend.description}, Node ${process.version} [${detail}]`,
     setupMs,
     timings,
     memory: { bytes: backend.hostBytes(), kind: 'host-typed-arrays' },
+    ...(backend instanceof WasmBackend ? { extra: { threads: backend.threads, fma: backend.report.fma } } : {}),
   };
   backend.dispose();
   return run;
@@ -267,6 +288,7 @@ async function runInBrowser(engine: PageRequest['engine'], m: BenchModel, o: Opt
   }
   // A fresh page per measurement: clean GPU device, memory counters from zero.
   const { page, errors } = await lab.newPage();
+  if (engine === 'jax-wasm') await withoutIsolation(page);
   // ≥ 2 steps always run (one warm-up with shader compilation, one timed), and one may outlast the budget.
   const hardTimeoutMs = 3 * o.budgetMs + 240_000;
   let timer: NodeJS.Timeout | undefined;
@@ -286,6 +308,22 @@ async function runInBrowser(engine: PageRequest['engine'], m: BenchModel, o: Opt
     clearTimeout(timer);
     await closeQuietly(page);
   }
+}
+
+/**
+ * Serve the bench page's document without COOP/COEP: the dev server isolates
+ * every page (vite.config.ts), and in an isolated page jax-js's Wasm backend
+ * starts a worker pool; 'jax-wasm' measures it on one thread, as before the
+ * headers (and as on a host that sends none).
+ */
+async function withoutIsolation(page: Page): Promise<void> {
+  await page.route('**/bench/pages/train.html', async (route) => {
+    const response = await route.fetch();
+    const headers = { ...response.headers() };
+    delete headers['cross-origin-opener-policy'];
+    delete headers['cross-origin-embedder-policy'];
+    await route.fulfill({ response, headers });
+  });
 }
 
 /**
@@ -319,11 +357,14 @@ async function closeQuietly(page: Page): Promise<void> {
 
 async function runEngine(engine: EngineId, m: BenchModel, o: Options): Promise<EngineRun> {
   switch (engine) {
-    case 'cpu': return runCpu(m, o);
+    case 'cpu':
+    case 'cpu-threads':
+    case 'cpu-ts': return runCpu(engine, m, o);
     case 'torch': return runTorch(m, o);
     case 'webgpu':
     case 'jax-webgpu':
-    case 'jax-wasm': return runInBrowser(engine, m, o);
+    case 'jax-wasm':
+    case 'jax-wasm-threads': return runInBrowser(engine, m, o);
     default: throw new Error(`unknown engine ${engine satisfies never}`);
   }
 }
@@ -401,7 +442,7 @@ function pad(cells: string[], widths: number[]): string {
 
 /** A ratio line: a / b in tokens/s (synced; pipelined too when either has it). */
 function ratioLine(label: string, ms: Measurement[], a: EngineId, b: EngineId, goal: number | null): string {
-  const name = `  ${label}`.padEnd(40);
+  const name = `  ${label}`.padEnd(44);
   const goalText = goal === null ? '' : `  (goal ≥ ${goal}×)`;
   const ma = ms.find((x) => x.engine === a);
   const mb = ms.find((x) => x.engine === b);
@@ -421,9 +462,9 @@ function ratioLine(label: string, ms: Measurement[], a: EngineId, b: EngineId, g
   return text;
 }
 
-/** Relative difference of each engine's first losses from ours CPU (the reference). */
+/** Relative difference of each engine's first losses from ours CPU (the TypeScript reference when measured). */
 function parityNote(ms: Measurement[]): string[] {
-  const ref = ms.find((x) => x.engine === 'cpu' && x.warmupLosses);
+  const ref = ms.find((x) => x.engine === 'cpu-ts' && x.warmupLosses) ?? ms.find((x) => x.engine === 'cpu' && x.warmupLosses);
   if (!ref?.warmupLosses) return [];
   const lines: string[] = [];
   for (const x of ms) {
@@ -432,7 +473,7 @@ function parityNote(ms: Measurement[]): string[] {
     const diffs = Array.from({ length: n }, (_, i) => Math.abs(x.warmupLosses![i]! - ref.warmupLosses![i]!) / Math.abs(ref.warmupLosses![i]!));
     const worst = Math.max(...diffs);
     const flag = worst > 1e-3 ? '  MISMATCH: not the same maths?' : '';
-    lines.push(`  ${ENGINE_LABELS[x.engine].padEnd(22)} losses of steps 1..${n} differ from ours CPU by ≤ ${worst.toExponential(1)} (relative)${flag}`);
+    lines.push(`  ${ENGINE_LABELS[x.engine].padEnd(22)} losses of steps 1..${n} differ from ${ENGINE_LABELS[ref.engine]} by ≤ ${worst.toExponential(1)} (relative)${flag}`);
   }
   return lines;
 }
@@ -462,7 +503,12 @@ function printTable(m: BenchModel, ms: Measurement[]): void {
   }
   lines.push('ratios (tokens/s; median of synced steps):');
   lines.push(ratioLine('ours WebGPU / jax-js WebGPU', ms, 'webgpu', 'jax-webgpu', 3));
+  lines.push(ratioLine('ours CPU / jax-js Wasm (1 thread each)', ms, 'cpu', 'jax-wasm', m.name === 'mini' ? null : 1));
+  lines.push(ratioLine('ours CPU threads / ours CPU 1 thread', ms, 'cpu-threads', 'cpu', m.name === 'nano' ? null : 1.6));
+  lines.push(ratioLine('ours CPU threads / jax-js Wasm threads', ms, 'cpu-threads', 'jax-wasm-threads', null));
+  lines.push(ratioLine('ours CPU / ours CPU TS reference', ms, 'cpu', 'cpu-ts', null));
   lines.push(ratioLine('ours CPU / PyTorch 1 thread', ms, 'cpu', 'torch', 0.5));
+  lines.push(ratioLine('ours CPU threads / PyTorch 1 thread', ms, 'cpu-threads', 'torch', null));
   lines.push(ratioLine('ours WebGPU / ours CPU', ms, 'webgpu', 'cpu', null));
   const parity = parityNote(ms);
   if (parity.length) lines.push('loss parity (same init, same batch, one AdamW step):', ...parity);

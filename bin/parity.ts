@@ -1,70 +1,32 @@
 /**
- * CPU-backend parity with the PyTorch fixtures of test/reference/make_fixtures.py.
- * Used by `npm run lab -- check` and by test/unit/parity.test.ts.
- *
- * Tolerances (from the engine issue): logits, loss and per-sequence losses
- * within 1e-4 absolute; each gradient within 1e-3 of its tensor's largest
- * magnitude; the 10 AdamW step losses within 1e-4 absolute.
+ * CPU-backend parity with the PyTorch fixtures of test/reference/make_fixtures.py,
+ * for both CPU engines: the TypeScript reference and the WebAssembly engine
+ * (the default CPU path; one thread and two). Used by `npm run lab -- check`
+ * and by test/unit/parity.test.ts; the checks and their tolerances are in
+ * test/reference/check-fixture.ts.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuBackend } from '../src/core/backends/cpu';
-import { type OptimConfig, paramLayout, validateGptConfig, validateOptimConfig } from '../src/core/gpt/config';
-import { stepHyperAt } from '../src/core/optim';
+import type { Backend } from '../src/core/backend';
+import { createCpuBackend } from '../src/core/backends/index';
+import { type GptConfig, validateGptConfig } from '../src/core/gpt/config';
+import { type CheckLine, checkFixture as checkOn, type Fixture } from '../test/reference/check-fixture';
+
+export type { CheckLine };
 
 export const FIXTURES_DIR = new URL('../test/reference/fixtures/', import.meta.url).pathname;
 
-export interface CheckLine {
-  fixture: string;
-  check: string;
-  /** Largest difference found, absolute or relative as `mode` says. */
-  maxDiff: number;
-  tolerance: number;
-  mode: 'abs' | 'rel';
-  ok: boolean;
-}
+/** The CPU engines the fixtures check: 'ts' (cpu.ts) and 'wasm' (wasm.ts, one thread, and two threads). */
+export type ParityEngine = 'ts' | 'wasm' | 'wasm-2-threads';
+export const PARITY_ENGINES: readonly ParityEngine[] = ['ts', 'wasm', 'wasm-2-threads'];
 
-interface Fixture {
-  source: string;
-  name: string;
-  config: unknown;
-  optim: unknown;
-  B: number;
-  T: number;
-  inputs: number[];
-  targets: number[];
-  weights: string;
-  params: Record<string, string>;
-  logits: string;
-  loss: number;
-  perSeqLoss: number[];
-  grads: Record<string, string>;
-  stepLosses: number[];
-  gradNorms: number[];
-  paramsAfter: Record<string, string>;
-}
-
-function f32(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-}
-
-/** max |a − b| over the arrays (NaN counts as infinitely far). */
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+async function engineBackend(engine: ParityEngine, config: GptConfig): Promise<Backend> {
+  switch (engine) {
+    case 'ts': return (await createCpuBackend(config, { engine: 'ts' })).backend;
+    case 'wasm': return (await createCpuBackend(config, { engine: 'wasm', threads: 1 })).backend;
+    case 'wasm-2-threads': return (await createCpuBackend(config, { engine: 'wasm', threads: 2 })).backend;
+    default: return engine satisfies never;
   }
-  return m;
-}
-
-/** max |a − b| / max |b|: the difference relative to the reference tensor's scale. */
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
-  return maxAbsDiff(a, b) / (scale || 1);
 }
 
 export function loadFixtures(dir = FIXTURES_DIR): Fixture[] {
@@ -74,87 +36,20 @@ export function loadFixtures(dir = FIXTURES_DIR): Fixture[] {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Fixture);
 }
 
-/** Run every check of one fixture on a fresh CPU backend. */
-export async function checkFixture(fx: Fixture): Promise<CheckLine[]> {
-  const config = validateGptConfig(fx.config);
-  const optim: OptimConfig = validateOptimConfig(fx.optim);
-  const layout = paramLayout(config);
-  const lines: CheckLine[] = [];
-  const line = (check: string, maxDiff: number, tolerance: number, mode: 'abs' | 'rel') =>
-    lines.push({ fixture: fx.name, check, maxDiff, tolerance, mode, ok: maxDiff <= tolerance });
-
-  const params = new Float32Array(layout.total);
-  for (const view of layout.views) {
-    const src = fx.params[view.name];
-    if (!src) throw new Error(`fixture ${fx.name}: no parameter ${view.name}`);
-    const values = f32(src);
-    if (values.length !== view.size) throw new Error(`fixture ${fx.name}: ${view.name} has ${values.length} values, want ${view.size}`);
-    params.set(values, view.offset);
-  }
-  const backend = new CpuBackend(config);
-  await backend.setParams(params);
-  const batch = {
-    B: fx.B, T: fx.T,
-    inputs: Int32Array.from(fx.inputs), targets: Int32Array.from(fx.targets), weights: f32(fx.weights),
-  };
-
-  line('logits', maxAbsDiff(await backend.forwardLogits(batch.inputs, fx.B, fx.T), f32(fx.logits)), 1e-4, 'abs');
-  const { loss, perSeqLoss, grads } = await backend.gradients(batch);
-  line('loss', Math.abs(loss - fx.loss), 1e-4, 'abs');
-  line('perSeqLoss', maxAbsDiff(perSeqLoss, fx.perSeqLoss), 1e-4, 'abs');
-  for (const view of layout.views) {
-    line(`grad ${view.name}`, maxRelDiff(grads.subarray(view.offset, view.offset + view.size), f32(fx.grads[view.name]!)), 1e-3, 'rel');
-  }
-
-  const losses: number[] = [];
-  const norms: number[] = [];
-  for (let step = 0; step < fx.stepLosses.length; step++) {
-    const r = await backend.trainStep(batch, stepHyperAt(step, optim), { loss: true, gradNorm: true });
-    losses.push(r.loss!);
-    norms.push(r.gradNorm!);
-  }
-  line(`${fx.stepLosses.length} AdamW step losses`, maxAbsDiff(losses, fx.stepLosses), 1e-4, 'abs');
-  line('gradient norms (pre-clip)', maxRelDiff(norms, fx.gradNorms), 1e-3, 'rel');
-  // Parameters after the steps. Adam divides by sqrt(v), so an element whose
-  // true gradient is exactly zero (the key part of attn.c_attn.bias: softmax
-  // ignores a constant added to every score) turns float rounding noise
-  // (~1e-10) into lr-sized steps in both implementations, in random
-  // directions. Those elements (|reference grad| < 1e-6 of the tensor's
-  // largest) are left out of this one comparison; the step losses above
-  // already cover them.
-  const after = await backend.getParams();
-  let worst = 0;
-  let skipped = 0;
-  for (const view of layout.views) {
-    const ref = f32(fx.paramsAfter[view.name]!);
-    const g0 = f32(fx.grads[view.name]!);
-    let gmax = 0;
-    let pmax = 0;
-    for (let i = 0; i < view.size; i++) {
-      gmax = Math.max(gmax, Math.abs(g0[i]!));
-      pmax = Math.max(pmax, Math.abs(ref[i]!));
-    }
-    for (let i = 0; i < view.size; i++) {
-      if (Math.abs(g0[i]!) < 1e-6 * gmax) {
-        skipped++;
-        continue;
-      }
-      worst = Math.max(worst, Math.abs(after[view.offset + i]! - ref[i]!) / (pmax || 1));
-    }
-  }
-  line(`parameters after the steps (${skipped} zero-gradient elements left out)`, worst, 1e-3, 'rel');
-  return lines;
+/** Every check of one fixture on a fresh backend of `engine`. */
+export async function checkFixture(fx: Fixture, engine: ParityEngine = 'ts'): Promise<CheckLine[]> {
+  return checkOn(fx, await engineBackend(engine, validateGptConfig(fx.config)), engine);
 }
 
-/** All fixtures' checks. */
+/** All fixtures' checks, on every engine. */
 export async function runParityChecks(dir = FIXTURES_DIR): Promise<CheckLine[]> {
   const out: CheckLine[] = [];
-  for (const fx of loadFixtures(dir)) out.push(...(await checkFixture(fx)));
+  for (const engine of PARITY_ENGINES) for (const fx of loadFixtures(dir)) out.push(...(await checkFixture(fx, engine)));
   return out;
 }
 
 /** One printable line per check. */
 export function formatCheck(l: CheckLine): string {
   const status = l.ok ? 'ok  ' : 'FAIL';
-  return `${status} ${l.fixture.padEnd(6)} ${l.check.padEnd(50)} max ${l.mode} diff ${l.maxDiff.toExponential(2)} (tol ${l.tolerance.toExponential(0)})`;
+  return `${status} ${l.engine.padEnd(14)} ${l.fixture.padEnd(6)} ${l.check.padEnd(50)} max ${l.mode} diff ${l.maxDiff.toExponential(2)} (tol ${l.tolerance.toExponential(0)})`;
 }

@@ -1,7 +1,9 @@
 /**
  * `npm run lab -- run <experiment> [--preset P] [--seed N] [--out DIR] [--set key=value …]`
  *
- * Runs an experiment module on the CPU backend in Node, prints a table row
+ * Runs an experiment module on the CPU backend in Node (createCpuBackend: the
+ * WebAssembly engine with its threads; `--cpu ts` the TypeScript reference,
+ * `--threads N` a thread count), prints a table row
  * per iteration, and writes to DIR:
  *   metrics.jsonl   the run's metric stream, one record per line
  *   samples.jsonl   the examples the run browsed (attempts, verdicts), each with its place in the run (`at`)
@@ -21,7 +23,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { CpuBackend } from '../src/core/backends/cpu';
+import { type CpuOptions, type CpuReport, createCpuBackend } from '../src/core/backends/index';
 import { encodeCheckpoint } from '../src/core/checkpoint';
 import { tokenizerFromJSON } from '../src/core/tokenizer';
 import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/config';
@@ -46,6 +48,8 @@ export interface RunArgs {
   data?: string | null;
   /** Its class names, label i first (`--label-names World,Sports,…`); else see folderLabelNames. */
   labelNames?: string[] | null;
+  /** The CPU path: `--cpu wasm|ts`, `--threads N`. */
+  cpu?: CpuOptions;
 }
 
 /** Parse `run` arguments; throws a message naming the flag. */
@@ -64,6 +68,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--out': args.out = value; break;
       case '--embedding-model': args.embeddingModel = value; break;
       case '--data': args.data = value; break;
+      case '--cpu':
+        if (value !== 'wasm' && value !== 'ts') throw new Error(`--cpu: expected 'wasm' or 'ts', got '${value}'`);
+        args.cpu = { ...args.cpu, engine: value };
+        break;
+      case '--threads': {
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--threads: expected an integer ≥ 1, got '${value}'`);
+        args.cpu = { ...args.cpu, threads: n };
+        break;
+      }
       case '--label-names': {
         const names = value.split(',').map((n) => n.trim());
         if (names.length < 2 || names.some((n) => n === '')) throw new Error(`--label-names: expected two or more names separated by commas, got '${value}'`);
@@ -82,7 +96,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
-      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --label-names a,b,…, --embedding-model DIR)`);
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --label-names a,b,…, --embedding-model DIR, --cpu wasm|ts, --threads N)`);
     }
   }
   return args;
@@ -149,9 +163,15 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
   let last: RunCheckpoint | null = null;
   let lastPrinted = 0;
   const started = performance.now();
+  let cpu: CpuReport | null = null;
   const summary = await exp.run(config, {
     seed: args.seed,
-    createBackend: async (c) => new CpuBackend(c),
+    createBackend: async (c) => {
+      const created = await createCpuBackend(c, args.cpu);
+      if (!cpu) console.error(`  CPU: ${created.cpu.reason}`);
+      cpu ??= created.cpu;
+      return created.backend;
+    },
     now: () => performance.now(),
     embed,
     inputs,
@@ -202,7 +222,10 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
         meta: { experiment: exp.name, seed: String(args.seed), checkpoint: ckpt.label },
       }));
     }
-    const environment = { backend: 'cpu' as const, runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}` };
+    const environment = {
+      backend: 'cpu' as const, runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}`,
+      ...(cpu ? { description: `CPU (${(cpu as CpuReport).engine === 'wasm' ? 'WebAssembly' : 'TypeScript'})`, reason: (cpu as CpuReport).reason } : {}),
+    };
     writeFileSync(join(args.out, 'summary.json'), JSON.stringify({
       experiment: exp.name, preset: args.preset, seed: args.seed, config, environment, ...(summary as object), seconds,
     }, null, 2) + '\n');

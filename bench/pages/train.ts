@@ -4,7 +4,9 @@
  *
  *   - 'webgpu':     our WebGPU backend (`createBackend(config, {prefer:'webgpu'})`);
  *   - 'jax-webgpu': jax-js on its WebGPU backend (`bench/jax-gpt.ts`);
- *   - 'jax-wasm':   jax-js on its WebAssembly backend.
+ *   - 'jax-wasm':   jax-js on its WebAssembly backend, in a page that is not
+ *                   cross-origin isolated (bin/bench.ts strips the headers): one thread;
+ *   - 'jax-wasm-threads': the same in an isolated page, where jax-js runs its worker pool.
  *
  * bin/bench.ts opens a FRESH page per measurement (clean GPU state and memory
  * counters), waits for `window.benchReady`, then awaits `window.benchTrain(req)`.
@@ -15,7 +17,7 @@ import { BENCH_HYPER, benchBatch, benchModel, benchParams, type ModelName } from
 import { jaxBatch, jaxParamsFromFlat, jaxStepScalars, jaxZerosLike, makeJaxTrainStep } from '../jax-gpt';
 import { type EngineRun, NotMeasured, type StepFn, timeTrainingSteps } from '../protocol';
 
-export type PageEngine = 'webgpu' | 'jax-webgpu' | 'jax-wasm';
+export type PageEngine = 'webgpu' | 'jax-webgpu' | 'jax-wasm' | 'jax-wasm-threads';
 
 export interface PageRequest {
   engine: PageEngine;
@@ -161,7 +163,15 @@ async function benchTrain(req: PageRequest): Promise<PageResponse> {
     switch (req.engine) {
       case 'webgpu': run = await runOurWebGpu(req); break;
       case 'jax-webgpu': run = await runJax(req, 'webgpu'); break;
-      case 'jax-wasm': run = await runJax(req, 'wasm'); break;
+      case 'jax-wasm':
+      case 'jax-wasm-threads': {
+        const threaded = req.engine === 'jax-wasm-threads';
+        if (threaded !== crossOriginIsolated) {
+          throw new NotMeasured(`${req.engine} needs a page that is ${threaded ? '' : 'not '}cross-origin isolated; this one is ${crossOriginIsolated ? '' : 'not'}`);
+        }
+        run = await runJax(req, 'wasm');
+        break;
+      }
       default: throw new Error(`unknown engine ${req.engine satisfies never}`);
     }
     return { ok: true, run };

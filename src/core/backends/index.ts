@@ -1,14 +1,62 @@
 /**
  * Choosing an engine: probe WebGPU, create the WebGPU backend when an adapter
  * exists (its module, with the WGSL, is loaded with a dynamic import only
- * then), and otherwise fall back to the CPU reference — always saying why.
+ * then), and otherwise fall back to the CPU — always saying why. The CPU
+ * path is the WebAssembly SIMD backend (`wasm.ts`, threads where shared
+ * memory exists), or the TypeScript reference (`cpu.ts`) where Wasm SIMD is
+ * missing or when asked for.
  */
 import { type Backend, type BackendKind, DeviceLimitError } from '../backend';
 import type { GptConfig } from '../gpt/config';
 import { CpuBackend } from './cpu';
+import { defaultThreads, detectFeatures } from './wasm/features';
 import { adapterName, checkFitsDevice, type DeviceLimits, isSoftwareAdapter } from './webgpu/device';
 
 export { checkFitsDevice, type DeviceLimits };
+
+/** How the CPU path should run: the Wasm engine (default) or the TypeScript reference; threads for Wasm. */
+export interface CpuOptions {
+  engine?: 'wasm' | 'ts';
+  /** Threads for the Wasm engine (default: up to 4 where shared memory exists, else 1). */
+  threads?: number;
+}
+
+/** Which CPU path runs here and why, for the device panel and run records. */
+export interface CpuReport {
+  engine: 'wasm' | 'ts';
+  /** Threads the big kernels use (1 without shared memory). */
+  threads: number;
+  /** Relaxed-SIMD fused multiply-add (Wasm engine only). */
+  fma: boolean;
+  /** One line: "WebAssembly SIMD, 2 threads (shared memory, 2 cores)", "1 thread: the page is not cross-origin isolated …". */
+  reason: string;
+}
+
+/** The CPU backend: Wasm SIMD unless unavailable or `engine: 'ts'`; never throws for a missing feature (it falls back and says why). */
+export async function createCpuBackend(config: GptConfig, opts: CpuOptions = {}): Promise<{ backend: Backend; cpu: CpuReport }> {
+  if (opts.engine === 'ts') {
+    return { backend: new CpuBackend(config), cpu: { engine: 'ts', threads: 1, fma: false, reason: 'TypeScript reference requested' } };
+  }
+  const features = detectFeatures();
+  if (!features.simd) {
+    return {
+      backend: new CpuBackend(config),
+      cpu: { engine: 'ts', threads: 1, fma: false, reason: 'this browser has no WebAssembly SIMD: TypeScript reference' },
+    };
+  }
+  const { WasmBackend } = await import('./wasm'); // the kernels are built only when a CPU backend is made
+  const backend = await WasmBackend.create(config, opts.threads === undefined ? {} : { threads: opts.threads });
+  const r = backend.report;
+  return { backend, cpu: { engine: 'wasm', threads: r.threads, fma: r.fma, reason: `WebAssembly SIMD${r.fma ? ' with fused multiply-add' : ''}, ${r.reason}` } };
+}
+
+/** What the default CPU path would be here (probes only; nothing is compiled). */
+export function cpuReport(): CpuReport {
+  const f = detectFeatures();
+  if (!f.simd) return { engine: 'ts', threads: 1, fma: false, reason: 'this browser has no WebAssembly SIMD: TypeScript reference' };
+  const { threads, reason } = defaultThreads(f);
+  return { engine: 'wasm', threads, fma: f.relaxedSimd, reason: `WebAssembly SIMD${f.relaxedSimd ? ' with fused multiply-add' : ''}, ${reason}` };
+}
 
 /** What the environment offers, for the run record and the UI. */
 export interface DeviceReport {
@@ -80,22 +128,27 @@ export async function probeWebGpu(
 
 /**
  * The backend to train on: WebGPU when `prefer` is not 'cpu' and an adapter
- * exists, else the CPU reference. `reason` says which and why (it is also
- * `report.reason` unless the WebGPU device could not be created).
+ * exists, else the CPU path (see createCpuBackend; `cpu` chooses it). `reason`
+ * says which and why (it is also `report.reason` unless the WebGPU device
+ * could not be created); `cpu` describes the CPU path when it was taken.
  * A DeviceLimitError (the model does not fit the device) is rethrown rather
  * than hidden behind a fallback: it names the setting to change.
  */
 export async function createBackend(
   config: GptConfig,
-  opts: { prefer?: BackendKind; onDeviceLost?: (message: string) => void; gpu?: GPU } = {},
-): Promise<{ backend: Backend; report: DeviceReport; reason: string }> {
+  opts: { prefer?: BackendKind; onDeviceLost?: (message: string) => void; gpu?: GPU; cpu?: CpuOptions } = {},
+): Promise<{ backend: Backend; report: DeviceReport; reason: string; cpu?: CpuReport }> {
   const prefer: BackendKind = opts.prefer ?? 'webgpu';
   const { report, adapter } = await probeWebGpu(opts.gpu);
+  const cpuFallback = async (why: string) => {
+    const { backend, cpu } = await createCpuBackend(config, opts.cpu);
+    return { backend, report, reason: why, cpu };
+  };
   switch (prefer) {
     case 'cpu':
-      return { backend: new CpuBackend(config), report, reason: 'CPU backend requested' };
+      return cpuFallback('CPU backend requested');
     case 'webgpu': {
-      if (!adapter) return { backend: new CpuBackend(config), report, reason: report.reason };
+      if (!adapter) return cpuFallback(report.reason);
       try {
         const { WebGpuBackend } = await import('./webgpu');
         const backend = await WebGpuBackend.create(config, {
@@ -105,8 +158,7 @@ export async function createBackend(
         return { backend, report, reason: report.reason };
       } catch (e) {
         if (e instanceof DeviceLimitError) throw e;
-        const reason = `WebGPU backend failed (${errorText(e)}): CPU fallback`;
-        return { backend: new CpuBackend(config), report, reason };
+        return cpuFallback(`WebGPU backend failed (${errorText(e)}): CPU fallback`);
       }
     }
     default:
