@@ -10,7 +10,7 @@ import { untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
 import type { FieldTable } from '../experiments/fields';
 import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
-import type { ActiveRun, LabClient } from './lab-client.svelte';
+import type { ActiveRun, LabClient, StartRunOptions } from './lab-client.svelte';
 import { type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
 
@@ -77,7 +77,7 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
   });
 
   /** Start a run of the form's settings (with any input files or cached datasets); a failure is in client.error. */
-  async start(files: { inputs?: Record<string, RunInput>; cachedDatasets?: Record<string, string> } = {}): Promise<void> {
+  async start(files: Pick<StartRunOptions, 'inputs' | 'cachedDatasets' | 'savedGenerators'> = {}): Promise<void> {
     const f = this.form;
     f.linkIssues = [];
     try {
