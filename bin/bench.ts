@@ -36,6 +36,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
+import type { DeviceCounters } from '../src/core/backend';
 import { CpuBackend } from '../src/core/backends/cpu';
 import { cpuReport } from '../src/core/backends/index';
 import { WasmBackend } from '../src/core/backends/wasm';
@@ -44,6 +45,7 @@ import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
   tokensPerStep,
 } from '../bench/configs';
+import { benchGenerate } from './bench-generate';
 import { benchCollapse, benchSelfImprove, benchSymbiosis } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
@@ -97,6 +99,12 @@ interface Measurement {
   pipelinedSteps?: number;
   capped?: boolean;
   memory?: EngineRun['memory'];
+  /** backend.deviceBytes(): GPU buffers our WebGPU backend holds (parameters, moments, activations, staging). */
+  deviceBytes?: number;
+  /** Device work of one training step that reads its loss back (our WebGPU; after warm-up). */
+  perStep?: DeviceCounters;
+  /** The same for a step that reads nothing back. */
+  perQuietStep?: DeviceCounters;
   /** Losses of the warm-up steps: equal across engines when they run the same maths. */
   warmupLosses?: number[];
   lastLoss?: number;
@@ -120,6 +128,7 @@ interface Options {
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
     `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
+    '       npm run bench -- generate [--shapes collapse,...] [--only cpu,webgpu,...] [--calls N] [--json] (bin/bench-generate.ts)\n' +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]\n');
@@ -401,7 +410,13 @@ async function measure(engine: EngineId, m: BenchModel, o: Options): Promise<Mea
       out.pipelinedTokensPerSecond = (tokens * 1000) / t.pipelined.msPerStep;
       out.pipelinedSteps = t.pipelined.steps;
     }
-    if (run.extra) out.extra = run.extra;
+    if (run.extra) {
+      out.extra = run.extra;
+      const { deviceBytes, perStep, perQuietStep } = run.extra as { deviceBytes?: number; perStep?: DeviceCounters; perQuietStep?: DeviceCounters };
+      if (deviceBytes !== undefined) out.deviceBytes = deviceBytes;
+      if (perStep) out.perStep = perStep;
+      if (perQuietStep) out.perQuietStep = perQuietStep;
+    }
     return out;
   } catch (e) {
     const reason = e instanceof NotMeasured ? e.message : `error: ${e instanceof Error ? e.message : String(e)}`;
@@ -510,6 +525,12 @@ function printTable(m: BenchModel, ms: Measurement[]): void {
   lines.push(ratioLine('ours CPU / PyTorch 1 thread', ms, 'cpu', 'torch', 0.5));
   lines.push(ratioLine('ours CPU threads / PyTorch 1 thread', ms, 'cpu-threads', 'torch', null));
   lines.push(ratioLine('ours WebGPU / ours CPU', ms, 'webgpu', 'cpu', null));
+  for (const x of ms) {
+    if (!x.perStep) continue;
+    const c = (d: DeviceCounters) => `${d.dispatches} dispatches, ${d.bindGroups} bind groups, ${d.readbacks} readbacks, ${d.submits} submits`;
+    lines.push(`device work per step (${ENGINE_LABELS[x.engine]}): loss read ${c(x.perStep)}; nothing read ${x.perQuietStep ? c(x.perQuietStep) : '—'}; `
+      + `deviceBytes ${x.deviceBytes === undefined ? '—' : `${(x.deviceBytes / 2 ** 20).toFixed(2)} MiB`}`);
+  }
   const parity = parityNote(ms);
   if (parity.length) lines.push('loss parity (same init, same batch, one AdamW step):', ...parity);
   lines.push('engines:');
@@ -533,6 +554,10 @@ function printLegend(o: Options): void {
 
 async function main(): Promise<void> {
   const labBench = process.argv[2];
+  if (labBench === 'generate') {
+    await benchGenerate(process.argv.slice(3));
+    return;
+  }
   if (labBench === 'self-improve' || labBench === 'collapse' || labBench === 'symbiosis') {
     // Lab benchmarks live in bin/bench-labs.ts: seeds × seconds × the lab's own criteria.
     const { values } = parseArgs({

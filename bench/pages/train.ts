@@ -13,6 +13,7 @@
  */
 import { gpuBufferBytes, wasmMemoryBytes } from './memory-probe'; // first: wraps the allocators
 import { blockUntilReady, defaultDevice, getWebGPUDevice, init, tree, type Device } from '@jax-js/jax';
+import type { DeviceCounters } from '../../src/core/backend';
 import { BENCH_HYPER, benchBatch, benchModel, benchParams, type ModelName } from '../configs';
 import { jaxBatch, jaxParamsFromFlat, jaxStepScalars, jaxZerosLike, makeJaxTrainStep } from '../jax-gpt';
 import { type EngineRun, NotMeasured, type StepFn, timeTrainingSteps } from '../protocol';
@@ -72,6 +73,20 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
         deviceBytes = backend.deviceBytes();
       },
     });
+    // Device work of one more step of each kind: the lab's (loss read back) and a quiet one (nothing read).
+    const counted = async (readLoss: boolean): Promise<DeviceCounters | null> => {
+      const before = backend.counters?.();
+      await step(readLoss);
+      const after = backend.counters?.();
+      if (!before || !after) return null;
+      return {
+        dispatches: after.dispatches - before.dispatches, bindGroups: after.bindGroups - before.bindGroups,
+        readbacks: after.readbacks - before.readbacks, submits: after.submits - before.submits,
+      };
+    };
+    const perStep = await counted(true);
+    const perQuietStep = await counted(false);
+    await step(true); // drain the quiet step before the page closes
     if (deviceLost) throw new Error(`the GPU device was lost during the measurement: ${deviceLost}`);
     return {
       description: `ours WebGPU: ${backend.description} [${created.reason}]`,
@@ -81,6 +96,7 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
       extra: {
         deviceBytes, hostBytes: backend.hostBytes(),
         gpuPeakBytesInclPipelined: gpuBufferBytes.peak, gpuBuffersCreated: gpuBufferBytes.buffersCreated,
+        ...(perStep ? { perStep } : {}), ...(perQuietStep ? { perQuietStep } : {}),
       },
     };
   } finally {

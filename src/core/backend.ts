@@ -87,6 +87,33 @@ export interface Decoder {
   step(rows: Int32Array, tokens: Int32Array, positions: Int32Array): Promise<Float32Array>;
 }
 
+/**
+ * What a device needs to sample on its own, by the rules of core/sample.ts
+ * (`sampleToken`, `appendToken`): the options of one generate() call, with
+ * the per-row streams resolved to keys.
+ */
+export interface DeviceSampling {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  stopTokens: readonly number[];
+  /** (B·2) uint32: row b draws from Threefry key (rowKeys[2b], rowKeys[2b+1]) with counter 0, 1, 2, … (Rng.uniform). */
+  rowKeys: Uint32Array;
+}
+
+/** Device work since the backend was made: what per-call API overhead scales with. */
+export interface DeviceCounters {
+  /** Compute dispatches recorded. */
+  dispatches: number;
+  /** Bind groups created. */
+  bindGroups: number;
+  /** Buffers mapped for reading (each a round trip that waits for the device). */
+  readbacks: number;
+  /** queue.submit calls. */
+  submits: number;
+}
+
 export interface Backend {
   readonly kind: BackendKind;
   readonly config: GptConfig;
@@ -105,10 +132,18 @@ export interface Backend {
   forwardLogits(inputs: Int32Array, B: number, T: number): Promise<Float32Array>;
   /**
    * A KV-cache decoder over the current parameters for B rows, where the
-   * backend has one (the CPU backend); sampling falls back to lastLogits
-   * otherwise. Parameters must not change while it is in use.
+   * backend has one; sampling falls back to lastLogits otherwise.
+   * Parameters must not change while it is in use.
    */
   createDecoder?(B: number): Decoder;
+  /**
+   * generate() without leaving the device, where the backend can (WebGPU):
+   * prefill, KV-cached decoding and sampling all on the device, the new
+   * tokens of each row (stop token included) the only thing read back, at
+   * most once per decoded position. A row stops by appendToken's rule; a
+   * prompt must be 1…contextLength tokens.
+   */
+  generateOnDevice?(prompts: readonly (readonly number[])[], sampling: DeviceSampling): Promise<number[][]>;
   /** logits (B,V) at position positions[b] of each row (for sampling). */
   lastLogits(inputs: Int32Array, B: number, T: number, positions: Int32Array): Promise<Float32Array>;
   /** The weighted loss without gradients. */
@@ -122,6 +157,8 @@ export interface Backend {
    */
   trainStep(batch: TokenBatch, hyper: StepHyper, read?: { loss?: boolean; gradNorm?: boolean }): Promise<StepResult>;
 
+  /** Dispatches, bind groups, readbacks and submits so far, where there is a device (WebGPU). */
+  counters?(): DeviceCounters;
   /** Bytes held in device buffers (0 for CPU: see `hostBytes`). */
   deviceBytes(): number;
   /** Bytes held in host typed arrays by this backend. */

@@ -2,11 +2,17 @@
  * Sampling from a Backend: greedy, temperature, top-k, top-p (nucleus),
  * batched, with stop tokens and a budget of new tokens, seeded.
  *
- * The backend computes the logits (on the GPU for WebGPU; only the (B,V) rows
- * needed are read back); the choice of token happens here, so both backends
- * share one sampler. Each row draws from its own stream `foldIn(key, row)`,
- * so a row's tokens do not depend on the other rows in the batch, and the
- * same seed gives the same tokens on either backend (up to logits that tie
+ * Three paths, the first the backend offers:
+ *   - generateOnDevice (WebGPU): the device decodes with a KV cache and
+ *     samples by the rule of `sampleToken`, with the same Threefry streams,
+ *     and returns only the tokens; `appendToken` is replayed on them here, so
+ *     the stop rule stays written once and a device that disagrees is caught;
+ *   - createDecoder (the CPU backend): a KV cache, logits per position, the
+ *     token chosen here;
+ *   - lastLogits: the whole prefix recomputed for every token.
+ * Each row draws from its own stream `foldIn(key, row)`, so a row's tokens
+ * do not depend on the other rows in the batch, and the same seed gives the
+ * same tokens on either backend (up to logits or running sums that tie
  * within float rounding).
  */
 import type { Backend, Decoder } from './backend';
@@ -171,6 +177,7 @@ export async function generate(backend: Backend, prompts: readonly (readonly num
       out[b]!.stoppedBy = 'context';
     }
   }
+  if (backend.generateOnDevice) return generateOnDevice(backend, prompts, out, active, stop, o);
   if (backend.createDecoder) return generateWithCache(backend, backend.createDecoder(B), rows, out, active, rngs, stop, o);
   const V = backend.config.vocabSize;
   // The CPU pays per row, so it runs only the rows still generating; WebGPU
@@ -247,5 +254,30 @@ async function generateWithCache(
     }
     await feed(next, (b) => rows[b]![rows[b]!.length - 1]!, (b) => rows[b]!.length - 1);
   }
+  return out;
+}
+
+/**
+ * generate() on a device that samples itself (Backend.generateOnDevice):
+ * the rows' streams go down as keys, the new tokens come back, and
+ * appendToken, replayed on them, must end each row exactly at its last token.
+ */
+async function generateOnDevice(
+  backend: Backend, prompts: readonly (readonly number[])[], out: Generation[], active: boolean[], stop: Set<number>, o: SampleOptions,
+): Promise<Generation[]> {
+  const ctx = backend.config.contextLength;
+  const rowKeys = new Uint32Array(2 * prompts.length);
+  prompts.forEach((_, b) => rowKeys.set(foldIn(o.key, b), 2 * b));
+  const { maxNewTokens, temperature, topK, topP, stopTokens } = o;
+  const tokens = await backend.generateOnDevice!(prompts, { maxNewTokens, temperature, topK, topP, stopTokens, rowKeys });
+  prompts.forEach((p, b) => {
+    const row = [...p];
+    let live = active[b]!;
+    for (const token of tokens[b]!) {
+      if (!live) throw new Error(`generate: the device gave row ${b} a token after its stop rule ended it`);
+      live = appendToken(row, out[b]!, token, stop, o.maxNewTokens, ctx);
+    }
+    if (live) throw new Error(`generate: the device ended row ${b} after ${tokens[b]!.length} tokens, before its stop rule did`);
+  });
   return out;
 }

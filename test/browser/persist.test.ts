@@ -548,6 +548,27 @@ describe('the lab worker through LabClient', () => {
     expect(['never created', 'cancelled']).toContain(early.status);
   });
 
+  test("'auto' times the run's own model on the CPU and on WebGPU, runs on the faster, and records both timings", async () => {
+    await page.evaluate((overrides) => window.lab.start({ experiment: 'self-improve', preset: null, seed: 9, overrides, backend: 'auto' }),
+      { ...tinyRun, stepsPerIteration: 4, evalEvery: 0, iterations: 1 });
+    const done = await waitForStatus('done', 240_000);
+    const r = await page.evaluate(async (id) => {
+      const store = await window.persist.LabStore.open();
+      const run = await store.getRun(id);
+      store.close();
+      return { environment: run.environment, measurements: await window.persistHelpers.listMeasurements() };
+    }, done.runId);
+    // Both backends were timed on this model; the record says which won and by how much.
+    expect(r.environment.reason).toMatch(/^auto: measured: cpu [\d.]+ ms\/step; webgpu [\d.]+ ms\/step: (cpu|webgpu) is faster for this run/);
+    expect(['cpu', 'webgpu']).toContain(r.environment.backend);
+    expect(r.measurements.length).toBeGreaterThan(0);
+    const m = r.measurements[0]!;
+    expect(m.timings.map((t) => t.kind).sort()).toEqual(['cpu', 'webgpu']);
+    expect(m.timings.every((t) => t.msPerStep !== null && t.msPerStep > 0)).toBe(true);
+    expect(m.choice).toBe(r.environment.backend);
+    expect(done.log.some((line) => line.startsWith('auto: '))).toBe(true);
+  });
+
   test('bad settings and bad files surface in `error`', async () => {
     const r = await page.evaluate(async () => {
       const startError = await window.lab.start({ experiment: 'self-improve', preset: null, seed: 1, overrides: { nHeads: 3, dModel: 16 }, backend: 'cpu' })

@@ -410,7 +410,7 @@ describe('the report: aggregation over replicates, for the summary and the page'
     const series = diagnosticSeries(records);
     expect([...series.keys()]).toEqual([1]);
     expect(series.get(1)!.map((p) => [p.step, p.gradShare])).toEqual([[0, 0.4], [3, 0.4]]);
-    expect(evaluationNotes(records)).toEqual(['embeddingDiversity: not computed: embedBatchSize is 0']);
+    expect(evaluationNotes(records)).toEqual(['embedding diversity not computed: embedBatchSize is 0']);
     expect(preferredSplit(['val', 'test'])).toBe('val');
     expect(preferredSplit(['test', 'train'])).toBe('train');
     const summary = summarize(records, { ...c, objective: 'additive' }, 1);

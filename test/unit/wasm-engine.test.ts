@@ -13,7 +13,7 @@ import { cpuReport, createBackend, createCpuBackend } from '../../src/core/backe
 import { WasmBackend } from '../../src/core/backends/wasm';
 import { f32x4, i32, ModuleBuilder } from '../../src/core/backends/wasm/emit';
 import { detectFeatures } from '../../src/core/backends/wasm/features';
-import { attentionScratchBytes, GEMM, gemmPackBytes, LN_BLOCK_ROWS, roundUp4, SUMSQ_BLOCK } from '../../src/core/backends/wasm/kernels';
+import { attentionScratchBytes, GEMM, gemmPackBytes, KC, LN_BLOCK_ROWS, roundUp4, SUMSQ_BLOCK } from '../../src/core/backends/wasm/kernels';
 import { WasmEngine } from '../../src/core/backends/wasm/runtime';
 import { type GptConfig, paramLayout } from '../../src/core/gpt/config';
 import { initParams } from '../../src/core/gpt/init';
@@ -90,8 +90,8 @@ describe.each([
   };
   const read = (p: number, n: number) => e.f32().slice(p >> 2, (p >> 2) + n);
 
-  test('gemm: A or Aᵀ, bias, accumulate, odd shapes; packed or not, the same bits', () => {
-    for (const [M, N, K] of [[7, 13, 5], [33, 20, 64], [50, 9, 130], [1, 3, 1]] as const) {
+  test('gemm: A or Aᵀ, bias, accumulate, odd shapes, K over several k-blocks; packed or not, the same bits', () => {
+    for (const [M, N, K] of [[7, 13, 5], [33, 20, 64], [50, 9, 130], [1, 3, 1], [21, 12, 2 * KC + 76]] as const) {
       for (const trans of [false, true]) {
         const a = randn(M * K);
         const b = randn(K * N);
@@ -113,7 +113,7 @@ describe.each([
           e.kernels.gemm(out, N, pa, trans ? 1 : K, trans ? M : 1, pb, N, M, N, K, pbias, GEMM.ACCUMULATE, packPtr, 0, 0, M, 0);
           return read(out, M * N);
         });
-        expect(relDiff(outs[0]!, ref), `M${M} N${N} K${K} trans ${trans}`).toBeLessThan(1e-5);
+        expect(relDiff(outs[0]!, ref), `M${M} N${N} K${K} trans ${trans}`).toBeLessThan(K > KC ? 1e-4 : 1e-5);
         expect(sameBits(outs[0]!, outs[1]!), 'packed and unpacked products have the same bits').toBe(true);
         // one row at a time (the decoder's case) gives the same bits as the whole product
         const rows = new Float32Array(M * N);
@@ -142,19 +142,22 @@ describe.each([
       worst = Math.max(worst, Math.abs(got[t * T + u]! - s));
     }
     expect(worst).toBeLessThan(1e-5);
-    // CAUSAL_K_UPPER / _LOWER skip only terms whose A entry is 0: same bits as the full product.
-    const P = new Float32Array(T * T);
-    for (let t = 0; t < T; t++) for (let u = 0; u <= t; u++) P[t * T + u] = rng.normal();
-    const v = randn(T * K);
-    const pP = put(P);
-    const pv = put(v);
-    const run = (sAm: number, sAk: number, flags: number) => {
-      const o = e.alloc(4 * T * K);
-      e.kernels.gemm(o, K, pP, sAm, sAk, pv, K, T, K, T, 0, flags, 0, 0, 0, T, 0);
-      return read(o, T * K);
-    };
-    expect(sameBits(run(T, 1, GEMM.CAUSAL_K_UPPER), run(T, 1, 0))).toBe(true);
-    expect(sameBits(run(1, T, GEMM.CAUSAL_K_LOWER), run(1, T, 0))).toBe(true);
+    // CAUSAL_K_UPPER / _LOWER skip only terms whose A entry is 0: same bits as the full product
+    // (T = 530 crosses a k-block boundary: the blocks sit at the same multiples of KC either way).
+    for (const T2 of [T, KC + 18]) {
+      const P = new Float32Array(T2 * T2);
+      for (let t = 0; t < T2; t++) for (let u = 0; u <= t; u++) P[t * T2 + u] = rng.normal();
+      const v = randn(T2 * K);
+      const pP = put(P);
+      const pv = put(v);
+      const run = (sAm: number, sAk: number, flags: number) => {
+        const o = e.alloc(4 * T2 * K);
+        e.kernels.gemm(o, K, pP, sAm, sAk, pv, K, T2, K, T2, 0, flags, 0, 0, 0, T2, 0);
+        return read(o, T2 * K);
+      };
+      expect(sameBits(run(T2, 1, GEMM.CAUSAL_K_UPPER), run(T2, 1, 0)), `T ${T2}`).toBe(true);
+      expect(sameBits(run(1, T2, GEMM.CAUSAL_K_LOWER), run(1, T2, 0)), `T ${T2}`).toBe(true);
+    }
   });
 
   test('layernorm forward and backward (C not a multiple of 4; several row blocks)', () => {

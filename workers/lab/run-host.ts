@@ -6,7 +6,10 @@
  * parameters stay in the worker).
  */
 import type { Backend, BackendKind } from '../../src/core/backend';
-import { autoBackend, createBackend, probeWebGpu } from '../../src/core/backends/index';
+import { createBackend, probeWebGpu } from '../../src/core/backends/index';
+import { measureBackends } from '../../src/core/backends/measure';
+import { timingCache } from '../../src/core/backends/timing-cache';
+import type { GptConfig } from '../../src/core/gpt/config';
 import { messageOf, nextTask } from '../../src/core/tasks';
 import { experimentByName } from '../../src/experiments';
 import type { RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
@@ -14,23 +17,42 @@ import { HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, StorageFul
 import type { BackendChoice, LabEvent, RunResult } from './events';
 import { embed, generateText } from './model-host';
 
-/** Resolve 'auto' and describe the backend the run will ask for (before the experiment creates it). */
-export async function planBackend(choice: BackendChoice): Promise<{ prefer: BackendKind; environment: RunEnvironment }> {
+/**
+ * Describe the backend the run will ask for, before the experiment creates
+ * it. 'auto' with a WebGPU adapter is decided when the run's first model
+ * exists (measureFor); without one it is the CPU.
+ */
+export async function planBackend(choice: BackendChoice): Promise<{ prefer: BackendKind | 'measure'; environment: RunEnvironment }> {
   const { report } = await probeWebGpu();
-  const auto = choice === 'auto' ? autoBackend(report) : null;
-  const prefer: BackendKind = choice === 'auto' ? (auto?.prefer ?? 'webgpu') : choice;
-  const planned: BackendKind = prefer === 'webgpu' && report.webgpu ? 'webgpu' : 'cpu';
+  const prefer: BackendKind | 'measure' = choice === 'auto' ? (report.webgpu ? 'measure' : 'cpu') : choice;
+  const planned: BackendKind = prefer === 'cpu' || !report.webgpu ? 'cpu' : 'webgpu';
   return {
     prefer,
     environment: {
       backend: planned,
-      description: planned === 'cpu' ? 'CPU (reference)' : (report.adapterInfo?.description || report.reason),
+      description: planned === 'cpu' ? 'CPU' : (report.adapterInfo?.description || report.reason),
       adapter: report.reason,
-      reason: auto?.reason ?? (prefer === 'cpu' ? 'CPU backend requested' : report.reason),
+      reason: prefer === 'measure' ? 'auto: to be measured on this run\'s model' : choice === 'auto' ? report.reason : `${choice} requested`,
       requested: choice,
       userAgent: (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ?? 'unknown',
     },
   };
+}
+
+/** Sequences per step the run trains with (its `batchSize`, when its config has one), for timing the real shape. */
+function trainingBatch(config: Record<string, unknown>): number {
+  return typeof config.batchSize === 'number' && config.batchSize > 0 ? config.batchSize : 16;
+}
+
+/**
+ * 'auto' on a device with WebGPU: a few training steps of the run's own first
+ * model on each backend (cached per device and shape), and the faster one.
+ */
+async function measureFor(gpt: GptConfig, config: Record<string, unknown>, send: (e: LabEvent) => void) {
+  send({ type: 'log', message: 'auto: timing a few training steps of this model on each backend (once per device and model shape)…' });
+  const m = await measureBackends(gpt, { B: trainingBatch(config), T: gpt.contextLength }, { cache: timingCache, steps: 3, budgetMs: 8_000 });
+  send({ type: 'log', message: `auto: ${m.reason}${m.cached ? ' (measured before)' : ''}` });
+  return m;
 }
 
 /** Wait for a macrotask after any backend call made this long after the last wait. */
@@ -77,7 +99,7 @@ function yielding(inner: Backend): Backend {
  * so the mark is retried for a few seconds. If it still fails, the run
  * stays 'running' and shows as interrupted, which is also honest.
  */
-async function retryWhenFull<T>(write: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000]): Promise<T> {
+async function retryWhenFull<T>(write: () => Promise<T>, delaysMs: readonly number[] = [100, 500, 2000, 5000]): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await write();
@@ -94,7 +116,8 @@ export interface Execution {
   experiment: string;
   config: Record<string, unknown>;
   seed: number;
-  prefer: BackendKind;
+  /** The backend to ask for, or 'measure': time the run's first model on each backend and take the faster. */
+  prefer: BackendKind | 'measure';
   environment: RunEnvironment;
   resume: RunCheckpoint | null;
   inputs: Record<string, RunInput>;
@@ -124,8 +147,10 @@ export async function execute(x: Execution): Promise<RunResult> {
     inputs: x.inputs,
     ...(x.resume ? { resume: x.resume } : {}),
     createBackend: async (gpt) => {
+      const measured = x.prefer === 'measure' ? await measureFor(gpt, x.config, x.send) : null;
+      if (measured) x.prefer = measured.choice; // every later model of the run goes to the same backend
       const created = await createBackend(gpt, {
-        prefer: x.prefer,
+        prefer: x.prefer === 'measure' ? 'webgpu' : x.prefer,
         onDeviceLost: (message) => stop(`the GPU device was lost (${message}); resume the run to continue from its last checkpoint`),
       });
       backends.push(created.backend);
@@ -133,7 +158,7 @@ export async function execute(x: Execution): Promise<RunResult> {
       if (backends.length === 1) {
         // The first model's backend is the run's environment; a resumed run notes where it continued when that differs.
         const env: RunEnvironment = x.resume === null
-          ? { ...x.environment, backend: kind, description, reason: created.reason }
+          ? { ...x.environment, backend: kind, description, reason: measured ? `auto: ${measured.reason}` : created.reason }
           : kind === x.environment.backend ? x.environment : { ...x.environment, resumedOn: `${kind}: ${description}` };
         if (env !== x.environment) writer.setEnvironment(env);
       }

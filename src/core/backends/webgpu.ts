@@ -29,12 +29,21 @@
  * (measured: a training step 15–20× faster than 'tiled' there). All are
  * tested against the CPU reference.
  *
- * Determinism: no float atomics anywhere; every sum has a fixed order, so the
- * same inputs give the same bits on the same adapter and kernel family.
+ * Generation (generateOnDevice, createDecoder) runs on a decode session per
+ * batch size: KV caches, one position per row per step, and the sampler of
+ * webgpu/decode.ts, all recorded without readbacks; only token ids come back.
+ * On hardware kernels a step is one fused kernel per layer and the head
+ * fused into the sampler (dispatch overhead dominates there); on software
+ * adapters it is the training kernels on M = B rows. `counters()` counts
+ * dispatches, bind groups, readbacks and submits.
+ *
+ * Determinism: no float atomics anywhere; every sum has a fixed order (or is
+ * an exact integer sum), so the same inputs give the same bits on the same
+ * adapter and kernel family.
  */
 import {
-  type Backend, DeviceLimitError, type LossResult, NonFiniteError, type OptimizerState, type StepHyper,
-  type StepResult, type TokenBatch,
+  type Backend, type Decoder, type DeviceCounters, DeviceLimitError, type DeviceSampling, type LossResult, NonFiniteError,
+  type OptimizerState, type StepHyper, type StepResult, type TokenBatch,
 } from '../backend';
 import { type GptConfig, type ParamLayout, paramLayout, validateGptConfig } from '../gpt/config';
 import { checkBatch } from './batch';
@@ -48,6 +57,11 @@ import {
   attentionBackwardQueryWgsl, attentionForwardRowsWgsl, attentionForwardWgsl,
 } from './webgpu/attention';
 import { packParams } from './webgpu/common';
+import {
+  DECODE_ATTENTION_PARAMS, DECODE_EMBED_LN_PARAMS, decodeAttentionWgsl, decodeEmbedLnWgsl, KV_FROM_QKV_PARAMS,
+  KV_FROM_QKV_WGSL, packSettings, ROW, ROW_WORDS, SAMPLE_PARAMS, sampleSerialWgsl, sampleWorkgroupWgsl, SETTINGS_BYTES,
+  DECODE_BLOCK_PARAMS, decodeBlockWgsl, decodeBlockWorkgroupBytes,
+} from './webgpu/decode';
 import {
   CROSS_ENTROPY_PARAMS, CROSS_ENTROPY_ROWS_WGSL, CROSS_ENTROPY_WGSL, LOSS_REDUCE_PARAMS, LOSS_REDUCE_WGSL,
 } from './webgpu/cross-entropy';
@@ -65,7 +79,7 @@ import {
   LAYERNORM_PARAM_GRADS_WGSL,
 } from './webgpu/layernorm';
 import {
-  BLOCK_M, BLOCK_N, COL_SUM_PARAMS, COL_SUM_WGSL, MATMUL_PARAMS, MATMUL_VARIANTS, type MatmulVariant, matmulBlockedWgsl,
+  BLOCK_M, BLOCK_N, MATMUL_PARAMS, MATMUL_VARIANTS, type MatmulVariant, matmulBlockedWgsl,
   matmulSubgroupWgsl, matmulTiledWgsl, SPLIT_K_REDUCE_PARAMS, SPLIT_K_REDUCE_WGSL, SUBGROUP_LAYOUT_CHECK_WGSL,
   subgroupMatmulInvocations,
 } from './webgpu/matmul';
@@ -100,6 +114,8 @@ export interface WebGpuBackendOptions {
   onDeviceLost?: (message: string) => void;
   /** Force a kernel family (tests run all); default: 'subgroup' or 'blocked' on software adapters when dModel allows, else 'tiled'. */
   kernels?: KernelFamily;
+  /** Force the decoder's unfused kernels on the tiled family (tests); default: fused wherever it fits. */
+  unfusedDecode?: boolean;
 }
 
 type KernelName =
@@ -109,10 +125,14 @@ type KernelName =
   | 'attentionForward' | 'attentionBackwardQuery' | 'attentionBackwardKeyValue'
   | 'crossEntropy' | 'lossReduce'
   | 'gradNormPartials' | 'gradNormFinal' | 'adamw'
-  | 'colSum' | 'splitKReduce';
+  | 'splitKReduce'
+  | 'decodeEmbedLn' | 'decodeAttention' | 'kvFromQkv' | 'sample' | 'decodeBlock' | 'headSample';
 
-/** The WGSL of every kernel a family uses (the blocked family has no tnBiasGrad: tn + colSum instead). */
-function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<KernelName, string>> {
+/**
+ * The WGSL of every kernel a family uses; with `fusedDecode` (tiled), also
+ * the one-dispatch decode block and the head fused into the sampler.
+ */
+function kernelSources(config: GptConfig, family: KernelFamily, fusedDecode: boolean): Partial<Record<KernelName, string>> {
   const common = {
     encoderForward: ENCODER_FORWARD_WGSL,
     gatherRows: GATHER_ROWS_WGSL,
@@ -121,12 +141,25 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
     lossReduce: LOSS_REDUCE_WGSL,
     gradNormFinal: GRAD_NORM_FINAL_WGSL,
     adamw: ADAMW_WGSL,
+    kvFromQkv: KV_FROM_QKV_WGSL,
   };
+  const rowGroup = rowWorkgroupSize(family);
+  const decode = fusedDecode
+    ? {
+      decodeBlock: decodeBlockWgsl(config.dModel, config.nHeads, config.contextLength),
+      headSample: sampleWorkgroupWgsl(config.dModel),
+    }
+    : {
+      decodeEmbedLn: decodeEmbedLnWgsl(rowGroup),
+      decodeAttention: decodeAttentionWgsl(config.dModel / config.nHeads, config.contextLength, rowGroup),
+      sample: family === 'tiled' ? sampleWorkgroupWgsl() : sampleSerialWgsl(rowGroup),
+    };
   switch (family) {
     case 'tiled': {
       const tmax = config.contextLength;
       return {
         ...common,
+        ...decode,
         ...Object.fromEntries(MATMUL_VARIANTS.map((v) => [`matmul.${v}`, matmulTiledWgsl(v)])),
         splitKReduce: SPLIT_K_REDUCE_WGSL,
         layernormForward: LAYERNORM_FORWARD_WGSL,
@@ -145,8 +178,8 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
       const matmul = family === 'blocked' ? matmulBlockedWgsl : matmulSubgroupWgsl;
       return {
         ...common,
-        ...Object.fromEntries(MATMUL_VARIANTS.filter((v) => v !== 'tnBiasGrad').map((v) => [`matmul.${v}`, matmul(v)])),
-        colSum: COL_SUM_WGSL,
+        ...decode,
+        ...Object.fromEntries(MATMUL_VARIANTS.map((v) => [`matmul.${v}`, matmul(v)])),
         layernormForward: LAYERNORM_FORWARD_ROWS_WGSL,
         layernormBackward: LAYERNORM_BACKWARD_ROWS_WGSL,
         layernormParamGrads: LAYERNORM_PARAM_GRADS_COLS_WGSL,
@@ -160,6 +193,11 @@ function kernelSources(config: GptConfig, family: KernelFamily): Partial<Record<
     default:
       return family satisfies never;
   }
+}
+
+/** Invocations per workgroup of the decoder's one-row-per-invocation kernels (see webgpu/decode.ts). */
+function rowWorkgroupSize(family: KernelFamily): number {
+  return family === 'tiled' ? 64 : 4;
 }
 
 /** Whether the blocked family's vec4 layout applies: every offset and row a multiple of 4 floats. */
@@ -321,11 +359,58 @@ interface Shape {
 /** Shapes kept with their buffers; older ones are destroyed. */
 const MAX_SHAPES = 4;
 
+/**
+ * The GPU-resident decoder of B rows: a KV cache per layer, the activations
+ * of one position per row, the rows' sampling state, and the op lists of a
+ * decode step, built once (bind groups included) and reused for every step.
+ */
+interface DecodeSession {
+  B: number;
+  buffers: GPUBuffer[];
+  bytes: number;
+  rows: GPUBuffer; // (B) Row state and Threefry key (webgpu/decode.ts)
+  stops: GPUBuffer; // (⌈V/32⌉) u32 stop-token bit set
+  settings: GPUBuffer; // uniform: maxNewTokens, temperature, topK, topP
+  out: GPUBuffer; // (B,maxT) u32 emitted tokens
+  logits: GPUBuffer; // (B,Vp)
+  kCache: GPUBuffer[]; // per layer (B,maxT,C)
+  vCache: GPUBuffer[];
+  lnf: GPUBuffer; // (B,C) the head's input
+  /** Embedding of each row's token at its position → blocks (writing the caches) → final LayerNorm. */
+  step: Op[];
+  /** logits (B,V) from lnf. */
+  head: Op[];
+  /** Choose each active row's token from lnf (the head included) or from logits, append it, apply the stop rule. */
+  sample: Op[];
+  /** What turns lnf into the next tokens: [head, sample], or [sample] when the sampler is the head too. */
+  pick: Op[][];
+  /** Per prefill shape: its k, v into the caches, and its lnf rows at the prompts' last positions into lnf. */
+  prefill: WeakMap<Shape, Op[]>;
+  /** Who ran the session last (a Decoder from createDecoder, or a generate call): caches belong to it. */
+  owner: object | null;
+}
+
+/** Decode sessions kept (one per batch size B); older ones are destroyed. */
+const MAX_SESSIONS = 2;
+
+/**
+ * Decode steps recorded per submit, and, when a stop token may end rows
+ * early, per check of whether any row is still active (one readback, which
+ * also brings the tokens). Measured on SwiftShader (Chromium, 2 cores): a
+ * readback round trip ~1 ms, a submit ~0.35 ms, a decode step of the
+ * collapse lab's model 5–9 ms; so a check every 8 steps costs ~2%, and a
+ * batch whose rows all stop early runs at most 7 steps too many (never past
+ * the longest row's budget).
+ */
+const STEPS_PER_SUBMIT = 8;
+
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
   readonly layout: ParamLayout;
   private readonly pipelines = new Map<KernelName, GPUComputePipeline>();
   private readonly shapes = new Map<string, Shape>(); // insertion order = least recently used first
+  private readonly sessions = new Map<number, DecodeSession>(); // by B, least recently used first
+  private readonly counts: DeviceCounters = { dispatches: 0, bindGroups: 0, readbacks: 0, submits: 0 };
   private readonly modelBuffers: GPUBuffer[] = [];
   private params!: GPUBuffer; // (P) the flat parameters of gpt/config.ts
   private grads!: GPUBuffer; // (P)
@@ -336,6 +421,12 @@ export class WebGpuBackend implements Backend {
   private status!: GPUBuffer; // STATUS_BYTES: norm, clip scale, guard flag
   private hyper!: GPUBuffer; // HYPER_BYTES uniform: per-step hyperparameters
   private staging: GPUBuffer | null = null; // MAP_READ, grown on demand
+  /**
+   * Decode steps run one fused kernel per layer and the head inside the
+   * sampler (see buildSession): hardware kernels, where a row's activations
+   * fit in workgroup memory.
+   */
+  private fusedDecode = false;
   private step = 0;
   /** Row stride of the logits: V rounded up to a multiple of 4 (vec4 rows for the blocked kernels). */
   private readonly Vp: number;
@@ -393,6 +484,8 @@ export class WebGpuBackend implements Backend {
     const name = info ? adapterName(info) : 'unknown adapter';
     const kernels = await chooseKernels(c, device, info ? isSoftwareAdapter(info) : false, opts.kernels);
     const backend = new WebGpuBackend(c, device, kernels, !opts.device, `WebGPU (${name}, ${kernels} kernels)`, opts.onDeviceLost);
+    backend.fusedDecode = kernels === 'tiled' && !opts.unfusedDecode
+      && decodeBlockWorkgroupBytes(c.dModel, c.nHeads, c.contextLength) <= device.limits.maxComputeWorkgroupStorageSize;
     try {
       await backend.init();
     } catch (e) {
@@ -523,7 +616,7 @@ export class WebGpuBackend implements Backend {
       const enc = this.encode([s.forward, s.headFull, train.ceTrain, train.backward, train.optimizer]);
       this.step = t;
       if (!read.loss && !read.gradNorm) {
-        this.device.queue.submit([enc.finish()]);
+        this.submit(enc);
         return { step: t };
       }
       // The status (with the norm) comes back with every readback; the loss only when asked.
@@ -533,6 +626,132 @@ export class WebGpuBackend implements Backend {
       if (read.gradNorm) out.gradNorm = status[STATUS_NORM]!;
       return out;
     });
+  }
+
+  /**
+   * generate() on the device (Backend.generateOnDevice): one prefill forward
+   * over the prompts (right-padded to the longest) whose k, v fill the
+   * caches, then one position per row per step, each step one run of the
+   * decode session's ops (embedding, blocks, head, sampler) recorded
+   * STEPS_PER_SUBMIT at a time. Nothing is read back until the last step,
+   * or, when stop tokens may end every row early, once per submit to see
+   * whether any row is still active; each readback brings the emitted tokens.
+   */
+  generateOnDevice(prompts: readonly (readonly number[])[], sampling: DeviceSampling): Promise<number[][]> {
+    return this.exclusive(async () => {
+      const { vocabSize: V, contextLength: maxT } = this.config;
+      const B = prompts.length;
+      checkSampling(sampling, B);
+      prompts.forEach((p, b) => checkPrompt(p, b, V, maxT));
+      const lens = prompts.map((p) => p.length);
+      const active = lens.map((n) => sampling.maxNewTokens > 0 && n < maxT);
+      // Every row emits at most min(budget, room left in the context) tokens; the prefill emits the first.
+      const steps = Math.max(0, ...lens.map((n, b) => (active[b] ? Math.min(sampling.maxNewTokens, maxT - n) : 0)));
+      if (steps === 0) return prompts.map(() => []);
+      // The prefill runs at the longest live prompt's length exactly: padding costs every row the padded
+      // positions (a lab's prompts in one call have one or a few lengths, so few shapes are made).
+      const Tp = Math.max(...lens.filter((_, b) => active[b]));
+      const s = await this.shapeFor(B, Tp);
+      const d = await this.sessionFor(B);
+      d.owner = null;
+      const inputs = new Int32Array(B * Tp);
+      const positions = new Int32Array(B);
+      prompts.forEach((p, b) => {
+        if (!active[b]) return;
+        inputs.set(p, b * Tp);
+        positions[b] = p.length - 1;
+      });
+      this.write(s.inputs, inputs);
+      this.write(s.positions, positions);
+      const rows = new Uint32Array(B * ROW_WORDS);
+      lens.forEach((n, b) => {
+        rows[b * ROW_WORDS + ROW.pos] = n - 1;
+        rows[b * ROW_WORDS + ROW.live] = active[b] ? 1 : 0;
+        rows[b * ROW_WORDS + ROW.len] = n;
+        rows[b * ROW_WORDS + ROW.key0] = sampling.rowKeys[2 * b]!;
+        rows[b * ROW_WORDS + ROW.key1] = sampling.rowKeys[2 * b + 1]!;
+      });
+      this.write(d.rows, rows);
+      const stops = new Uint32Array(Math.ceil(V / 32));
+      // A stop id outside the vocabulary can never be emitted: it has no bit.
+      for (const t of sampling.stopTokens) if (Number.isInteger(t) && t >= 0 && t < V) stops[t >>> 5] = stops[t >>> 5]! | (1 << (t & 31));
+      this.write(d.stops, stops);
+      this.device.queue.writeBuffer(d.settings, 0, packSettings(sampling));
+      // Read back the rows' state and their tokens; the first readback that finds no active row ends it.
+      const read = async (enc: GPUCommandEncoder) => {
+        const { data } = await this.submitAndRead(enc, [[d.rows, 4 * B * ROW_WORDS], [d.out, 4 * B * maxT]]);
+        return { rows: new Uint32Array(data[0]!), out: new Uint32Array(data[1]!) };
+      };
+      const check = sampling.stopTokens.length > 0;
+      let lists: Op[][] = [s.forward, this.prefillOps(d, s), ...d.pick];
+      let last: { rows: Uint32Array; out: Uint32Array } | null = null;
+      for (let done = 1; ; ) {
+        const n = Math.min(STEPS_PER_SUBMIT, steps - done);
+        for (let i = 0; i < n; i++) lists.push(d.step, ...d.pick);
+        done += n;
+        const enc = this.encode(lists);
+        lists = [];
+        if (done >= steps) {
+          last = await read(enc);
+          break;
+        }
+        if (!check) {
+          this.submit(enc);
+          continue;
+        }
+        last = await read(enc);
+        if (!anyActive(last.rows, B)) break;
+      }
+      return prompts.map((_, b) => Array.from(last.out.subarray(b * maxT, b * maxT + last.rows[b * ROW_WORDS + ROW.count]!)));
+    });
+  }
+
+  /**
+   * A KV-cache decoder (Backend.createDecoder) on a decode session: each
+   * step writes the listed rows' tokens and positions, runs the session's
+   * step and head, and reads the logits back (B·V floats; generateOnDevice
+   * reads only tokens). Sessions are shared per B, so a decoder is valid
+   * until the next decoder or generate call of the same B takes the session.
+   */
+  createDecoder(B: number): Decoder {
+    if (!Number.isInteger(B) || B < 1) throw new Error(`B: must be a positive integer, got ${B}`);
+    const owner = {};
+    let started = false;
+    const step = (rowIds: Int32Array, tokens: Int32Array, positions: Int32Array) => this.exclusive(async () => {
+      const { vocabSize: V, contextLength: maxT } = this.config;
+      const M = rowIds.length;
+      if (tokens.length !== M || positions.length !== M) {
+        throw new Error(`decoder: rows, tokens and positions must have one entry each (got ${M}, ${tokens.length}, ${positions.length})`);
+      }
+      const rows = new Uint32Array(B * ROW_WORDS);
+      for (let m = 0; m < M; m++) {
+        const b = rowIds[m]!;
+        if (!(b >= 0 && b < B)) throw new Error(`decoder: row ${b} is outside [0, ${B})`);
+        if (!(positions[m]! >= 0 && positions[m]! < maxT)) throw new Error(`decoder: position ${positions[m]} is outside [0, ${maxT})`);
+        if (!(tokens[m]! >= 0 && tokens[m]! < V)) throw new Error(`decoder: token id ${tokens[m]} is outside [0, ${V})`);
+        rows[b * ROW_WORDS + ROW.token] = tokens[m]!;
+        rows[b * ROW_WORDS + ROW.pos] = positions[m]!;
+        rows[b * ROW_WORDS + ROW.live] = 1;
+      }
+      const d = await this.sessionFor(B);
+      if (!started) {
+        d.owner = owner;
+        started = true;
+      } else if (d.owner !== owner) {
+        throw new Error('decoder: a later decoder or generate call of the same batch size has taken its KV cache; create a new decoder');
+      }
+      this.write(d.rows, rows);
+      const { data } = await this.submitAndRead(this.encode([d.step, d.head]), [[d.logits, 4 * B * this.Vp]]);
+      const all = new Float32Array(data[0]!);
+      const out = new Float32Array(M * V);
+      for (let m = 0; m < M; m++) out.set(all.subarray(rowIds[m]! * this.Vp, rowIds[m]! * this.Vp + V), m * V);
+      return out;
+    });
+    return { step };
+  }
+
+  counters(): DeviceCounters {
+    return { ...this.counts };
   }
 
   deviceBytes(): number {
@@ -552,6 +771,8 @@ export class WebGpuBackend implements Backend {
     this.disposed = true;
     for (const s of this.shapes.values()) this.destroyShape(s);
     this.shapes.clear();
+    for (const d of this.sessions.values()) this.destroyShape(d);
+    this.sessions.clear();
     for (const b of this.modelBuffers) b.destroy();
     this.modelBuffers.length = 0;
     this.staging?.destroy();
@@ -587,7 +808,7 @@ export class WebGpuBackend implements Backend {
       this.status = model(STATUS_BYTES, STORAGE, 'status');
       this.hyper = model(HYPER_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'hyper');
     });
-    const sources = kernelSources(this.config, this.kernels);
+    const sources = kernelSources(this.config, this.kernels, this.fusedDecode);
     await Promise.all(Object.entries(sources).map(async ([name, code]: [string, string]) => {
       const module = d.createShaderModule({ label: name, code });
       try {
@@ -669,7 +890,7 @@ export class WebGpuBackend implements Backend {
     return shape;
   }
 
-  private destroyShape(s: Shape): void {
+  private destroyShape(s: { buffers: GPUBuffer[]; bytes: number }): void {
     for (const b of s.buffers) b.destroy();
     this.allocated -= s.bytes;
   }
@@ -741,6 +962,114 @@ export class WebGpuBackend implements Backend {
     return part;
   }
 
+  /** The decode session of B rows (built on first use; the least recently used beyond MAX_SESSIONS destroyed). */
+  private async sessionFor(B: number): Promise<DecodeSession> {
+    const hit = this.sessions.get(B);
+    if (hit) {
+      this.sessions.delete(B);
+      this.sessions.set(B, hit);
+      return hit;
+    }
+    checkShapeFitsDevice(this.config, B, 1, this.device.limits);
+    while (this.sessions.size >= MAX_SESSIONS) {
+      const [oldB, old] = this.sessions.entries().next().value!;
+      this.destroyShape(old);
+      this.sessions.delete(oldB);
+    }
+    const buffers: GPUBuffer[] = [];
+    const before = this.allocated;
+    const session = await this.withErrorScopes(`allocating the decoder for B=${B}`, () => this.buildSession(B, buffers)).catch((e: unknown) => {
+      for (const b of buffers) b.destroy();
+      this.allocated = before;
+      throw e;
+    });
+    session.bytes = this.allocated - before;
+    this.sessions.set(B, session);
+    return session;
+  }
+
+  private buildSession(B: number, buffers: GPUBuffer[]): DecodeSession {
+    const { vocabSize: V, dModel: C, nHeads: NH, contextLength: maxT } = this.config;
+    const L = this.layout;
+    const P = this.params;
+    const f32 = (n: number, label: string) => this.createBuffer(4 * n, STORAGE, label, buffers);
+    const x = [f32(B * C, 'decode.x0'), f32(B * C, 'decode.x1')]; // residual stream, in and out of a block
+    const d: DecodeSession = {
+      B, buffers, bytes: 0,
+      rows: f32(B * ROW_WORDS, 'decode.rows'), stops: f32(Math.ceil(V / 32), 'decode.stops'),
+      settings: this.createBuffer(SETTINGS_BYTES, USAGE.UNIFORM | USAGE.COPY_DST, 'decode.settings', buffers),
+      out: f32(B * maxT, 'decode.out'), logits: f32(B * this.Vp, 'decode.logits'),
+      kCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.k${l}`)),
+      vCache: L.blocks.map((_, l) => f32(B * maxT * C, `decode.v${l}`)),
+      lnf: f32(B * C, 'decode.lnf'), step: [], head: [], sample: [], pick: [], prefill: new WeakMap(), owner: null,
+    };
+    d.head = this.buildOps(this.matmul('nt', B, V, C, d.lnf, P, d.logits, { bOff: L.wte.offset, ldo: this.Vp }), buffers);
+    const wq = f32(B * this.Vp, 'decode.wq');
+    const sampleParams = packParams(SAMPLE_PARAMS, { B, V, ld: this.Vp, outStride: maxT, maxT, wteOff: L.wte.offset });
+    if (this.fusedDecode) {
+      // One workgroup per row and layer: the whole block (layer 0 embeds, the last applies the final LayerNorm).
+      d.step = this.buildOps(L.blocks.map((w, l) => this.spec('decodeBlock', packParams(DECODE_BLOCK_PARAMS, {
+        B, first: l === 0 ? 1 : 0, last: l === L.blocks.length - 1 ? 1 : 0, wteOff: L.wte.offset, wpeOff: L.wpe.offset,
+        ln1w: w.ln1w.offset, ln1b: w.ln1b.offset, qkvw: w.qkvw.offset, qkvb: w.qkvb.offset, projw: w.attprojw.offset,
+        projb: w.attprojb.offset, ln2w: w.ln2w.offset, ln2b: w.ln2b.offset, fcw: w.fcw.offset, fcb: w.fcb.offset,
+        fcprojw: w.fcprojw.offset, fcprojb: w.fcprojb.offset, lnfw: L.lnfw.offset, lnfb: L.lnfb.offset,
+      }), [d.rows, P, x[l % 2]!, x[(l + 1) % 2]!, d.kCache[l]!, d.vCache[l]!, d.lnf], this.grid(B))), buffers);
+      d.sample = this.buildOps([this.spec('headSample', sampleParams, [d.logits, d.rows, d.stops, d.out, wq, d.settings, d.lnf, P],
+        this.grid(B))], buffers);
+      d.pick = [d.sample];
+      return d;
+    }
+    // One op per layer and step, the training kernels on M = B rows (software adapters: compute-bound, not dispatch-bound).
+    const ln = f32(B * C, 'decode.ln');
+    const lnStats = f32(2 * B, 'decode.lnStats');
+    const qkv = f32(B * 3 * C, 'decode.qkv');
+    const atty = f32(B * C, 'decode.atty');
+    const res2 = f32(B * C, 'decode.res2');
+    const fch = f32(B * 4 * C, 'decode.fch');
+    const fchGelu = f32(B * 4 * C, 'decode.fchGelu');
+    const layernorm = (inp: GPUBuffer, w: number, b: number, out: GPUBuffer) => this.spec('layernormForward',
+      packParams(LAYERNORM_FORWARD_PARAMS, { N: B, C, wOff: w, bOff: b }), [inp, P, out, lnStats], this.perRow(B));
+    const specs: OpSpec[] = [];
+    L.blocks.forEach((w, l) => {
+      const [xIn, xOut] = l % 2 === 0 ? [x[0]!, x[1]!] : [x[1]!, x[0]!];
+      specs.push(
+        l === 0
+          ? this.spec('decodeEmbedLn', packParams(DECODE_EMBED_LN_PARAMS, {
+            B, C, wteOff: L.wte.offset, wpeOff: L.wpe.offset, lnwOff: w.ln1w.offset, lnbOff: w.ln1b.offset,
+          }), [d.rows, P, xIn, ln], this.groupsFor(B, rowWorkgroupSize(this.kernels)))
+          : layernorm(xIn, w.ln1w.offset, w.ln1b.offset, ln),
+        ...this.matmul('ntBias', B, 3 * C, C, ln, P, qkv, { bOff: w.qkvw.offset, biasOff: w.qkvb.offset }),
+        this.spec('decodeAttention', packParams(DECODE_ATTENTION_PARAMS, { B, C, NH, maxT }),
+          [d.rows, qkv, d.kCache[l]!, d.vCache[l]!, atty], this.groupsFor(B * NH, rowWorkgroupSize(this.kernels))),
+        ...this.matmul('ntBiasResidual', B, C, C, atty, P, res2, { bOff: w.attprojw.offset, biasOff: w.attprojb.offset }, xIn),
+        layernorm(res2, w.ln2w.offset, w.ln2b.offset, ln),
+        ...this.matmul('ntBiasGelu', B, 4 * C, C, ln, P, fchGelu, { bOff: w.fcw.offset, biasOff: w.fcb.offset }, fch),
+        ...this.matmul('ntBiasResidual', B, C, 4 * C, fchGelu, P, xOut, { bOff: w.fcprojw.offset, biasOff: w.fcprojb.offset }, res2),
+      );
+    });
+    specs.push(layernorm(x[L.blocks.length % 2]!, L.lnfw.offset, L.lnfb.offset, d.lnf));
+    d.step = this.buildOps(specs, buffers);
+    d.sample = this.buildOps([this.spec('sample', sampleParams, [d.logits, d.rows, d.stops, d.out, wq, d.settings],
+      this.kernels === 'tiled' ? this.grid(B) : this.groupsFor(B, rowWorkgroupSize(this.kernels)))], buffers);
+    d.pick = [d.head, d.sample];
+    return d;
+  }
+
+  /** The ops that hand a prefill forward at shape s to the session: k, v of every layer into the caches, lnf rows at s.positions. */
+  private prefillOps(d: DecodeSession, s: Shape): Op[] {
+    const hit = d.prefill.get(s);
+    if (hit) return hit;
+    const { dModel: C, contextLength: maxT } = this.config;
+    const { B, T } = s;
+    const ops = this.buildOps([
+      ...s.blocks.map((a, l) => this.spec('kvFromQkv', packParams(KV_FROM_QKV_PARAMS, { B, T, C, maxT }),
+        [a.qkv, d.kCache[l]!, d.vCache[l]!], this.groupsFor(B * T * C, 256))),
+      this.spec('gatherRows', packParams(GATHER_ROWS_PARAMS, { B, T, C }), [s.positions, s.lnf, d.lnf], this.groupsFor(B * C, 256)),
+    ], d.buffers);
+    d.prefill.set(s, ops);
+    return ops;
+  }
+
   private spec(kernel: KernelName, params: Uint32Array, buffers: GPUBuffer[], groups: readonly [number, number, number]): OpSpec {
     return { kernel, params, buffers, groups };
   }
@@ -751,8 +1080,7 @@ export class WebGpuBackend implements Backend {
   }
 
   /**
-   * out (M,N) = A·B for a variant of matmul.ts: one op; or two for the blocked
-   * family's tnBiasGrad (tn then colSum) and for a tiled 'tn…' split along K
+   * out (M,N) = A·B for a variant of matmul.ts: one op; or two for a tiled 'tn…' split along K
    * (partials into `scratch`, then splitKReduce). Strides default to dense layouts.
    */
   private matmul(
@@ -784,17 +1112,10 @@ export class WebGpuBackend implements Backend {
       }
       case 'blocked':
       case 'subgroup': {
-        const invocations = (v: MatmulVariant) => this.kernels === 'blocked'
+        const invocations = this.kernels === 'blocked'
           ? Math.ceil(M / BLOCK_M) * Math.ceil(N / BLOCK_N)
-          : subgroupMatmulInvocations(v, M, N);
-        if (variant !== 'tnBiasGrad') {
-          return [this.spec(`matmul.${variant}`, packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations(variant), 64))];
-        }
-        return [
-          this.spec('matmul.tn', packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations('tn'), 64)),
-          this.spec('colSum', packParams(COL_SUM_PARAMS, { rows: K, cols: M, ld: lda, aOff: values.aOff, outOff: values.biasOff }),
-            [a, out], this.groupsFor(M / 4, 64)),
-        ];
+          : subgroupMatmulInvocations(variant, M, N);
+        return [this.spec(`matmul.${variant}`, packParams(MATMUL_PARAMS, values), buffers, this.groupsFor(invocations, 64))];
       }
       default:
         return this.kernels satisfies never;
@@ -949,6 +1270,7 @@ export class WebGpuBackend implements Backend {
     return specs.map((spec, i) => {
       const pipeline = this.pipelines.get(spec.kernel);
       if (!pipeline) throw new Error(`WebGPU backend: no pipeline for kernel ${spec.kernel}`);
+      this.counts.bindGroups++;
       const bindGroup = d.createBindGroup({
         label: spec.kernel,
         layout: pipeline.getBindGroupLayout(0),
@@ -1005,6 +1327,11 @@ export class WebGpuBackend implements Backend {
     if (withBuckets) this.write(s.buckets, encoderBuckets(batch.inputs, s.N, this.config.vocabSize, s.scratch));
   }
 
+  private submit(enc: GPUCommandEncoder): void {
+    this.device.queue.submit([enc.finish()]);
+    this.counts.submits++;
+  }
+
   /** Record op lists into one compute pass of a new encoder. */
   private encode(lists: Op[][]): GPUCommandEncoder {
     const enc = this.device.createCommandEncoder();
@@ -1015,6 +1342,7 @@ export class WebGpuBackend implements Backend {
         pass.setBindGroup(0, op.bindGroup);
         pass.dispatchWorkgroups(op.groups[0], op.groups[1], op.groups[2]);
       }
+      this.counts.dispatches += ops.length;
     }
     pass.end();
     return enc;
@@ -1039,7 +1367,8 @@ export class WebGpuBackend implements Backend {
       enc.copyBufferToBuffer(buffer, 0, staging, at, sizes[i]!);
       at += sizes[i]!;
     });
-    this.device.queue.submit([enc.finish()]);
+    this.submit(enc);
+    this.counts.readbacks++;
     let bytes: ArrayBuffer;
     try {
       await staging.mapAsync(MAP_READ, 0, total);
@@ -1084,6 +1413,27 @@ export class WebGpuBackend implements Backend {
     this.allocated += size;
     return this.staging;
   }
+}
+
+/** Any row of a Row state readback still active? */
+function anyActive(rows: Uint32Array, B: number): boolean {
+  for (let b = 0; b < B; b++) if (rows[b * ROW_WORDS + ROW.live] !== 0) return true;
+  return false;
+}
+
+function checkPrompt(p: readonly number[], b: number, V: number, maxT: number): void {
+  if (p.length === 0) throw new Error(`prompts[${b}]: a prompt needs at least one token (e.g. BOS)`);
+  if (p.length > maxT) throw new Error(`prompts[${b}]: ${p.length} tokens exceed the context length ${maxT}`);
+  for (const id of p) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`prompts[${b}]: token id ${id} is outside [0, ${V})`);
+}
+
+function checkSampling(s: DeviceSampling, B: number): void {
+  if (B < 1) throw new Error('prompts: at least one prompt is needed');
+  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 0) throw new Error(`maxNewTokens: must be a non-negative integer, got ${s.maxNewTokens}`);
+  if (!(s.temperature >= 0) || !Number.isFinite(s.temperature)) throw new Error(`temperature: must be a finite number ≥ 0, got ${s.temperature}`);
+  if (!Number.isInteger(s.topK) || s.topK < 0) throw new Error(`topK: must be a non-negative integer, got ${s.topK}`);
+  if (!(s.topP > 0 && s.topP <= 1)) throw new Error(`topP: must be in (0, 1], got ${s.topP}`);
+  if (s.rowKeys.length < 2 * B) throw new Error(`rowKeys: expected ${2 * B} words (two per row), got ${s.rowKeys.length}`);
 }
 
 function lossResult(bytes: ArrayBuffer): LossResult {

@@ -66,22 +66,24 @@ export function bandOverSeeds(series: readonly (readonly number[])[], quantiles:
 // ---------------------------------------------------------------------------
 // 1-D Gaussian
 
-export interface GaussianCollapseConfig extends Record<string, unknown> {
+const gaussianSchema = v.strictObject({
   /** Mean μ0 of the real distribution (data units). */
-  mu0: number;
+  mu0: numberIn(-1e6, 1e6),
   /** Standard deviation σ0 of the real distribution (data units, > 0). */
-  sigma0: number;
+  sigma0: numberIn(0, 1e6, { above: true }),
   /** n: samples drawn, and fitted, per generation. Small n collapses fast: the ML variance loses a factor (n−1)/n per generation. */
-  samplesPerGeneration: number;
+  samplesPerGeneration: integerIn(2, 1_000_000),
   /** T: synthetic generations after generation 0 (series have T+1 entries). */
-  generations: number;
+  generations: integerIn(0, 100_000),
   /** S: independent runs, for the band. */
-  seeds: number;
+  seeds: integerIn(1, 100_000),
   /** 'ml' divides the sum of squares by the sample count N, 'unbiased' by N − 1. */
-  estimator: 'ml' | 'unbiased';
+  estimator: v.picklist(['ml', 'unbiased'], 'must be one of ml, unbiased'),
   /** 'replace' fits the newest n samples; 'accumulate' fits every sample so far ((t+1)·n at generation t). */
-  mode: CollapseMode;
-}
+  mode: modeField,
+});
+
+export type GaussianCollapseConfig = v.InferOutput<typeof gaussianSchema>;
 
 /** Ten samples a generation: visible collapse (0.9^t) within tens of generations, 100 runs for a smooth band. */
 export const defaultGaussianConfig: GaussianCollapseConfig = {
@@ -93,16 +95,6 @@ export const defaultGaussianConfig: GaussianCollapseConfig = {
   estimator: 'ml',
   mode: 'replace',
 };
-
-const gaussianSchema = v.strictObject({
-  mu0: numberIn(-1e6, 1e6),
-  sigma0: numberIn(0, 1e6, { above: true }),
-  samplesPerGeneration: integerIn(2, 1_000_000),
-  generations: integerIn(0, 100_000),
-  seeds: integerIn(1, 100_000),
-  estimator: v.picklist(['ml', 'unbiased'], 'must be one of ml, unbiased'),
-  mode: modeField,
-}) as unknown as v.GenericSchema<unknown, GaussianCollapseConfig>;
 
 /** Defaults merged with overrides, validated; throws a ConfigError naming each bad or unknown field. */
 export function resolveGaussianConfig(overrides: Partial<GaussianCollapseConfig> = {}): GaussianCollapseConfig {
@@ -185,22 +177,24 @@ export function gaussianCollapse(key: Key, overrides: Partial<GaussianCollapseCo
 // ---------------------------------------------------------------------------
 // Categorical (Zipf)
 
-export interface ZipfCollapseConfig extends Record<string, unknown> {
+const zipfSchema = v.strictObject({
   /** V: number of symbols. */
-  vocabSize: number;
+  vocabSize: integerIn(2, 1_000_000),
   /** s: p_i ∝ i^(−s), i = 1…V (0 is uniform; ~1 is word frequencies). */
-  zipfExponent: number;
+  zipfExponent: numberIn(0, 10),
   /** m: samples drawn per generation; the model is the empirical distribution of its training samples. */
-  samplesPerGeneration: number;
+  samplesPerGeneration: integerIn(1, 10_000_000),
   /** T: synthetic generations after generation 0 (series have T+1 entries). */
-  generations: number;
+  generations: integerIn(0, 100_000),
   /** S: independent runs. */
-  seeds: number;
+  seeds: integerIn(1, 100_000),
   /** 'replace' re-estimates from the newest m samples; 'accumulate' from all (t+1)·m counts so far. */
-  mode: CollapseMode;
+  mode: modeField,
   /** The original tail: the least probable symbols that together hold at most this share of the true mass. */
-  tailShare: number;
-}
+  tailShare: numberIn(0, 1, { above: true }),
+});
+
+export type ZipfCollapseConfig = v.InferOutput<typeof zipfSchema>;
 
 /** 100 symbols at s = 1.1 and 1000 samples: the rarest symbols expect ~1.5 draws, so they start vanishing at once. */
 export const defaultZipfConfig: ZipfCollapseConfig = {
@@ -212,16 +206,6 @@ export const defaultZipfConfig: ZipfCollapseConfig = {
   mode: 'replace',
   tailShare: 0.2,
 };
-
-const zipfSchema = v.strictObject({
-  vocabSize: integerIn(2, 1_000_000),
-  zipfExponent: numberIn(0, 10),
-  samplesPerGeneration: integerIn(1, 10_000_000),
-  generations: integerIn(0, 100_000),
-  seeds: integerIn(1, 100_000),
-  mode: modeField,
-  tailShare: numberIn(0, 1, { above: true }),
-}) as unknown as v.GenericSchema<unknown, ZipfCollapseConfig>;
 
 /** Defaults merged with overrides, validated (ConfigError naming each bad or unknown field). */
 export function resolveZipfConfig(overrides: Partial<ZipfCollapseConfig> = {}): ZipfCollapseConfig {
@@ -347,22 +331,30 @@ export function zipfCollapse(key: Key, overrides: Partial<ZipfCollapseConfig> = 
 // ---------------------------------------------------------------------------
 // Linear regression
 
-export interface RegressionCollapseConfig extends Record<string, unknown> {
-  /** d: input dimension (x ~ N(0, I_d)); the normal equations are solved directly, so at most 32. */
-  features: number;
-  /** n: training points drawn per generation (≥ d + 2, so OLS is determined and σ²d/(n−d−1) finite). */
-  pointsPerGeneration: number;
-  /** σ: standard deviation of the label noise added to every label, real or generated (label units). */
-  noiseStd: number;
-  /** T: synthetic generations after generation 0 (series have T+1 entries). */
-  generations: number;
-  /** S: independent runs; each draws its own w* ~ N(0, I_d/d) (so ‖w*‖² ≈ 1, signal variance ≈ 1). */
-  seeds: number;
-  /** Real held-out points the test error is measured on (fixed per seed). */
-  testSize: number;
-  /** 'replace' fits the newest n points; 'accumulate' fits all (t+1)·n points so far. */
-  mode: CollapseMode;
-}
+const regressionSchema = v.pipe(
+  v.strictObject({
+    /** d: input dimension (x ~ N(0, I_d)); the normal equations are solved directly, so at most 32. */
+    features: integerIn(1, 32),
+    /** n: training points drawn per generation (≥ d + 2, so OLS is determined and σ²d/(n−d−1) finite). */
+    pointsPerGeneration: integerIn(3, 1_000_000),
+    /** σ: standard deviation of the label noise added to every label, real or generated (label units). */
+    noiseStd: numberIn(0, 1e6),
+    /** T: synthetic generations after generation 0 (series have T+1 entries). */
+    generations: integerIn(0, 100_000),
+    /** S: independent runs; each draws its own w* ~ N(0, I_d/d) (so ‖w*‖² ≈ 1, signal variance ≈ 1). */
+    seeds: integerIn(1, 100_000),
+    /** Real held-out points the test error is measured on (fixed per seed). */
+    testSize: integerIn(1, 1_000_000),
+    /** 'replace' fits the newest n points; 'accumulate' fits all (t+1)·n points so far. */
+    mode: modeField,
+  }),
+  v.forward(
+    v.check((c) => c.pointsPerGeneration >= c.features + 2, (i) => `must be at least features + 2 (${i.input.features + 2})`),
+    ['pointsPerGeneration'],
+  ),
+);
+
+export type RegressionCollapseConfig = v.InferOutput<typeof regressionSchema>;
 
 /** d = 10, n = 50, σ = 1: each replace generation adds σ²d/(n−d−1) ≈ 0.26 to the test error, against a signal variance of 1. */
 export const defaultRegressionConfig: RegressionCollapseConfig = {
@@ -374,22 +366,6 @@ export const defaultRegressionConfig: RegressionCollapseConfig = {
   testSize: 1000,
   mode: 'replace',
 };
-
-const regressionSchema = v.pipe(
-  v.strictObject({
-    features: integerIn(1, 32),
-    pointsPerGeneration: integerIn(3, 1_000_000),
-    noiseStd: numberIn(0, 1e6),
-    generations: integerIn(0, 100_000),
-    seeds: integerIn(1, 100_000),
-    testSize: integerIn(1, 1_000_000),
-    mode: modeField,
-  }),
-  v.forward(
-    v.check((c) => c.pointsPerGeneration >= c.features + 2, (i) => `must be at least features + 2 (${i.input.features + 2})`),
-    ['pointsPerGeneration'],
-  ),
-) as unknown as v.GenericSchema<unknown, RegressionCollapseConfig>;
 
 /** Defaults merged with overrides, validated; pointsPerGeneration must be ≥ features + 2. */
 export function resolveRegressionConfig(overrides: Partial<RegressionCollapseConfig> = {}): RegressionCollapseConfig {

@@ -12,9 +12,10 @@ import { meanCI95 } from '../../core/metrics/stats';
 import { TARGET_FAILURES } from '../../core/puzzles/targets';
 import type { SplitName } from '../../core/puzzles/splits';
 import { realOrNull } from '../schemas';
+import type { Position } from '../types';
 import type { DiversityConfig, Objective } from './config';
 import {
-  type AggregateRecord, DIAGNOSTIC_METRICS, type DiagnosticMetric, type DiagnosticRecord, type DiversityPosition, type DiversityRecord,
+  type AggregateRecord, DIAGNOSTIC_METRICS, type DiagnosticMetric, type DiagnosticRecord, type DiversityRecord,
   EVAL_METRICS, type EvalMetric, type EvaluationRecord, type Interval, type LambdaAggregate, type PromptRow, type SplitAggregate,
   type ValidityTally,
 } from './records';
@@ -204,13 +205,21 @@ export function diagnosticSeries(records: readonly DiversityRecord[]): Map<numbe
   return new Map([...out].sort(([a], [b]) => a - b));
 }
 
-/** Why values are missing, and which embedding model was used: "metric: note", each once. */
+/**
+ * Why values are missing, and which embedding model was used, each once, by the metric's label:
+ * "embedding diversity not computed: …" (worded as aggregate()'s note, so a list of both reads it once),
+ * "embedding diversity: <model>, 400 texts in batches of 64".
+ */
 export function evaluationNotes(records: readonly DiversityRecord[]): string[] {
-  return [...new Set(evaluations(records).flatMap((r) => Object.entries(r.notes).map(([f, n]) => `${f}: ${n}`)))];
+  const label = (f: string) => {
+    const m = EVAL_METRICS.find((x) => x === f);
+    return m ? EVAL_LABELS[m] : f;
+  };
+  return [...new Set(evaluations(records).flatMap((r) => Object.entries(r.notes).map(([f, n]) => (n.startsWith('not computed') ? `${label(f)} ${n}` : `${label(f)}: ${n}`))))];
 }
 
 /** The viewer's prompts of every sample set, in run order. */
-export function viewerPrompts(sets: readonly { at: DiversityPosition; rows: readonly PromptRow[] }[]): PromptRow[] {
+export function viewerPrompts(sets: readonly { at: Position; rows: readonly PromptRow[] }[]): PromptRow[] {
   return sets.flatMap((s) => s.rows);
 }
 

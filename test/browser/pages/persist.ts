@@ -13,6 +13,7 @@ import type { SelfImproveConfig } from '../../../src/experiments/self-improve/co
 import type { AttemptRow, EvalRecord, IterationRecord } from '../../../src/experiments/self-improve/records';
 import type { RunCheckpoint } from '../../../src/experiments/types';
 import { LabClient } from '../../../src/ui/lab-client.svelte';
+import { listMeasurements } from '../../../src/core/backends/timing-cache';
 
 /** Rows in each store of a database (to check that a failed write wrote nothing). */
 async function countRows(store: persist.LabStore): Promise<Record<string, number>> {
@@ -59,7 +60,7 @@ function checkpoint(i: number, params: Float32Array, over: Partial<RunCheckpoint
   };
 }
 
-const helpers = { countRows, selfImproveConfig, iteration, evaluation, attempt, checkpoint };
+const helpers = { countRows, selfImproveConfig, iteration, evaluation, attempt, checkpoint, listMeasurements };
 
 declare global {
   interface Window {

@@ -30,6 +30,15 @@ export interface KernelOptions {
   tile?: { mr: number; nv: number };
 }
 
+/**
+ * gemm sums k in blocks of KC at multiples of KC (a panel of B stays in L1:
+ * +10–25% on the weight gradients, where K is the batch's token count);
+ * each block's sum is added to the output in order, the first with the bias.
+ * Every path (packed or not, causal or not) blocks at the same multiples, so
+ * an output element has the same bits whichever path computes it.
+ */
+export const KC = 512;
+
 /** gemm flags (bits). */
 export const GEMM = {
   /** out += A·B instead of out = A·B. */
@@ -44,7 +53,8 @@ export const GEMM = {
 
 /** Bytes of gemm's packing scratch per thread for products over K rows: an A block (≤ 32 Ki floats, or MR rows) and a B panel (K × 4·nv). */
 export function gemmPackBytes(K: number, tile = DEFAULT_TILE): number {
-  return 4 * Math.max(32768 + tile.mr * K, 2 * tile.mr * K) + 16 * tile.nv * K + 256;
+  const k = Math.min(K, KC);
+  return 4 * (32768 + tile.mr * k) + 16 * tile.nv * k + 256;
 }
 
 /** The gemm register tile (rows × f32x4 vectors) that fits x86-64's 15 allocatable vector registers with its operands. */
@@ -240,6 +250,8 @@ export function buildKernels(o: KernelOptions): KernelModule {
     const aPanel = f.local('i32', 'aPanel');
     const bPanel = f.local('i32', 'bPanel');
     const kk = f.local('i32', 'kk');
+    const kb = f.local('i32', 'kb');
+    const kc = f.local('i32', 'kc');
     const r = f.local('i32', 'r');
     const src = f.local('i32', 'src');
     const dst = f.local('i32', 'dst');
@@ -247,77 +259,81 @@ export function buildKernels(o: KernelOptions): KernelModule {
     const nTileCols = 4 * NV;
     accumulate.set(i32.and(flags.get(), c(GEMM.ACCUMULATE)));
     f.if(i32.and(i32.ne(pack.get(), c(0)), i32.eqz(i32.and(flags.get(), c(GEMM.CAUSAL_N | GEMM.CAUSAL_K_LOWER | GEMM.CAUSAL_K_UPPER)))), () => {
-      // Rows per block: A block ≈ 32 Ki floats, between MR and 64·MR rows.
-      MB.set(i32.div_s(c(32768), i32.max_s(K.get(), c(1))));
+      // Rows per block: an A block of ≈ 32 Ki floats (one k-block wide), between MR and 64·MR rows.
+      MB.set(i32.div_s(c(32768), i32.max_s(i32.min_s(K.get(), c(KC)), c(1))));
       MB.set(i32.mul(i32.max_s(c(1), i32.min_s(c(64), i32.div_s(MB.get(), c(MR)))), c(MR)));
       aPanel.set(add(pack.get(), mul(tid.get(), packBytes.get())));
-      bPanel.set(add(aPanel.get(), i32.shl(mul(MB.get(), K.get()), c(2))));
+      bPanel.set(add(aPanel.get(), i32.shl(mul(MB.get(), i32.min_s(K.get(), c(KC))), c(2))));
       f.forUp(mb, begin.get(), end.get(), MB.get(), () => {
         mbEnd.set(i32.min_s(add(mb.get(), MB.get()), end.get()));
-        // A block → aPanel: tile i's element (r, k) at ((i·K + k)·MR + r); rows past mbEnd are 0.
-        dst.set(aPanel.get());
-        f.forUp(m, mb.get(), mbEnd.get(), MR, () => {
-          kk.set(c(0));
-          if (MR === 4) {
-            // Whole 4-row tiles: vector copies (Aᵀ: 4 rows of one k are adjacent; A: a 4×4 transpose per 4 k).
-            f.if(i32.le_s(add(m.get(), c(4)), mbEnd.get()), () => {
-              src.set(at(a.get(), mul(m.get(), sAm.get())));
-              f.if(i32.eq(sAm.get(), c(1)), () => {
-                f.forUp(kk, c(0), K.get(), 1, () => {
-                  f.stmt(v128.store(dst.get(), v128.load(src.get())));
-                  src.set(at(src.get(), sAk.get()));
-                  dst.set(add(dst.get(), c(16)));
-                });
-              }, () => {
-                f.if(i32.eq(sAk.get(), c(1)), () => {
-                  f.forUp(kk, c(0), i32.sub(K.get(), c(3)), 4, () => {
-                    const row = (r: number) => v128.load(at(src.get(), add(mul(c(r), sAm.get()), kk.get())));
-                    // [r0 r1 r2 r3] rows of 4 k → columns: lo = (r0₀ r1₀ r0₁ r1₁), …
-                    t0.set(shuffle32(row(0), row(1), [0, 4, 1, 5]));
-                    t1.set(shuffle32(row(2), row(3), [0, 4, 1, 5]));
-                    t2.set(shuffle32(row(0), row(1), [2, 6, 3, 7]));
-                    t3.set(shuffle32(row(2), row(3), [2, 6, 3, 7]));
-                    f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [0, 1, 4, 5])));
-                    f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [2, 3, 6, 7]), 16));
-                    f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [0, 1, 4, 5]), 32));
-                    f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [2, 3, 6, 7]), 48));
-                    dst.set(add(dst.get(), c(64)));
+        // k-blocks [kb, kb + kc) at multiples of KC (one block of 0 when K = 0, so the bias is still written).
+        f.forUp(kb, c(0), i32.max_s(K.get(), c(1)), KC, () => {
+          kc.set(i32.min_s(c(KC), i32.sub(K.get(), kb.get())));
+          // A block → aPanel: tile i's element (r, k) at ((i·kc + k)·MR + r); rows past mbEnd are 0.
+          dst.set(aPanel.get());
+          f.forUp(m, mb.get(), mbEnd.get(), MR, () => {
+            kk.set(c(0));
+            if (MR === 4) {
+              // Whole 4-row tiles: vector copies (Aᵀ: 4 rows of one k are adjacent; A: a 4×4 transpose per 4 k).
+              f.if(i32.le_s(add(m.get(), c(4)), mbEnd.get()), () => {
+                src.set(at(a.get(), add(mul(m.get(), sAm.get()), mul(kb.get(), sAk.get()))));
+                f.if(i32.eq(sAm.get(), c(1)), () => {
+                  f.forUp(kk, c(0), kc.get(), 1, () => {
+                    f.stmt(v128.store(dst.get(), v128.load(src.get())));
+                    src.set(at(src.get(), sAk.get()));
+                    dst.set(add(dst.get(), c(16)));
+                  });
+                }, () => {
+                  f.if(i32.eq(sAk.get(), c(1)), () => {
+                    f.forUp(kk, c(0), i32.sub(kc.get(), c(3)), 4, () => {
+                      const row = (r: number) => v128.load(at(src.get(), add(mul(c(r), sAm.get()), kk.get())));
+                      // [r0 r1 r2 r3] rows of 4 k → columns: lo = (r0₀ r1₀ r0₁ r1₁), …
+                      t0.set(shuffle32(row(0), row(1), [0, 4, 1, 5]));
+                      t1.set(shuffle32(row(2), row(3), [0, 4, 1, 5]));
+                      t2.set(shuffle32(row(0), row(1), [2, 6, 3, 7]));
+                      t3.set(shuffle32(row(2), row(3), [2, 6, 3, 7]));
+                      f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [0, 1, 4, 5])));
+                      f.stmt(v128.store(dst.get(), shuffle32(t0.get(), t1.get(), [2, 3, 6, 7]), 16));
+                      f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [0, 1, 4, 5]), 32));
+                      f.stmt(v128.store(dst.get(), shuffle32(t2.get(), t3.get(), [2, 3, 6, 7]), 48));
+                      dst.set(add(dst.get(), c(64)));
+                    });
                   });
                 });
               });
-            });
-          }
-          // The rest (a partial tile, general strides, the last K mod 4 columns): element by element.
-          f.forUp(kk, kk.get(), K.get(), 1, () => {
-            src.set(at(a.get(), add(mul(m.get(), sAm.get()), mul(kk.get(), sAk.get()))));
-            f.forUp(r, c(0), c(MR), 1, () => {
-              f.if(i32.lt_s(add(m.get(), r.get()), mbEnd.get()), () => f.stmt(f32.store(dst.get(), f32.load(src.get()))),
-                () => f.stmt(f32.store(dst.get(), f32.const(0))));
-              src.set(at(src.get(), sAm.get()));
-              dst.set(add(dst.get(), c(4)));
+            }
+            // The rest (a partial tile, general strides, the last kc mod 4 columns): element by element.
+            f.forUp(kk, kk.get(), kc.get(), 1, () => {
+              src.set(at(a.get(), add(mul(m.get(), sAm.get()), mul(add(kb.get(), kk.get()), sAk.get()))));
+              f.forUp(r, c(0), c(MR), 1, () => {
+                f.if(i32.lt_s(add(m.get(), r.get()), mbEnd.get()), () => f.stmt(f32.store(dst.get(), f32.load(src.get()))),
+                  () => f.stmt(f32.store(dst.get(), f32.const(0))));
+                src.set(at(src.get(), sAm.get()));
+                dst.set(add(dst.get(), c(4)));
+              });
             });
           });
-        });
-        f.forUp(n, c(0), N.get(), nTileCols, () => {
-          // B panel → bPanel: K rows of 4·NV floats.
-          src.set(at(b.get(), n.get()));
-          dst.set(bPanel.get());
-          f.forUp(kk, c(0), K.get(), 1, () => {
-            for (let j = 0; j < NV; j++) f.stmt(v128.store(dst.get(), v128.load(src.get(), 16 * j), 16 * j));
-            src.set(at(src.get(), ldb.get()));
-            dst.set(add(dst.get(), c(16 * NV)));
-          });
-          ncols.set(i32.min_s(c(nTileCols), i32.sub(N.get(), n.get())));
-          nv.set(i32.shr_u(add(ncols.get(), c(3)), c(2)));
-          f.forUp(m, mb.get(), mbEnd.get(), MR, () => {
-            mr.set(i32.min_s(c(MR), i32.sub(mbEnd.get(), m.get())));
-            callTile(f, 1, mr, nv, [
-              at(out.get(), add(mul(m.get(), ldo.get()), n.get())), i32.shl(ldo.get(), c(2)),
-              at(aPanel.get(), mul(i32.sub(m.get(), mb.get()), K.get())), c(0), c(0),
-              bPanel.get(), c(0), K.get(),
-              select(at(bias.get(), n.get()), c(0), bias.get()),
-              ncols.get(), accumulate.get(),
-            ]);
+          f.forUp(n, c(0), N.get(), nTileCols, () => {
+            // B panel → bPanel: kc rows of 4·NV floats.
+            src.set(at(b.get(), add(mul(kb.get(), ldb.get()), n.get())));
+            dst.set(bPanel.get());
+            f.forUp(kk, c(0), kc.get(), 1, () => {
+              for (let j = 0; j < NV; j++) f.stmt(v128.store(dst.get(), v128.load(src.get(), 16 * j), 16 * j));
+              src.set(at(src.get(), ldb.get()));
+              dst.set(add(dst.get(), c(16 * NV)));
+            });
+            ncols.set(i32.min_s(c(nTileCols), i32.sub(N.get(), n.get())));
+            nv.set(i32.shr_u(add(ncols.get(), c(3)), c(2)));
+            f.forUp(m, mb.get(), mbEnd.get(), MR, () => {
+              mr.set(i32.min_s(c(MR), i32.sub(mbEnd.get(), m.get())));
+              callTile(f, 1, mr, nv, [
+                at(out.get(), add(mul(m.get(), ldo.get()), n.get())), i32.shl(ldo.get(), c(2)),
+                at(aPanel.get(), mul(i32.sub(m.get(), mb.get()), kc.get())), c(0), c(0),
+                bPanel.get(), c(0), kc.get(),
+                select(select(at(bias.get(), n.get()), c(0), bias.get()), c(0), i32.eqz(kb.get())),
+                ncols.get(), select(accumulate.get(), c(1), i32.eqz(kb.get())),
+              ]);
+            });
           });
         });
       });
@@ -336,14 +352,21 @@ export function buildKernels(o: KernelOptions): KernelModule {
             k0.set(select(m.get(), c(0), i32.and(flags.get(), c(GEMM.CAUSAL_K_LOWER))));
             k0.set(i32.min_s(k0.get(), K.get()));
             k1.set(select(i32.min_s(K.get(), add(m.get(), mr.get())), K.get(), i32.and(flags.get(), c(GEMM.CAUSAL_K_UPPER))));
-            callTile(f, 0, mr, nv, [
-              at(out.get(), add(mul(m.get(), ldo.get()), n.get())), i32.shl(ldo.get(), c(2)),
-              at(a.get(), add(mul(m.get(), sAm.get()), mul(k0.get(), sAk.get()))), i32.shl(sAm.get(), c(2)), i32.shl(sAk.get(), c(2)),
-              at(b.get(), add(mul(k0.get(), ldb.get()), n.get())), i32.shl(ldb.get(), c(2)),
-              i32.sub(k1.get(), k0.get()),
-              select(at(bias.get(), n.get()), c(0), bias.get()),
-              ncols.get(), accumulate.get(),
-            ]);
+            // The k range in blocks ending at multiples of KC, as the packed path (at least one call: it writes the bias).
+            kb.set(k0.get());
+            f.loop(() => {
+              kc.set(i32.sub(i32.min_s(k1.get(), mul(add(i32.div_s(kb.get(), c(KC)), c(1)), c(KC))), kb.get()));
+              callTile(f, 0, mr, nv, [
+                at(out.get(), add(mul(m.get(), ldo.get()), n.get())), i32.shl(ldo.get(), c(2)),
+                at(a.get(), add(mul(m.get(), sAm.get()), mul(kb.get(), sAk.get()))), i32.shl(sAm.get(), c(2)), i32.shl(sAk.get(), c(2)),
+                at(b.get(), add(mul(kb.get(), ldb.get()), n.get())), i32.shl(ldb.get(), c(2)),
+                kc.get(),
+                select(select(at(bias.get(), n.get()), c(0), bias.get()), c(0), i32.eq(kb.get(), k0.get())),
+                ncols.get(), select(accumulate.get(), c(1), i32.eq(kb.get(), k0.get())),
+              ]);
+              kb.set(add(kb.get(), kc.get()));
+              f.brIf('loop', i32.lt_s(kb.get(), k1.get()));
+            });
           });
         });
       });

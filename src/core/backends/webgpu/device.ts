@@ -40,8 +40,8 @@ export const DEFAULT_LIMITS: DeviceLimits = {
   maxStorageBuffersPerShaderStage: 8,
 };
 
-/** Storage buffers the busiest kernel binds (adamw: params, grads, m, v, mask, status). */
-export const STORAGE_BUFFERS_NEEDED = 6;
+/** Storage buffers the busiest kernels bind (the decoder's fused block and fused head + sampler: 7; WebGPU guarantees 8). */
+export const STORAGE_BUFFERS_NEEDED = 7;
 
 /**
  * What to ask `requestDevice` for: the adapter's maxima for the limits that

@@ -12,7 +12,8 @@
  *   ntBiasResidual  + bias[n] + res[m,n]               (projections into the residual stream)
  *   ntBiasGelu      pre = · + bias[n]; out = gelu(pre) (mlp fc; pre kept for backward)
  *   nnGeluBackward  · × gelu'(pre[m,n])                (dfch from dfchGelu)
- *   tnBiasGrad      also dbias[m] = Σ_k A(m,k)         (tiled family; see colSum for the other)
+ *   tnBiasGrad      also dbias[m] = Σ_k A(m,k)         (bias gradients; summed in increasing k by the
+ *                                                      invocations of the first column block)
  *
  * Two kernel families (see `KernelFamily`), each deterministic (every output
  * summed by one invocation in increasing k, no atomics):
@@ -233,13 +234,21 @@ const lines = (n: number, f: (i: number) => string, indent = '  ') => range(n).m
 const XYZW = ['x', 'y', 'z', 'w'];
 
 /**
+ * tnBiasGrad's epilogue in the blocked kernels: the invocations of the first
+ * column block store dbias of their rows, Σ_k A(m,k) accumulated in
+ * increasing k beside the product (vec4 rows; M is a multiple of 4).
+ */
+function biasStores(MV: number, when: string): string {
+  return `  if (${when}) {\n${lines(MV, (i) => `if (m0 + ${4 * i}u < p.M) { out[(p.biasOff + m0 + ${4 * i}u) / 4u] = db${i}; }`, '    ')}\n  }`;
+}
+
+/**
  * Bindings: 1 a (vec4 read), 2 b (vec4 read), 3 out (read_write: f32 for
  * 'nt…', vec4 for 'nn…'/'tn'), then 4 as `extraBinding`. One invocation per
  * BLOCK_M × BLOCK_N block of out; dispatch ⌈⌈M/BLOCK_M⌉·⌈N/BLOCK_N⌉ / 64⌉ workgroups (2-D split).
- * 'tnBiasGrad' is not a blocked variant: use 'tn' and `COL_SUM_WGSL`.
  */
 export function matmulBlockedWgsl(variant: MatmulVariant): string {
-  if (variant === 'tnBiasGrad') throw new Error('blocked matmul: use tn + colSum for tnBiasGrad');
+  const biasGrad = variant === 'tnBiasGrad';
   const NV = BLOCK_N / 4; // vec4 columns per block
   const MV = BLOCK_M / 4; // vec4 rows per block (tn)
   const form = variant.slice(0, 2) as 'nt' | 'nn' | 'tn';
@@ -319,13 +328,16 @@ ${lines(BLOCK_M, (i) => `if (m0 + ${i}u < p.M) {
 ${lines(MV, (i) => `let ac${i} = (p.aOff + min(m0 + ${4 * i}u, p.lda - 4u)) / 4u;`)}
 ${lines(NV, (j) => `let bc${j} = (p.bOff + min(n0 + ${4 * j}u, p.N - 4u)) / 4u;`)}
 ${lines(BLOCK_M, (i) => range(NV).map((j) => `var c${i}${j} = vec4<f32>(0.0);`).join(' '))}
+${biasGrad ? lines(MV, (i) => `var db${i} = vec4<f32>(0.0);`) : ''}
   let lda4 = p.lda / 4u;
   let ldb4 = p.ldb / 4u;
   for (var k = 0u; k < p.K; k = k + 1u) {
 ${lines(MV, (i) => `let a${i} = a[ac${i} + k * lda4];`, '    ')}
 ${lines(NV, (j) => `let b${j} = b[bc${j} + k * ldb4];`, '    ')}
 ${lines(BLOCK_M, (i) => range(NV).map((j) => `c${i}${j} = c${i}${j} + a${Math.floor(i / 4)}.${XYZW[i % 4]} * b${j};`).join(' '), '    ')}
+${biasGrad ? lines(MV, (i) => `db${i} = db${i} + a${i};`, '    ') : ''}
   }
+${biasGrad ? biasStores(MV, 'n0 == 0u') : ''}
 ${lines(BLOCK_M, (i) => `if (m0 + ${i}u < p.M) {
     ${range(NV).map((j) => `if (n0 + ${4 * j}u < p.N) { out[(p.outOff + (m0 + ${i}u) * p.ldo + n0 + ${4 * j}u) / 4u] = c${i}${j}; }`).join('\n    ')}
   }`)}
@@ -357,7 +369,7 @@ export function subgroupMatmulInvocations(variant: MatmulVariant, M: number, N: 
  * SUBGROUP_LAYOUT_CHECK_WGSL). Dispatch ⌈subgroupMatmulInvocations/64⌉ workgroups.
  */
 export function matmulSubgroupWgsl(variant: MatmulVariant): string {
-  if (variant === 'tnBiasGrad') throw new Error('subgroup matmul: use tn + colSum for tnBiasGrad');
+  const biasGrad = variant === 'tnBiasGrad';
   const form = variant.slice(0, 2) as 'nt' | 'nn' | 'tn';
   const [BM, BN] = SUBGROUP_BLOCKS[form];
   const NV = BN / 4;
@@ -437,14 +449,17 @@ ${stores((i) => range(NV).map((j) => `    if (n0 + ${4 * j}u < p.N) { let q = (p
 ${lines(MV, (i) => `let ac${i} = (p.aOff + min(m0 + ${4 * i}u, p.lda - 4u)) / 4u;`)}
 ${lines(per, (j) => `let bc${j} = (p.bOff + min(n0 + (lane * ${per}u + ${j}u) * 4u, p.N - 4u)) / 4u;`)}
 ${lines(BM, (i) => range(NV).map((j) => `var c${i}${j} = vec4<f32>(0.0);`).join(' '))}
+${biasGrad ? lines(MV, (i) => `var db${i} = vec4<f32>(0.0);`) : ''}
   let lda4 = p.lda / 4u;
   let ldb4 = p.ldb / 4u;
   for (var k = 0u; k < p.K; k = k + 1u) {
 ${lines(MV, (i) => `let a${i} = a[ac${i} + k * lda4];`, '    ')}
+${biasGrad ? lines(MV, (i) => `db${i} = db${i} + a${i};`, '    ') : ''}
 ${lines(per, (j) => `let mine${j} = b[bc${j} + k * ldb4];`, '    ')}
 ${lines(NV, (j) => `let b${j} = subgroupBroadcast(mine${j % per}, ${Math.floor(j / per)}u);`, '    ')}
 ${lines(BM, (i) => range(NV).map((j) => `c${i}${j} = c${i}${j} + a${Math.floor(i / 4)}.${XYZW[i % 4]} * b${j};`).join(' '), '    ')}
   }
+${biasGrad ? biasStores(MV, 'live && n0 == 0u') : ''}
 ${stores((i) => range(NV).map((j) => `    if (n0 + ${4 * j}u < p.N) { out[(p.outOff + (m0 + ${i}u) * p.ldo + n0 + ${4 * j}u) / 4u] = c${i}${j}; }`).join('\n'))}`;
     }
     default:
@@ -466,30 +481,5 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(subgroup_size) size: 
         @builtin(subgroup_invocation_id) lane: u32) {
   let first = subgroupBroadcast(li, 0u);
   out[li] = select(0u, 1u, size == 4u && lane == li % 4u && first == li - li % 4u);
-}
-`;
-
-export const COL_SUM_PARAMS = ['rows', 'cols', 'ld', 'aOff', 'outOff'] as const;
-/**
- * out[outOff + c] = Σ_r a[aOff + r*ld + c] (a bias gradient: Σₙ dout), one
- * invocation per 4 columns, rows in increasing order. Bindings: 1 a (vec4),
- * 2 out (vec4). cols, ld and the offsets are multiples of 4.
- */
-export const COL_SUM_WGSL = /* wgsl */ `
-${WGSL_COMMON}
-${paramsStruct(COL_SUM_PARAMS)}
-@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let c4 = linearGroup(wid, nwg) * 64u + li;
-  if (c4 >= p.cols / 4u) { return; }
-  let base = p.aOff / 4u + c4;
-  let ld4 = p.ld / 4u;
-  var s = vec4<f32>(0.0);
-  for (var r = 0u; r < p.rows; r = r + 1u) { s = s + a[base + r * ld4]; }
-  out[p.outOff / 4u + c4] = s;
 }
 `;
