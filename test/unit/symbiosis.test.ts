@@ -8,7 +8,6 @@
  */
 import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
-import type { LabelledDataset } from '../../src/core/data/labelled';
 import { meanCI95 } from '../../src/core/metrics/stats';
 import { DEFAULT_GENERATOR_MODEL } from '../../src/core/models';
 import { Rng, keyFromSeed } from '../../src/core/rng';
@@ -17,7 +16,7 @@ import { CheckpointError } from '../../src/experiments/session';
 import { symbiosis } from '../../src/experiments/symbiosis';
 import type { SymbiosisConfig } from '../../src/experiments/symbiosis/config';
 import { DATASET_INPUT, parseDatasetInput } from '../../src/experiments/symbiosis/dataset';
-import { hardnessScores, selectHard } from '../../src/experiments/symbiosis/hard';
+import { hardestPerClass, hardnessScores, selectHard } from '../../src/experiments/symbiosis/hard';
 import { METHODS, SYMBIOSIS_METHODS } from '../../src/experiments/symbiosis/methods';
 import {
   type GenerationRecord, type SymbiosisRecord, type Table1, type Table1Row, type TableRecord, type TopClass, record as recordSchema,
@@ -349,6 +348,18 @@ describe('hard examples', () => {
     expect(selectHard(posteriors, labels, 'margin', 4)).toEqual([3, 1, 2, 0]);
     expect(hardnessScores(posteriors, labels, 'loss')[3]).toBeCloseTo(-Math.log(0.05), 12);
     expect(hardnessScores(posteriors, labels, 'margin')[1]).toBeCloseTo(-(0.2 - 0.7), 12);
+  });
+
+  test('the per-class quota (Symbiosis-balanced): each class its share of its hardest, the remainder to the classes hardest at the top', () => {
+    // Scores of 9 examples over 3 classes; class 0 holds the 5 hardest, so a plain top-6 would be 5 of class 0.
+    const scores = [9, 8, 7, 6, 5, 1, 0.5, 2, 0.1];
+    const classes = [0, 0, 0, 0, 0, 1, 1, 2, 2];
+    expect(hardestPerClass(scores, classes, 3, 6)).toEqual([0, 1, 7, 5, 6, 8]);
+    // k = 4: ⌊4/3⌋ = 1 each, the extra one to class 0 (its hardest is the hardest).
+    expect(hardestPerClass(scores, classes, 3, 4)).toEqual([0, 1, 7, 5]);
+    // A class with too few examples gives the rest of its quota to the hardest left anywhere (class 2 has none).
+    expect(hardestPerClass([3, 2, 1, 0.5], [0, 0, 0, 1], 3, 3)).toEqual([0, 1, 3]);
+    expect(hardestPerClass(scores, classes, 3, 20)).toHaveLength(9);
   });
 
   test("unlabelled text is ranked against the Student's own labels", () => {
