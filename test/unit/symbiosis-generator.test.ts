@@ -33,7 +33,7 @@ const small: Partial<SymbiosisConfig> = {
   poolSize: 150, valSize: 30, testSize: 60, generations: 1, syntheticPerGeneration: 36, staticSetSize: 60, epochsPerGeneration: 2,
   batchSize: 8, hardExamples: 6, vocabSize: 300, maxTextTokens: 16, dModel: 16, nLayers: 1, nHeads: 2, pretrainSteps: 10,
   generatorVocabSize: 300, generatorMaxTokens: 16, generatorDModel: 16, generatorLayers: 1, generatorHeads: 2, generatorBatchSize: 16,
-  generatorSteps: 60, generatorLearningRate: 1e-2, generatorAdaptSteps: 4, seedSetSize: 30, promptPrefixTokens: 2, selfBleuSamples: 10, sampleRowsPerGeneration: 5,
+  generatorSteps: 60, generatorLearningRate: 1e-2, generatorAdaptSteps: 4, seedSetSize: 30, staticPrefixTokens: 3, promptPrefixTokens: 2, selfBleuSamples: 10, sampleRowsPerGeneration: 5,
 };
 
 async function run(opts: { overrides?: Partial<SymbiosisConfig>; inputs?: Record<string, RunInput> } = {}) {
@@ -104,6 +104,22 @@ describe('the corpus Generator', () => {
     // The loaded Generator travels with the run's inputs, not in its checkpoints; its adapted copy does.
     expect(second.checkpoints[0]!.extraParams.generator).toBeUndefined();
     expect(second.checkpoints[1]!.extraParams['generator:symbiosis-balanced']).toHaveLength(file.params.length);
+  });
+
+  test('each static example opens with the first tokens of one of the Generator\u2019s own rows of its class', async () => {
+    const first = await trained();
+    const file = fileOf(first.checkpoints, first.records);
+    const tok = file.tokenizer;
+    const used = new Set(first.samples.flatMap((s) => s.rows).filter((r) => r.method === 'real').map((r) => r.text));
+    // The corpus: the train rows the Student never sees (the pool and validation are the other 180).
+    const openings = (k: number) => new Set(dataset.splits.train!.filter((r) => r.label === k && !used.has(normalise(r.text)))
+      .map((r) => normalise(tok.decode(tok.encode(normalise(r.text)).slice(0, small.staticPrefixTokens)))));
+    const statics = first.samples.filter((s) => s.at.method === 'static').flatMap((s) => s.rows);
+    expect(statics.length).toBeGreaterThan(0);
+    for (const r of statics) {
+      const k = LABEL_NAMES.indexOf(r.label);
+      expect([...openings(k)].some((o) => r.text.startsWith(o)), r.text).toBe(true);
+    }
   });
 
   test('withoutCorpus removes exactly the corpus rows; fingerprints survive base64', () => {

@@ -101,6 +101,10 @@ export const fields = {
     label: 'Prompt prefix', group: GENERATOR, hint: 'tokens of a hard example that start a new one',
     doc: 'In-lab Generator: tokens (its own) of each hard example\u2019s text that start the examples written around it.',
   }),
+  staticPrefixTokens: int(4, 0, 1024, {
+    label: 'Static prompt prefix', group: GENERATOR, hint: 'tokens of one of its own rows that start each static example; 0: the class alone',
+    doc: "In-lab Generator: each static-set example starts with the first tokens (its own) of a random row of that class from the Generator's own rows (the corpus Generator's corpus, the tiny one's seed set), as Symbiosis's start with a hard example's; 0: written from the class alone.",
+  }),
   temperature: num(0.9, 0, 10, {
     label: 'Temperature', group: GENERATOR, doc: 'Sampling temperature of every writer (tiny Generator, Recursive Student, pretrained model).',
   }),
@@ -196,6 +200,11 @@ export const config = defineConfig(fields, [
     message: (c) => `must be less than generatorMaxTokens (${c.generatorMaxTokens}) with the corpus Generator`,
   },
   {
+    field: 'staticPrefixTokens',
+    ok: (c) => c.staticPrefixTokens < (c.generator === 'corpus' ? c.generatorMaxTokens : c.maxTextTokens),
+    message: (c) => `must be less than ${c.generator === 'corpus' ? `generatorMaxTokens (${c.generatorMaxTokens})` : `maxTextTokens (${c.maxTextTokens})`}`,
+  },
+  {
     field: 'generatorHeads',
     ok: (c) => c.generatorDModel % c.generatorHeads === 0,
     message: (c) => `must divide generatorDModel (${c.generatorDModel})`,
@@ -226,7 +235,7 @@ const ORIGINAL_METHODS: SymbiosisConfig['methods'] = ['real', 'static', 'recursi
  * reference its earlier numbers were measured with.
  */
 const FIRST_SETTING: Partial<SymbiosisConfig> = {
-  methods: ORIGINAL_METHODS, generator: 'tiny', generatorSteps: 150, dModel: 24, vocabSize: 1536, maxTextTokens: 24,
+  methods: ORIGINAL_METHODS, generator: 'tiny', generatorSteps: 150, dModel: 24, vocabSize: 1536, maxTextTokens: 24, staticPrefixTokens: 0,
 };
 
 export const presets: Record<string, Preset<SymbiosisConfig>> = {

@@ -12,9 +12,9 @@
 import { RunSession } from '../session';
 import type { RunContext } from '../types';
 import type { SymbiosisConfig } from './config';
-import { DataError } from '../../core/data/labelled';
+import { DataError, type LabelledDataset } from '../../core/data/labelled';
 import { DATASET_INPUT, parseDatasetInput } from './dataset';
-import { GENERATOR_INPUT, classMismatch, decodeGeneratorFile, withoutCorpus } from './generator';
+import { GENERATOR_INPUT, classMismatch, decodeGeneratorFile, hasHash, textHash, withoutCorpus } from './generator';
 import { SYMBIOSIS_METHODS } from './methods';
 import type { SymbiosisSession } from './model';
 import { STATE_VERSION, type TableRecord, position, record, state } from './records';
@@ -23,14 +23,16 @@ import { type GivenGenerator, openReplicate, plan } from './setup';
 import { summarize, table1 } from './table';
 
 /** The Generator file the run was given (ctx.inputs.generator), checked against the dataset; null without one. */
-function givenGenerator(c: SymbiosisConfig, ctx: RunContext, labelNames: readonly string[]): GivenGenerator | null {
+function givenGenerator(c: SymbiosisConfig, ctx: RunContext, dataset: LabelledDataset): GivenGenerator | null {
+  const { labelNames } = dataset;
   const input = ctx.inputs?.[GENERATOR_INPUT];
   if (!input) return null;
   if (c.generator !== 'corpus') throw new Error(`generator: a Generator file (${input.name}) was given, but generator is '${c.generator}': choose 'corpus' to use it`);
   const file = decodeGeneratorFile(input.bytes, input.name);
   const mismatch = classMismatch(file.labelNames, labelNames);
   if (mismatch) throw new Error(`generator: ${input.name}: ${mismatch}`);
-  return { file, name: input.name };
+  const ownRows = Object.values(dataset.splits).flat().filter((r) => hasHash(file.corpusHashes, textHash(r.text)));
+  return { file, name: input.name, ownRows };
 }
 
 export async function run(c: SymbiosisConfig, ctx: RunContext): Promise<SymbiosisSummary> {
@@ -41,7 +43,7 @@ export async function run(c: SymbiosisConfig, ctx: RunContext): Promise<Symbiosi
   if (c.generator === 'pretrained' && input.labelNames.some((n) => /^\d+$/.test(n.trim()))) {
     throw new DataError(input.name, null, 'labelNames', `the classes are called ${input.labelNames.join(', ')}: name them first, since the pretrained Generator is prompted with the class names`);
   }
-  const given = givenGenerator(c, ctx, input.labelNames);
+  const given = givenGenerator(c, ctx, input);
   // With a given Generator, the Student's pool, validation and test come only from rows outside its corpus.
   const dataset = given ? withoutCorpus(input, given.file.corpusHashes).dataset : input;
   const methods = SYMBIOSIS_METHODS.filter((m) => c.methods.includes(m));

@@ -14,13 +14,13 @@ import { naiveBayesAccuracy } from '../../core/metrics/naive-bayes';
 import { binomialCI95 } from '../../core/metrics/stats';
 import type { GptConfig } from '../../core/gpt/config';
 import { initParams } from '../../core/gpt/init';
-import type { Key } from '../../core/rng';
+import { type Key, Rng } from '../../core/rng';
 import { tokenizerFromJSON, trainBpe } from '../../core/tokenizer';
 import { type Resumed, streamKey } from '../session';
 import type { SymbiosisConfig } from './config';
 import { labelShares } from './hard';
 import { METHODS, type SymbiosisMethod } from './methods';
-import { type Example, type SymbiosisSession, TextModel, type WriteOutput, cycler } from './model';
+import { type Example, type SymbiosisSession, TextModel, type WriteJob, type WriteOutput, cycler } from './model';
 import { classMessages, writePretrained } from './instruct';
 import { type GeneratorFile, generatorCorpus } from './generator';
 import { measureGenerator } from './quality';
@@ -55,6 +55,8 @@ export interface GivenGenerator {
   file: GeneratorFile;
   /** Its input's name (a file name). */
   name: string;
+  /** The dataset's rows of its corpus (they open its static examples). */
+  ownRows: LabelledRow[];
 }
 
 /**
@@ -80,7 +82,7 @@ export async function openReplicate(
     c, session, plan: p, rep, methods, labelNames: dataset.labelNames,
     pool, val: clean(splits.val), test: clean(splits.test), model, key,
   }, generatorModel);
-  const loaded = given && p.inLabGenerator ? await loadCorpusGenerator(c, session, given.file) : null;
+  const loaded = given && p.inLabGenerator ? await loadCorpusGenerator(c, session, given.file, given.ownRows) : null;
   if (resumed) {
     await lab.restore(resumed, loaded);
   } else {
@@ -119,7 +121,23 @@ async function makeGenerator(
     c.generatorLearningRate, phase, 0,
   );
   session.progress(phase, c.generatorSteps);
-  return new InLabGenerator(model, trained.params, 'tiny', seedSet.length, c.generatorSteps, trained.loss);
+  return new InLabGenerator(model, trained.params, 'tiny', seedSet.length, c.generatorSteps, trained.loss, undefined, seedSet);
+}
+
+/**
+ * The in-lab Generator's static-set requests: each label opened by the first
+ * `prefixTokens` tokens (its own) of a random row of that class from its own
+ * rows (none: from the class alone).
+ */
+function staticJobs(gen: InLabGenerator, labels: readonly number[], prefixTokens: number, key: Key): WriteJob[] {
+  const rng = new Rng(key);
+  const byClass = new Map<number, LabelledRow[]>();
+  for (const r of gen.ownRows) byClass.set(r.label, [...(byClass.get(r.label) ?? []), r]);
+  return labels.map((label) => {
+    const rows = prefixTokens > 0 ? (byClass.get(label) ?? []) : [];
+    const prefix = rows.length === 0 ? [] : gen.model.encode(normalise(rows[rng.int(rows.length)]!.text)).slice(0, prefixTokens);
+    return { label, prefix, hard: null };
+  });
 }
 
 /** Naive Bayes on the Student's tokens of the pool rows Real trains on over the run (its T·n batches), tested on the test set. */
@@ -157,7 +175,7 @@ async function setUp(lab: Replicate, dataset: LabelledDataset, splits: Experimen
     const phase = lab.phase('static set');
     const gen = lab.generator;
     const out = gen
-      ? await gen.model.write(gen.base, labels.map((label) => ({ label, prefix: [], hard: null })), key, phase)
+      ? await gen.model.write(gen.base, staticJobs(gen, labels, c.staticPrefixTokens, lab.key(STREAM.staticPrefix)), key, phase)
       : await writeStaticPretrained(lab, labels, key, phase);
     lab.state.staticSet = out.written.map(({ text, label }) => ({ text, label }));
     if (lab.state.staticSet.length === 0) throw new Error('generator: every output of the static set was empty or unusable; nothing to train on');

@@ -37,8 +37,8 @@ export const STREAM = {
   generatorInit: 10,
   /** NEW (corpus Generator): the order it learns its corpus in. */
   generatorTrain: 11,
-  /** NEW (Symbiosis-balanced): generation g's plain class-conditional share, (g, 0) its labels, (g, 1) its sampling. */
-  plain: 500,
+  /** NEW (static set): which of the Generator's own rows opens each static example. */
+  staticPrefix: 12,
 } as const;
 
 /** The root of replicate `rep`'s streams. */

@@ -37,6 +37,8 @@ export class InLabGenerator {
     readonly trainLoss: number | null,
     /** The fingerprints of its corpus (sorted; empty for 'tiny', whose seed set is part of the pool). */
     readonly hashes: Uint32Array = new Uint32Array(0),
+    /** Its own labelled rows that can open static examples (its corpus, or the tiny one's seed set; empty when not at hand, e.g. restored). */
+    readonly ownRows: readonly LabelledRow[] = [],
   ) {}
 
   /** Whether it runs on a backend of its own (disposed with the replicate). */
@@ -105,13 +107,17 @@ export async function trainCorpusGenerator(
     c.generatorLearningRate, phase, 0,
   );
   session.progress(phase, c.generatorSteps);
-  return new InLabGenerator(model, trained.params, 'trained', corpus.length, c.generatorSteps, trained.loss, corpusHashes(corpus.map((r) => r.text)));
+  return new InLabGenerator(
+    model, trained.params, 'trained', corpus.length, c.generatorSteps, trained.loss, corpusHashes(corpus.map((r) => r.text)), corpus,
+  );
 }
 
-/** A corpus Generator from a file (checked against the dataset's classes by the caller). */
-export async function loadCorpusGenerator(c: SymbiosisConfig, session: SymbiosisSession, file: GeneratorFile): Promise<InLabGenerator> {
+/** A corpus Generator from a file (checked against the dataset's classes by the caller); `ownRows`: the dataset's rows of its corpus. */
+export async function loadCorpusGenerator(
+  c: SymbiosisConfig, session: SymbiosisSession, file: GeneratorFile, ownRows: readonly LabelledRow[],
+): Promise<InLabGenerator> {
   const model = await corpusModel(c, session, file.tokenizer, file.config, file.labelNames.length, file.maxTokens);
-  return new InLabGenerator(model, file.params, 'loaded', file.corpusRows, file.steps, file.trainLoss, file.corpusHashes);
+  return new InLabGenerator(model, file.params, 'loaded', file.corpusRows, file.steps, file.trainLoss, file.corpusHashes, ownRows);
 }
 
 /** A trained corpus Generator again, from a checkpoint's state and its parameters. */
