@@ -129,6 +129,10 @@ export const fields = {
   hardSelector: menu(HARD_SELECTORS, 'loss', {
     label: 'Selector', group: HARD, doc: "How hardness is scored: 'loss' (the original), 'entropy' or 'margin' (docs/symbiosis.md).",
   }),
+  anchorShare: num(0.5, 0, 1, {
+    label: 'Balanced: anchor share', group: HARD, hint: 'of its n examples, opened by the Generator\u2019s own rows instead of hard examples',
+    doc: "Symbiosis-balanced with an in-lab Generator: the share of each generation's n examples that its adapted Generator writes opened by its own rows of every class (as the static set), the rest around the per-class hard examples; 0: all around hard examples.",
+  }),
   mineOn: menu(['validation', 'pool'], 'validation', {
     label: 'Mined on', group: HARD,
     doc: "'validation': the labelled validation set (the original); 'pool': an unlabelled pool slice of valSize rows, with the Student's predicted labels.",

@@ -87,13 +87,13 @@ export const METHODS: Record<SymbiosisMethod, MethodSpec> = {
     title: 'Symbiosis-balanced', label: 'Symbiosis, class-balanced (the lab\u2019s extension)', stream: 4,
     usesStaticSet: false, adaptsGenerator: true, keepsHelped: true, extension: true,
     extraWork: (c) => c.syntheticPerGeneration + (c.generator === 'pretrained' ? 0 : c.generatorAdaptSteps),
-    // As Symbiosis, but the K hard examples are a per-class quota (K/classes of each, the hardest of each class), and a share of
-    // the data is the Generator's plain class-conditional writing (docs/symbiosis.md, "Symbiosis-balanced").
+    // As Symbiosis, but the K hard examples are a per-class quota (K/classes of each, the hardest of each class), and with an in-lab
+    // Generator an anchorShare of the data is opened by the Generator's own rows of every class (docs/symbiosis.md, "Symbiosis-balanced").
     async data(lab, g) {
       const hard = await lab.mineHard('symbiosis-balanced', g, 'per-class');
       return lab.c.generator === 'pretrained'
         ? lab.promptWithHard('symbiosis-balanced', g, hard)
-        : lab.adaptAndWrite('symbiosis-balanced', g, hard);
+        : lab.adaptAndWrite('symbiosis-balanced', g, hard, lab.c.anchorShare);
     },
   },
 };

@@ -383,18 +383,19 @@ export class Replicate {
     return { examples, tokens: picked.map((i) => this.mineTokens[i]!) };
   }
 
-  /** Which hard example each of the n requests is written around: each gets ⌊n/K⌋ or one more, in turn. */
-  #jobs(mined: Mined): number[] {
-    return Array.from({ length: this.c.syntheticPerGeneration }, (_, i) => i % mined.examples.length);
+  /** Which hard example each of `n` requests is written around: each gets ⌊n/K⌋ or one more, in turn. */
+  #jobs(mined: Mined, n = this.c.syntheticPerGeneration): number[] {
+    return Array.from({ length: n }, (_, i) => i % mined.examples.length);
   }
 
   /**
    * Step D with the in-lab Generator: fine-tune method m's copy on the hard
    * examples with their labels (cumulative over generations), then write n
    * examples, each starting with a hard example's first tokens (the
-   * Generator's own).
+   * Generator's own); an `anchorShare` of them instead opened by its own
+   * rows, balanced over the labels (as the static set).
    */
-  async adaptAndWrite(m: SymbiosisMethod, g: number, mined: Mined): Promise<GenerationData> {
+  async adaptAndWrite(m: SymbiosisMethod, g: number, mined: Mined, anchorShare = 0): Promise<GenerationData> {
     const { c } = this;
     const gen = this.inLabGenerator();
     const { model } = gen;
@@ -409,11 +410,16 @@ export class Replicate {
     const adapted = await model.train(gen.params(m), c.generatorAdaptSteps, adaptRows, c.generatorLearningRate, phase, (g - 1) * c.generatorAdaptSteps);
     this.session.progress(phase, c.generatorAdaptSteps);
     gen.setAdapted(m, adapted.params);
-    const jobs = this.#jobs(mined).map((h) => ({ label: hard[h]!.label, prefix: tokens[h]!.slice(0, c.promptPrefixTokens), hard: h }));
+    const anchors = Math.round(anchorShare * c.syntheticPerGeneration);
+    const jobs = [
+      ...this.#jobs(mined, c.syntheticPerGeneration - anchors).map((h) => ({ label: hard[h]!.label, prefix: tokens[h]!.slice(0, c.promptPrefixTokens), hard: h })),
+      ...gen.openings(balancedLabels(anchors, this.K, this.key(STREAM.anchor, g, 0)), c.staticPrefixTokens, this.key(STREAM.anchor, g, 1)),
+    ];
     const out = await model.write(adapted.params, jobs, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
+    const anchored = anchors === 0 ? '' : `; ${anchors} of its ${jobs.length} examples opened by its own rows of every class`;
     return {
       data: out.written, generated: out.generated, droppedReasons: out.dropped, hard,
-      source: `the ${c.generator} Generator fine-tuned on ${hard.length} hard examples (${c.hardSelector}, ${c.mineOn})`,
+      source: `the ${c.generator} Generator fine-tuned on ${hard.length} hard examples (${c.hardSelector}, ${c.mineOn})${anchored}`,
     };
   }
 

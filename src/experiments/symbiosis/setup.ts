@@ -14,13 +14,13 @@ import { naiveBayesAccuracy } from '../../core/metrics/naive-bayes';
 import { binomialCI95 } from '../../core/metrics/stats';
 import type { GptConfig } from '../../core/gpt/config';
 import { initParams } from '../../core/gpt/init';
-import { type Key, Rng } from '../../core/rng';
+import type { Key } from '../../core/rng';
 import { tokenizerFromJSON, trainBpe } from '../../core/tokenizer';
 import { type Resumed, streamKey } from '../session';
 import type { SymbiosisConfig } from './config';
 import { labelShares } from './hard';
 import { METHODS, type SymbiosisMethod } from './methods';
-import { type Example, type SymbiosisSession, TextModel, type WriteJob, type WriteOutput, cycler } from './model';
+import { type Example, type SymbiosisSession, TextModel, type WriteOutput, cycler } from './model';
 import { classMessages, writePretrained } from './instruct';
 import { type GeneratorFile, generatorCorpus } from './generator';
 import { measureGenerator } from './quality';
@@ -85,6 +85,8 @@ export async function openReplicate(
   const loaded = given && p.inLabGenerator ? await loadCorpusGenerator(c, session, given.file, given.ownRows) : null;
   if (resumed) {
     await lab.restore(resumed, loaded);
+    // Its own rows open the anchor examples of later generations: drawn again, as they were.
+    if (lab.generator) lab.generator.ownRows = ownRowsOf(lab, dataset, splits, given);
   } else {
     await setUp(lab, dataset, splits, loaded);
   }
@@ -99,6 +101,18 @@ async function writeStaticPretrained(lab: Replicate, labels: readonly number[], 
   return out;
 }
 
+/** The in-lab Generator's own rows (writer.ts): a given one's corpus rows, the corpus Generator's corpus, or the tiny one's seed set. */
+function ownRowsOf(lab: Replicate, dataset: LabelledDataset, splits: ExperimentSplits, given: GivenGenerator | null): Example[] {
+  const { c } = lab;
+  if (given) return given.ownRows;
+  if (c.generator === 'corpus') {
+    return generatorCorpus(
+      dataset, [splits.pool, splits.val, splits.test], c.generatorCorpusSize, MIN_CORPUS_ROWS_PER_CLASS * lab.K, lab.key(STREAM.corpus),
+    );
+  }
+  return clean(stratifiedSample(splits.pool, c.seedSetSize, lab.key(STREAM.seedSet), 'seedSetSize'));
+}
+
 /** The in-lab Generator of a new replicate: the tiny one (on a seed set of the pool), a loaded one, or a corpus one trained now. */
 async function makeGenerator(
   lab: Replicate, pretrained: Float32Array, dataset: LabelledDataset, splits: ExperimentSplits, loaded: InLabGenerator | null,
@@ -107,13 +121,11 @@ async function makeGenerator(
   if (loaded) return loaded;
   const phase = lab.phase('generator');
   if (c.generator === 'corpus') {
-    const corpus = generatorCorpus(
-      dataset, [splits.pool, splits.val, splits.test], c.generatorCorpusSize, MIN_CORPUS_ROWS_PER_CLASS * lab.K, lab.key(STREAM.corpus),
-    );
+    const corpus = ownRowsOf(lab, dataset, splits, null);
     return trainCorpusGenerator(c, session, corpus, lab.K, { init: lab.key(STREAM.generatorInit), order: lab.key(STREAM.generatorTrain) }, phase);
   }
   // The tiny Generator: the pretrained LM, taught class-conditional text on a labelled seed set from the pool.
-  const seedSet = clean(stratifiedSample(splits.pool, c.seedSetSize, lab.key(STREAM.seedSet), 'seedSetSize'));
+  const seedSet = ownRowsOf(lab, dataset, splits, null);
   const seedTokens = seedSet.map((r) => model.encode(r.text));
   const nextSeed = cycler(seedSet.length, 2 * c.batchSize, lab.key(STREAM.generator));
   const trained = await model.train(
@@ -122,22 +134,6 @@ async function makeGenerator(
   );
   session.progress(phase, c.generatorSteps);
   return new InLabGenerator(model, trained.params, 'tiny', seedSet.length, c.generatorSteps, trained.loss, undefined, seedSet);
-}
-
-/**
- * The in-lab Generator's static-set requests: each label opened by the first
- * `prefixTokens` tokens (its own) of a random row of that class from its own
- * rows (none: from the class alone).
- */
-function staticJobs(gen: InLabGenerator, labels: readonly number[], prefixTokens: number, key: Key): WriteJob[] {
-  const rng = new Rng(key);
-  const byClass = new Map<number, LabelledRow[]>();
-  for (const r of gen.ownRows) byClass.set(r.label, [...(byClass.get(r.label) ?? []), r]);
-  return labels.map((label) => {
-    const rows = prefixTokens > 0 ? (byClass.get(label) ?? []) : [];
-    const prefix = rows.length === 0 ? [] : gen.model.encode(normalise(rows[rng.int(rows.length)]!.text)).slice(0, prefixTokens);
-    return { label, prefix, hard: null };
-  });
 }
 
 /** Naive Bayes on the Student's tokens of the pool rows Real trains on over the run (its T·n batches), tested on the test set. */
@@ -175,7 +171,7 @@ async function setUp(lab: Replicate, dataset: LabelledDataset, splits: Experimen
     const phase = lab.phase('static set');
     const gen = lab.generator;
     const out = gen
-      ? await gen.model.write(gen.base, staticJobs(gen, labels, c.staticPrefixTokens, lab.key(STREAM.staticPrefix)), key, phase)
+      ? await gen.model.write(gen.base, gen.openings(labels, c.staticPrefixTokens, lab.key(STREAM.staticPrefix)), key, phase)
       : await writeStaticPretrained(lab, labels, key, phase);
     lab.state.staticSet = out.written.map(({ text, label }) => ({ text, label }));
     if (lab.state.staticSet.length === 0) throw new Error('generator: every output of the static set was empty or unusable; nothing to train on');

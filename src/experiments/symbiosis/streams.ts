@@ -39,6 +39,8 @@ export const STREAM = {
   generatorTrain: 11,
   /** NEW (static set): which of the Generator's own rows opens each static example. */
   staticPrefix: 12,
+  /** NEW (Symbiosis-balanced): generation g's anchor share, (g, 0) its labels, (g, 1) which of the Generator's own rows open them. */
+  anchor: 500,
 } as const;
 
 /** The root of replicate `rep`'s streams. */

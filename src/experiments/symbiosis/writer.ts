@@ -11,12 +11,14 @@
 import type { LabelledRow } from '../../core/data/labelled';
 import type { GptConfig } from '../../core/gpt/config';
 import { initParams } from '../../core/gpt/init';
+import { type Key, Rng } from '../../core/rng';
 import { type TokenizerJson, tokenizerFromJSON, trainBpe } from '../../core/tokenizer';
 import { CheckpointError } from '../session';
 import type { SymbiosisConfig } from './config';
 import { type GeneratorFile, corpusHashes, hashesFromBase64, hashesToBase64 } from './generator';
 import type { SymbiosisMethod } from './methods';
-import { type SymbiosisSession, TextModel, cycler } from './model';
+import { type SymbiosisSession, TextModel, type WriteJob, cycler } from './model';
+import { normalise } from './text';
 import type { TrainedGenerator } from './records';
 
 /** The corpus Generator's BPE learns from at most this many of its texts (a 120,000-row corpus would take minutes, for no better merges). */
@@ -37,9 +39,25 @@ export class InLabGenerator {
     readonly trainLoss: number | null,
     /** The fingerprints of its corpus (sorted; empty for 'tiny', whose seed set is part of the pool). */
     readonly hashes: Uint32Array = new Uint32Array(0),
-    /** Its own labelled rows that can open static examples (its corpus, or the tiny one's seed set; empty when not at hand, e.g. restored). */
-    readonly ownRows: readonly LabelledRow[] = [],
+    /** Its own labelled rows, which open static (and anchor) examples: its corpus, or the tiny one's seed set (set again on a resume). */
+    public ownRows: readonly LabelledRow[] = [],
   ) {}
+
+  /**
+   * Write requests for `labels`, each opened by the first `prefixTokens`
+   * tokens (its own) of a random row of that class from its own rows (no
+   * rows, or 0 tokens: from the class alone).
+   */
+  openings(labels: readonly number[], prefixTokens: number, key: Key): WriteJob[] {
+    const rng = new Rng(key);
+    const byClass = new Map<number, LabelledRow[]>();
+    for (const r of this.ownRows) byClass.set(r.label, [...(byClass.get(r.label) ?? []), r]);
+    return labels.map((label) => {
+      const rows = prefixTokens > 0 ? (byClass.get(label) ?? []) : [];
+      const prefix = rows.length === 0 ? [] : this.model.encode(normalise(rows[rng.int(rows.length)]!.text)).slice(0, prefixTokens);
+      return { label, prefix, hard: null };
+    });
+  }
 
   /** Whether it runs on a backend of its own (disposed with the replicate). */
   get ownBackend(): boolean {
