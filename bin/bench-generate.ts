@@ -2,7 +2,8 @@
  * `npm run bench -- generate [options]`: tokens per second of generate() on
  * the labs' own shapes (bench/generate.ts), by engine:
  *
- *   cpu            our CPU backend's KV-cache decoder in this Node process;
+ *   cpu            our default CPU path's KV-cache decoder (the WebAssembly engine) in this Node process;
+ *   cpu-ts         the TypeScript reference backend's KV-cache decoder;
  *   webgpu         our WebGPU decoder in headless Chromium: KV cache, sampling and
  *                  stop rule on the GPU, token ids the only readback;
  *   webgpu-logits  the WebGPU KV cache with the logits read back every position
@@ -28,7 +29,7 @@ import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
-import { CpuBackend } from '../src/core/backends/cpu';
+import { createCpuBackend } from '../src/core/backends/index';
 import {
   GENERATE_SHAPES, type GenerateRun, type GenerateShape, generateParams, paramCountOf, timeGenerate,
 } from '../bench/generate';
@@ -36,11 +37,12 @@ import type { GeneratePageEngine, GeneratePageRequest } from '../bench/pages/gen
 import { NotMeasured } from '../bench/protocol';
 import { type Lab, startLab } from '../test/browser/harness';
 
-export type GenerateEngine = 'cpu' | GeneratePageEngine;
-const ENGINES: readonly GenerateEngine[] = ['cpu', 'webgpu', 'webgpu-logits', 'webgpu-prefix'];
+export type GenerateEngine = 'cpu' | 'cpu-ts' | GeneratePageEngine;
+const ENGINES: readonly GenerateEngine[] = ['cpu', 'cpu-ts', 'webgpu', 'webgpu-logits', 'webgpu-prefix'];
 
 const LABELS: Record<GenerateEngine, string> = {
-  'cpu': 'ours CPU (Node)',
+  'cpu': 'ours CPU Wasm (Node)',
+  'cpu-ts': 'ours CPU TS reference',
   'webgpu': 'ours WebGPU decoder',
   'webgpu-logits': 'WebGPU, logits read',
   'webgpu-prefix': 'WebGPU, prefix redone',
@@ -126,14 +128,14 @@ function parseOptions(argv: string[]): Options {
   return { shapes, engines, calls, budgetMs: budgetS * 1000, json: values.json ?? false, outFile: values.out ?? null };
 }
 
-async function runCpu(s: GenerateShape, o: Options): Promise<GenerateRun> {
+async function runCpu(engine: 'cpu' | 'cpu-ts', s: GenerateShape, o: Options): Promise<GenerateRun> {
   const setupStart = performance.now();
-  const backend = new CpuBackend(s.config);
+  const { backend } = await createCpuBackend(s.config, engine === 'cpu-ts' ? { engine: 'ts' } : {});
   await backend.setParams(generateParams(s));
   const setupMs = performance.now() - setupStart;
   const t = await timeGenerate(backend, s, { calls: o.calls, budgetMs: o.budgetMs, now: () => performance.now() });
   backend.dispose();
-  return { ...t, description: `ours CPU: ${backend.description}, Node ${process.version}, 1 thread`, setupMs };
+  return { ...t, description: `ours CPU: ${backend.description}, Node ${process.version}`, setupMs };
 }
 
 let lab: Lab | null = null;
@@ -189,7 +191,7 @@ async function measure(engine: GenerateEngine, s: GenerateShape, o: Options): Pr
     timestamp: new Date().toISOString(),
   };
   try {
-    const run: GenerateRun & { gpuPeakBytes?: number } = engine === 'cpu' ? await runCpu(s, o) : await runInBrowser(engine, s, o);
+    const run: GenerateRun & { gpuPeakBytes?: number } = engine === 'cpu' || engine === 'cpu-ts' ? await runCpu(engine, s, o) : await runInBrowser(engine, s, o);
     const out: GenerateMeasurement = {
       ...base, status: 'measured', description: run.description,
       tokensPerSecond: (run.tokens * 1000) / run.medianMs, msPerCall: run.medianMs, firstCallMs: run.firstCallMs, setupMs: run.setupMs,
@@ -242,8 +244,8 @@ function printTable(s: GenerateShape, ms: GenerateMeasurement[]): void {
     const y = by(b);
     return x && y ? `${(x.tokensPerSecond! / y.tokensPerSecond!).toFixed(2)}×` : 'n/a';
   };
-  lines.push(`ratios (tokens/s): WebGPU decoder / CPU ${ratio('webgpu', 'cpu')}; / WebGPU prefix redone ${ratio('webgpu', 'webgpu-prefix')}; `
-    + `/ WebGPU logits read ${ratio('webgpu', 'webgpu-logits')}`);
+  lines.push(`ratios (tokens/s): CPU Wasm / CPU TS ${ratio('cpu', 'cpu-ts')}; WebGPU decoder / CPU Wasm ${ratio('webgpu', 'cpu')}; `
+    + `/ WebGPU prefix redone ${ratio('webgpu', 'webgpu-prefix')}; / WebGPU logits read ${ratio('webgpu', 'webgpu-logits')}`);
   const digests = new Set(ms.filter((m) => m.digest).map((m) => m.digest));
   if (digests.size > 0) lines.push(digests.size === 1 ? 'tokens: every engine generated the same tokens' : 'tokens: DIFFER between engines (see digest)');
   lines.push('engines:', ...ms.filter((m) => m.description).map((m) => `  ${LABELS[m.engine].padEnd(22)} ${m.description}`));

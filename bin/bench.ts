@@ -46,6 +46,7 @@ import {
   tokensPerStep,
 } from '../bench/configs';
 import { benchGenerate } from './bench-generate';
+import { benchLabs } from './bench-labs-time';
 import { benchCollapse, benchSelfImprove, benchSymbiosis } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
@@ -129,6 +130,7 @@ function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
     `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
     '       npm run bench -- generate [--shapes collapse,...] [--only cpu,webgpu,...] [--calls N] [--json] (bin/bench-generate.ts)\n' +
+    '       npm run bench -- labs [--labs self-improve,...] [--only cpu,cpu-1,cpu-ts,webgpu] [--seed N] [--json] (bin/bench-labs-time.ts)\n' +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]\n');
@@ -556,6 +558,10 @@ async function main(): Promise<void> {
   const labBench = process.argv[2];
   if (labBench === 'generate') {
     await benchGenerate(process.argv.slice(3));
+    return;
+  }
+  if (labBench === 'labs') {
+    await benchLabs(process.argv.slice(3));
     return;
   }
   if (labBench === 'self-improve' || labBench === 'collapse' || labBench === 'symbiosis') {

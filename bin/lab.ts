@@ -28,6 +28,7 @@ commands:
            experiments: ${EXPERIMENT_LIST}
            --input name=FILE: a file the experiment reads (collapse: --set corpus=upload --input corpus=story.txt)
            --embedding-model DIR: a local transformers.js model folder for sentence embeddings
+           --model DIR: a local transformers.js text model folder (programs: the pretrained coder, e.g. --preset write-up --model DIR)
            --data DIR: a labelled dataset folder, train*.jsonl + test.jsonl (symbiosis: --data ../shared/data/ag_news);
                        class names from --label-names a,b,…, else DIR/labels.txt (one a line), else AG News's for a folder named ag_news
   sandbox FILE [--input JSON]

@@ -14,7 +14,10 @@
  *                   exports and imports (src/experiments/run-file.ts describes it)
  *
  * `--embedding-model DIR` gives experiments sentence embeddings (RunContext.embed)
- * from a local transformers.js model folder; Node never downloads one.
+ * from a local transformers.js model folder, and `--model DIR` a text model
+ * (RunContext.generateText, e.g. the programs lab's coder); Node never
+ * downloads one. Model-written programs run in the sandbox (RunContext.runProgram:
+ * src/sandbox/node.ts, QuickJS in a worker_thread), closed when the run ends.
  * `--input name=FILE` gives them a file (RunContext.inputs), e.g. the collapse
  * lab's uploaded corpus: `--set corpus=upload --input corpus=story.txt`.
  * `--data DIR` gives them a labelled dataset (the `dataset` input, JSON of a
@@ -32,6 +35,8 @@ import { formatRunFile } from '../src/experiments/run-file';
 import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
 import type { MetricRecord, Position, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
+import type { Generator } from '../src/pretrained/generator';
+import { nodeSandbox } from '../src/sandbox/node';
 import { datasetInputFromFolder } from './data-folder';
 
 export interface RunArgs {
@@ -42,6 +47,8 @@ export interface RunArgs {
   overrides: Record<string, string>;
   /** A local model folder for RunContext.embed (config.json, tokenizer.json, onnx/model.onnx). */
   embeddingModel?: string | null;
+  /** A local instruct/code model folder for RunContext.generateText (config.json, tokenizer files, onnx/model_q4.onnx). */
+  model?: string | null;
   /** Files for RunContext.inputs: name → path (`--input corpus=story.txt`). */
   inputs?: Record<string, string>;
   /** A labelled-dataset folder (train*.jsonl, test.jsonl), given as the `dataset` input. */
@@ -67,6 +74,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--seed': args.seed = parseSeed(value); break;
       case '--out': args.out = value; break;
       case '--embedding-model': args.embeddingModel = value; break;
+      case '--model': args.model = value; break;
       case '--data': args.data = value; break;
       case '--cpu':
         if (value !== 'wasm' && value !== 'ts') throw new Error(`--cpu: expected 'wasm' or 'ts', got '${value}'`);
@@ -96,7 +104,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         args.overrides[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
-      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --label-names a,b,…, --embedding-model DIR, --cpu wasm|ts, --threads N)`);
+      default: throw new Error(`unknown flag '${flag}' (flags: --preset, --seed, --out, --set key=value, --input name=file, --data DIR, --label-names a,b,…, --embedding-model DIR, --model DIR, --cpu wasm|ts, --threads N)`);
     }
   }
   return args;
@@ -141,10 +149,58 @@ export function headlessEmbed(dir: string | null | undefined): NonNullable<RunCo
   };
 }
 
+/**
+ * RunContext.generateText for the headless runner: the model in `dir`
+ * (whatever model id the experiment names: the folder stands in for it, and
+ * the result's `model` says which ran), loaded on first use on the CPU
+ * (onnxruntime-node, 4-bit weights); without a folder, undefined: an
+ * experiment that needs one then says so. A folder without config.json is
+ * refused at once.
+ */
+export function headlessGenerateText(dir: string | null | undefined): { generateText: RunContext['generateText']; close(): Promise<void> } {
+  if (!dir) return { generateText: undefined, close: async () => undefined };
+  const folder = resolve(dir);
+  if (!existsSync(join(folder, 'config.json'))) {
+    throw new Error(`--model: ${folder} has no config.json (expected a transformers.js model folder: config.json, tokenizer.json, onnx/model_q4.onnx)`);
+  }
+  let generator: Promise<Generator> | null = null;
+  const load = () => (generator ??= import('../src/pretrained/generator').then((m) => m.loadGenerator({ model: folder, allowRemote: false })));
+  let announced = false;
+  return {
+    generateText: async (requests, options, onProgress) => {
+      if (!announced && options.model !== undefined) console.error(`  --model: ${folder} stands in for ${options.model}`);
+      announced = true;
+      let g: Generator;
+      try {
+        g = await load();
+      } catch (e) {
+        return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+      }
+      let started = 0;
+      const result = await g.generate(requests.map((r) => r.messages), {
+        maxNewTokens: options.maxNewTokens, temperature: options.temperature, topP: options.topP, seed: options.seed,
+      }, {
+        onToken: (prompt) => {
+          if (prompt + 1 > started) {
+            started = prompt + 1;
+            onProgress?.(prompt, requests.length);
+          }
+        },
+      });
+      onProgress?.(requests.length, requests.length);
+      return { ok: true, model: basename(folder), texts: result.generations.map((x) => x.text) };
+    },
+    close: async () => {
+      if (generator) await (await generator.catch(() => null))?.dispose();
+    },
+  };
+}
+
 export async function runExperiment(args: RunArgs): Promise<unknown> {
   const exp = experimentByName(args.experiment);
   const config = resolveConfig(exp, args.preset, coerceOverrides(exp.config.fields, args.overrides));
   const embed = headlessEmbed(args.embeddingModel);
+  const text = headlessGenerateText(args.model);
   const inputs: Record<string, RunInput> = {};
   for (const [name, path] of Object.entries(args.inputs ?? {})) {
     if (!existsSync(path)) throw new Error(`--input ${name}: ${path} does not exist`);
@@ -163,6 +219,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
   let last: RunCheckpoint | null = null;
   let lastPrinted = 0;
   const started = performance.now();
+  const sandbox = nodeSandbox(); // its worker starts at the first program, so other experiments pay nothing
   let cpu: CpuReport | null = null;
   const summary = await exp.run(config, {
     seed: args.seed,
@@ -174,6 +231,8 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     },
     now: () => performance.now(),
     embed,
+    ...(text.generateText ? { generateText: text.generateText } : {}),
+    runProgram: (source, input, limits) => sandbox.run(source, input, limits),
     inputs,
     emit: (e) => {
       switch (e.type) {
@@ -207,6 +266,9 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
           e satisfies never;
       }
     },
+  }).finally(async () => {
+    sandbox.close();
+    await text.close();
   });
   const seconds = (performance.now() - started) / 1000;
   if (args.out) {
@@ -216,9 +278,11 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
     const datasets = exp.datasets?.(config, args.seed) ?? {};
     for (const [file, rows] of Object.entries(datasets)) writeFileSync(join(args.out, file), jsonl(rows));
     const ckpt = last as RunCheckpoint | null;
-    if (ckpt) {
+    // A run that trains no model of its own (a pretrained coder, used as it is) has no weights to write.
+    const trained = ckpt?.modelConfig && ckpt.tokenizer ? { config: ckpt.modelConfig, tokenizer: ckpt.tokenizer } : null;
+    if (ckpt && trained) {
       writeFileSync(join(args.out, 'model.safetensors'), encodeCheckpoint({
-        config: ckpt.modelConfig, params: ckpt.params, tokenizer: tokenizerFromJSON(ckpt.tokenizer),
+        config: trained.config, params: ckpt.params, tokenizer: tokenizerFromJSON(trained.tokenizer),
         meta: { experiment: exp.name, seed: String(args.seed), checkpoint: ckpt.label },
       }));
     }
@@ -233,7 +297,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
       run: { experiment: exp.name, preset: args.preset, seed: args.seed, config, environment, status: 'done', summary },
       metrics: records, samples: sampleEvents, datasets,
     }));
-    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,run.jsonl,model.safetensors${Object.keys(datasets).map((f) => ',' + f).join('')}}`);
+    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,run.jsonl${trained ? ',model.safetensors' : ''}${Object.keys(datasets).map((f) => ',' + f).join('')}}`);
   }
   return summary;
 }

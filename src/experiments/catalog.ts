@@ -6,6 +6,7 @@
  */
 import { collapseSpec } from './collapse/spec';
 import { diversitySpec } from './diversity/spec';
+import { programsSpec } from './programs/spec';
 import { selfImproveSpec } from './self-improve/spec';
 import { symbiosisSpec } from './symbiosis/spec';
 import type { ExperimentSpec } from './types';
@@ -18,6 +19,7 @@ export const SPECS: Readonly<Record<string, AnySpec>> = {
   [collapseSpec.name]: collapseSpec,
   [diversitySpec.name]: diversitySpec,
   [symbiosisSpec.name]: symbiosisSpec,
+  [programsSpec.name]: programsSpec,
 };
 
 export function specByName(name: string): AnySpec {

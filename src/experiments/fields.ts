@@ -96,6 +96,19 @@ export const numbers = <S extends v.GenericSchema<unknown, number[]>>(value: num
 // --- shared fragments ----------------------------------------------------------------
 
 /**
+ * A pretrained model to load (symbiosis' Generator, the programs lab's
+ * coder): one of `ids` (offered as choices), or a URL path the app serves a
+ * model folder at (a local model, e.g. in the browser tests).
+ */
+export function pretrainedModelField(ids: readonly string[], value: string, meta: FieldMeta) {
+  const schema = v.pipe(
+    v.string('must be a model id'),
+    v.check((x) => ids.includes(x) || /^\/[\w./-]+$/.test(x), `must be one of ${ids.join(', ')}, or a path the app serves a model folder at (starting with /)`),
+  );
+  return { ...text(value, schema, meta), choices: ids };
+}
+
+/**
  * The GPT's shape: width C, depth L and heads NH, with the rule that NH
  * divides C. Bounds keep a form or a link from asking for a model no tab can
  * hold (C = 1024 with 64 layers is already ~800M parameters).

@@ -1,6 +1,7 @@
 /** Every experiment with its run, by the name used in URLs, the CLI and stored runs (workers and the headless runner). */
 import { collapse } from './collapse';
 import { diversity } from './diversity';
+import { programs } from './programs';
 import { selfImprove } from './self-improve';
 import { symbiosis } from './symbiosis';
 import type { Experiment } from './types';
@@ -13,6 +14,7 @@ export const EXPERIMENTS: Readonly<Record<string, AnyExperiment>> = {
   [collapse.name]: collapse,
   [diversity.name]: diversity,
   [symbiosis.name]: symbiosis,
+  [programs.name]: programs,
 };
 
 export function experimentByName(name: string): AnyExperiment {

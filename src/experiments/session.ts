@@ -121,8 +121,12 @@ export class RunSession<R extends MetricRecord, P extends Position, S> {
     this.ctx.emit({ type: 'samples', at, rows });
   }
 
-  /** Everything needed to continue after `at`: the model(s) and the experiment's state (copied now). */
-  checkpoint(at: P, model: SavedModel, state: S): void {
+  /**
+   * Everything needed to continue after `at`: the model(s) and the
+   * experiment's state (copied now). `model` null: the run trains no model of
+   * its own (it uses a pretrained one as it is), so the state is all there is.
+   */
+  checkpoint(at: P, model: SavedModel | null, state: S): void {
     this.ctx.emit({
       type: 'checkpoint',
       checkpoint: {
@@ -130,10 +134,10 @@ export class RunSession<R extends MetricRecord, P extends Position, S> {
         stateVersion: this.options.state.version,
         at,
         label: this.options.describe(at),
-        modelConfig: model.config,
-        tokenizer: model.tokenizer,
-        params: model.params,
-        extraParams: model.extra ?? {},
+        modelConfig: model?.config ?? null,
+        tokenizer: model?.tokenizer ?? null,
+        params: model?.params ?? new Float32Array(0),
+        extraParams: model?.extra ?? {},
         state: structuredClone(state),
         progress: { done: this.#done, total: this.total, seconds: this.elapsed() },
         records: [...this.records],

@@ -12,7 +12,9 @@
 import type * as v from 'valibot';
 import type { Backend } from '../core/backend';
 import type { GptConfig } from '../core/gpt/config';
+import type { Json, ProgramRun } from '../core/puzzles/programs';
 import type { TokenizerJson } from '../core/tokenizer';
+import type { SandboxLimits } from '../sandbox/types';
 import type { ConfigOf, ConfigSpec, FieldTable } from './fields';
 
 /** One row of a run's append-only metric stream (a line of metrics.jsonl); each experiment's records are a union on `kind`. */
@@ -46,10 +48,14 @@ export interface RunCheckpoint {
   /** The unit of work just completed, and the same in words ("generation 2"). */
   at: Position;
   label: string;
-  /** The model's architecture and tokenizer, so the parameters can be exported on their own. */
-  modelConfig: GptConfig;
-  tokenizer: TokenizerJson;
-  /** The model's parameters (layout of modelConfig). */
+  /**
+   * The model's architecture and tokenizer, so the parameters can be exported
+   * on their own; null when the run trains no model of the lab's own (a
+   * pretrained model used as it is: its whole state is in `state`).
+   */
+  modelConfig: GptConfig | null;
+  tokenizer: TokenizerJson | null;
+  /** The model's parameters (layout of modelConfig); empty when modelConfig is null. */
   params: Float32Array;
   /** Extra models some experiments keep (e.g. the base model STaR restarts from). */
   extraParams: Record<string, Float32Array>;
@@ -100,6 +106,14 @@ export interface RunContext {
     },
     onProgress?: (done: number, total: number) => void,
   ) => Promise<GenerateTextResult>;
+  /**
+   * Run a model-written program in the sandbox (docs/sandbox.md): QuickJS in
+   * a worker, with no network, storage or host objects; `input` is passed to
+   * its `solve(input)`. Resolves with how the run ended whatever the program
+   * did; rejects only when the sandbox itself fails. Provided by the lab
+   * worker and the headless runner; absent where programs cannot run.
+   */
+  runProgram?: (source: string, input: Json, limits?: Partial<SandboxLimits>) => Promise<ProgramRun>;
 }
 
 /** One turn of a chat prompt. */

@@ -130,8 +130,9 @@ export interface CheckpointRow {
   stateVersion: number;
   at: Position;
   label: string;
-  modelConfig: GptConfig;
-  tokenizer: TokenizerJson;
+  /** Null (and params empty) for a run that trains no model of its own. */
+  modelConfig: GptConfig | null;
+  tokenizer: TokenizerJson | null;
   params: ArrayBuffer;
   extraParams: Record<string, ArrayBuffer>;
   state: unknown;

@@ -519,6 +519,9 @@ export class LabStore {
         ? 'an imported run has no model: its file holds metrics only'
         : 'this run has no checkpoint yet: the model is saved with each checkpoint');
     }
+    if (!ckpt.modelConfig || !ckpt.tokenizer) {
+      throw new Error('this run trains no model of its own (it used a pretrained model as it is): there are no weights to export');
+    }
     const bytes = encodeCheckpoint({
       config: ckpt.modelConfig,
       params: ckpt.params,

@@ -88,6 +88,9 @@ export function runJob(module: QuickJSWASMModule, job: SandboxJob, now: () => nu
     if (/out of memory|Cannot enlarge memory|\bOOM\b/i.test(text)) {
       return finish({ outcome: 'memory', message: `out of memory (the worker's WebAssembly memory: ${text.slice(0, MESSAGE_CHARS)})` }, true);
     }
+    // The deadline passed inside a host-side call (setting the VM up on a busy machine, reading the value back):
+    // a timeout like any other, though the worker is still replaced.
+    if (timedOut) return finish({ outcome: 'timeout', message: `interrupted after ${limits.timeoutMs} ms` }, true);
     return finish({ outcome: 'error', message: `the VM failed: ${text.slice(0, MESSAGE_CHARS)}` }, true);
   }
   try {

@@ -101,6 +101,17 @@ export class LabRuns<R = MetricRecord, Row = unknown> {
     this.compareId = runId;
   }
 
+  /**
+   * Load another stored run to read beside the viewed one (e.g. another
+   * lab's): the client makes it `active`, so the viewed and compared runs
+   * are kept here first, as compare() does.
+   */
+  async openBeside(runId: string): Promise<ActiveRun> {
+    this.#viewedCopy = this.#find(this.viewedId, this.#viewedCopy);
+    this.#compareCopy = this.#find(this.compareId, this.#compareCopy);
+    return this.client.open(runId);
+  }
+
   /** Start a run and view it; rejects (with `client.error` set) on a bad setting. */
   async start(opts: StartRunOptions): Promise<void> {
     const id = await this.client.start(opts);

@@ -17,8 +17,8 @@ export interface TinyRunOptions {
   resume?: RunCheckpoint;
   /** Cancel the run after the first checkpoint for which this is true. */
   stopAfter?: (checkpoint: RunCheckpoint) => boolean;
-  /** Host services for the run (embed, generateText, inputs). */
-  host?: Pick<RunContext, 'embed' | 'generateText' | 'inputs'>;
+  /** Host services for the run (embed, generateText, runProgram, inputs). */
+  host?: Pick<RunContext, 'embed' | 'generateText' | 'runProgram' | 'inputs'>;
 }
 
 export interface TinyRun<R, P, Row, S> {

@@ -231,6 +231,8 @@ export interface TinyLmOptions {
   eosSlope?: number;
   /** Added to the space byte's logit: > 0 makes the output fall into words (a text a lab can use). Default 0. */
   spaceBias?: number;
+  /** Positions (the context length, in tokens). Default 256; the programs lab's prompts are about 900 byte-level tokens. */
+  maxPositions?: number;
 }
 
 export interface TinyLm {
@@ -268,7 +270,7 @@ export function tinyLmFiles(opts: TinyLmOptions = {}): TinyLm {
   if (C % H !== 0) throw new Error(`hidden (${C}) must be a multiple of heads (${H})`);
   const D = C / H;
   const F = 2 * C;
-  const maxPositions = 256;
+  const maxPositions = opts.maxPositions ?? 256;
   const eosFrom = opts.eosFrom === undefined ? 40 : opts.eosFrom;
   const eosSlope = opts.eosSlope ?? 0.5;
 

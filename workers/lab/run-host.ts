@@ -3,7 +3,9 @@
  * every event persisted as it comes (RunWriter) and forwarded to the page,
  * the run record ended done or failed, and a heartbeat while it runs.
  * Checkpoints are forwarded only as 'saved' once they are committed (their
- * parameters stay in the worker).
+ * parameters stay in the worker). Programs a model wrote run in a sandbox
+ * (src/sandbox/browser.ts: QuickJS in a Web Worker nested in this one),
+ * started at the run's first program and closed when the run ends.
  */
 import type { Backend, BackendKind } from '../../src/core/backend';
 import { createBackend, probeWebGpu } from '../../src/core/backends/index';
@@ -14,6 +16,8 @@ import { messageOf, nextTask } from '../../src/core/tasks';
 import { experimentByName } from '../../src/experiments';
 import type { RunCheckpoint, RunContext, RunInput } from '../../src/experiments/types';
 import { HEARTBEAT_MS, type LabStore, type RunEnvironment, RunWriter, StorageFullError } from '../../src/persist';
+import { browserSandbox } from '../../src/sandbox/browser';
+import type { Sandbox } from '../../src/sandbox/client';
 import type { BackendChoice, LabEvent, RunResult } from './events';
 import { embed, generateText } from './model-host';
 
@@ -136,6 +140,8 @@ export async function execute(x: Execution): Promise<RunResult> {
   };
   const writer = new RunWriter(x.store, x.runId, (e) => stop(`saving the run failed, so it stopped: ${messageOf(e)}`));
   const backends: Backend[] = [];
+  // The run's sandbox, once a program has run (a holder: the closure below sets it).
+  const programs: { sandbox: Sandbox | null } = { sandbox: null };
   const heartbeat = setInterval(() => writer.heartbeat(), HEARTBEAT_MS);
 
   const ctx: RunContext = {
@@ -144,6 +150,7 @@ export async function execute(x: Execution): Promise<RunResult> {
     now: () => performance.now(),
     embed: (texts, onProgress) => embed(texts, onProgress, controller.signal),
     generateText: (requests, options, onProgress) => generateText(requests, options, onProgress, controller.signal, x.send),
+    runProgram: (source, input, limits) => (programs.sandbox ??= browserSandbox()).run(source, input, limits),
     inputs: x.inputs,
     ...(x.resume ? { resume: x.resume } : {}),
     createBackend: async (gpt) => {
@@ -203,6 +210,7 @@ export async function execute(x: Execution): Promise<RunResult> {
     };
   } finally {
     clearInterval(heartbeat);
+    programs.sandbox?.close();
     for (const b of backends) {
       try {
         b.dispose();

@@ -23,7 +23,10 @@ export const STREAM = {
 /** The parts of an iteration's stream. */
 export const PART = { attempt: 0, fineTune: 1, evaluate: 2, rationalize: 3 } as const;
 
-export function runSplits(c: SelfImproveConfig, seed: number): Splits {
+/** The puzzle fields of a config; the programs lab draws its puzzles here too, so one seed gives both labs the same puzzles. */
+export type PuzzleFields = Pick<SelfImproveConfig, 'families' | 'minDifficulty' | 'maxDifficulty' | 'trainSize' | 'valSize' | 'testSize'>;
+
+export function runSplits(c: PuzzleFields, seed: number): Splits {
   return makeSplits({
     families: c.families, minDifficulty: c.minDifficulty, maxDifficulty: c.maxDifficulty,
     sizes: { train: c.trainSize, val: c.valSize, test: c.testSize },

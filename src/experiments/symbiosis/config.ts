@@ -9,14 +9,14 @@
 import * as v from 'valibot';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../../core/models';
 import {
-  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, text,
+  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField, text,
 } from '../fields';
 import type { Preset } from '../types';
 import { HARD_SELECTORS } from './hard';
+import { SYMBIOSIS_METHODS } from './methods';
 
 /** Where the Generator comes from (the field `generator`). */
 export const GENERATORS = ['corpus', 'tiny', 'pretrained'] as const;
-import { SYMBIOSIS_METHODS } from './methods';
 
 const METHODS_GROUP = 'Methods';
 const GENERATOR = 'Generator';
@@ -31,14 +31,6 @@ const template = (...fields: string[]) =>
     v.string('must be text'),
     v.check((s) => fields.every((f) => s.includes(`{${f}}`)), `must contain ${fields.map((f) => `{${f}}`).join(' and ')}`),
   );
-
-const pretrainedModel = v.pipe(
-  v.string('must be a model id'),
-  v.check(
-    (x) => GENERATOR_MODEL_IDS.includes(x) || /^\/[\w./-]+$/.test(x),
-    `must be one of ${GENERATOR_MODEL_IDS.join(', ')}, or a path the app serves a model folder at (starting with /)`,
-  ),
-);
 
 export const fields = {
   methods: list(SYMBIOSIS_METHODS, [...SYMBIOSIS_METHODS], 'method', {
@@ -64,13 +56,10 @@ export const fields = {
     hint: 'corpus: its own GPT, trained here on rows the Student never sees (or a saved one); tiny: learns from a seed set of the pool; pretrained: an instruct model (downloads)',
     doc: "'corpus': a GPT with its own tokenizer trained in the lab on its own labelled corpus, disjoint from the Student's pool, validation and test, or given as a Generator file (generator.ts); 'tiny': the Student's architecture taught on a seed set of the pool (the lab's first Generator); 'pretrained': an instruct model through ctx.generateText (browser). The in-lab ones are genuinely fine-tuned on hard examples.",
   }),
-  pretrainedModel: {
-    ...text(DEFAULT_GENERATOR_MODEL, pretrainedModel, {
-      label: 'Pretrained model', group: GENERATOR, hint: 'downloaded once, then cached by the browser',
-      doc: "Pretrained Generator: the instruct model, a Hugging Face id from core/models' GENERATOR_MODELS or a URL path the app serves a model folder at.",
-    }),
-    choices: GENERATOR_MODEL_IDS,
-  },
+  pretrainedModel: pretrainedModelField(GENERATOR_MODEL_IDS, DEFAULT_GENERATOR_MODEL, {
+    label: 'Pretrained model', group: GENERATOR, hint: 'downloaded once, then cached by the browser',
+    doc: "Pretrained Generator: the instruct model, a Hugging Face id from core/models' GENERATOR_MODELS or a URL path the app serves a model folder at.",
+  }),
   generatorCorpusSize: int(0, 0, 1_000_000, {
     label: 'Generator corpus', group: GENERATOR, hint: '0: every train row the Student never sees',
     doc: "Corpus Generator: the most rows of its own corpus (the train rows outside the Student's pool, validation and test), class-balanced; 0: all of them.",
