@@ -9,7 +9,7 @@
 import { untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
 import type { FieldTable } from '../experiments/fields';
-import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
+import type { ExperimentSpec, MetricRecord, Position } from '../experiments/types';
 import type { ActiveRun, LabClient, StartRunOptions } from './lab-client.svelte';
 import { type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
