@@ -11,12 +11,17 @@
 import type { StepHyper } from './backend';
 import type { OptimConfig, ParamLayout } from './gpt/config';
 
-/** Learning rate at `step` (0-based): linear warmup to the peak, then cosine to minLrRatio·peak. */
+/**
+ * Learning rate at `step` (0-based): linear warmup to the peak, held there
+ * for holdSteps (0 by default), then a cosine to minLrRatio·peak at totalSteps.
+ */
 export function lrAt(step: number, c: OptimConfig): number {
   const peak = c.learningRate;
   if (step < c.warmupSteps) return (peak * (step + 1)) / c.warmupSteps;
-  const decaySteps = Math.max(1, c.totalSteps - c.warmupSteps);
-  const progress = Math.min(1, (step - c.warmupSteps) / decaySteps);
+  const start = c.warmupSteps + (c.holdSteps ?? 0);
+  if (step < start) return peak;
+  const decaySteps = Math.max(1, c.totalSteps - start);
+  const progress = Math.min(1, (step - start) / decaySteps);
   const floor = peak * c.minLrRatio;
   return floor + 0.5 * (peak - floor) * (1 + Math.cos(Math.PI * progress));
 }

@@ -7,17 +7,20 @@
  * can never carry a config the form would reject.
  */
 import { ConfigError } from '../core/schema';
-import { type ConfigOf, type FieldTable, coerceField, fieldToString } from './fields';
+import { type ConfigOf, type FieldTable, type Names, coerceField, fieldToString } from './fields';
 import type { ExperimentSpec } from './types';
 
 /** The parts of an experiment a config is resolved against. */
 type Configurable<F extends FieldTable> = Pick<ExperimentSpec<F>, 'name' | 'config' | 'presets'>;
 
-/** Merge default, preset and overrides; throws ConfigError naming each bad field. */
+/**
+ * Merge default, preset and overrides; throws ConfigError naming each bad
+ * field (`names`: how a message names another field, 'label' in the form).
+ */
 export function resolveConfig<F extends FieldTable>(
-  exp: Configurable<F>, preset: string | null, overrides: Record<string, unknown>,
+  exp: Configurable<F>, preset: string | null, overrides: Record<string, unknown>, names: Names = 'key',
 ): ConfigOf<F> {
-  return exp.config.parse({ ...presetBase(exp, preset), ...overrides }, `${exp.name} config`);
+  return exp.config.parse({ ...presetBase(exp, preset), ...overrides }, `${exp.name} config`, names);
 }
 
 /** The defaults with a preset's overrides (unchecked); an unknown preset is a ConfigError naming 'preset'. */

@@ -11,6 +11,7 @@
  * optimiser) are defined here once and spread into each table.
  */
 import * as v from 'valibot';
+import { type GptConfig, trainingFootprint } from '../core/gpt/config';
 import { ConfigError, distinctChoices, integerIn, numberIn } from '../core/schema';
 
 /** How the form shows a field and how a URL or CLI string becomes its value. */
@@ -46,11 +47,21 @@ export type ConfigOf<F extends FieldTable> = { -readonly [K in keyof F]: v.Infer
 /** The schemas of a field table, key by key (the entries of the strict object schema). */
 export type SchemaEntries<F extends FieldTable> = { [K in keyof F]: F[K]['schema'] };
 
-/** A rule across fields; when `ok` fails, `message` is reported on `field`. */
+/** How a message names another field: by its config key (CLI, links) or by its form label (the page). */
+export type NameOf<C> = (key: keyof C & string) => string;
+
+/** Which names a parse's messages use: 'key' (the CLI's and a link's) or 'label' (the form's). */
+export type Names = 'key' | 'label';
+
+/**
+ * A rule across fields; when `ok` fails, `message` is reported on `field`.
+ * `name` gives the other fields' names in the reader's words (a key for the
+ * CLI, a label in the form), so a message never shows a raw key on the page.
+ */
 export interface Rule<C> {
   field: keyof C & string;
   ok(c: C): boolean;
-  message(c: C): string;
+  message(c: C, name: NameOf<C>): string;
 }
 
 /** One fieldset of the form: its legend and its fields in table order. */
@@ -125,16 +136,103 @@ export function modelShapeFields(value: { dModel: number; nLayers: number; nHead
 export const headsDivideWidth: Rule<{ dModel: number; nHeads: number }> = {
   field: 'nHeads',
   ok: (c) => c.dModel % c.nHeads === 0,
-  message: (c) => `must divide dModel (${c.dModel})`,
+  message: (c, name) => `must divide ${name('dModel')} (${c.dModel})`,
 };
 
-/** `field` ≤ `other`, reported on `field` ("must be ≤ maxDifficulty (7)"). */
+/** `field` ≤ `other`, reported on `field` ("must be ≤ maxDifficulty (7)", or "≤ Max difficulty (7)" in the form). */
 export function atMost<C>(field: keyof C & string, other: keyof C & string, when: (c: C) => boolean = () => true): Rule<C> {
   return {
     field,
     ok: (c) => !when(c) || (c[field] as number) <= (c[other] as number),
-    message: (c) => `must be ≤ ${other} (${String(c[other])})`,
+    message: (c, name) => `must be ≤ ${name(other)} (${String(c[other])})`,
   };
+}
+
+/**
+ * What a tab is let to hold for one model's training, bytes: parameters,
+ * gradients, AdamW moments and one batch's activations (trainingFootprint).
+ * Typed arrays past 2 GiB fail outright in some browsers ("Invalid typed
+ * array length"), and a tab that asks for much more is killed; the page
+ * lowers it further on a device that reports less memory (navigator.deviceMemory).
+ */
+export const MEMORY_BUDGET = 2 ** 31;
+
+/** The most work one training step may ask for, FLOPs: 10¹², minutes per step on a laptop's CPU, seconds on a good GPU. */
+export const STEP_FLOPS_BUDGET = 1e12;
+
+/** One model a run trains: its shape, the batch it trains on, and what to call it in a message. */
+export interface TrainedModel {
+  gpt: GptConfig;
+  batch: number;
+  /** "the model", "the Student". */
+  what: string;
+}
+
+const gib = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.max(1, Math.round(bytes / 2 ** 20))} MiB`);
+
+/** The heaviest of a run's models (most bytes), with its footprint. */
+export function heaviestModel(models: readonly TrainedModel[]): (TrainedModel & { footprint: ReturnType<typeof trainingFootprint> }) | null {
+  let best: (TrainedModel & { footprint: ReturnType<typeof trainingFootprint> }) | null = null;
+  for (const m of models) {
+    const footprint = trainingFootprint(m.gpt, m.batch);
+    if (!best || footprint.bytes > best.footprint.bytes) best = { ...m, footprint };
+  }
+  return best;
+}
+
+/** The settings a memory bound is reported on and names. */
+type SizeKey = 'dModel' | 'nLayers' | 'batchSize';
+
+/**
+ * Bounds from memory and work, before anything is allocated, for the models a
+ * run trains: the heaviest one's parameters (with their gradients and AdamW
+ * moments) must fit in `budget` (reported on the width), then parameters plus
+ * one step's activations (on the batch), and one step must stay under
+ * STEP_FLOPS_BUDGET (on the width). `where` follows "the limit" in messages
+ * (" on this device"). Returns the problems, none when it fits.
+ */
+export function memoryProblems(
+  models: readonly TrainedModel[], name: (key: SizeKey) => string, budget = MEMORY_BUDGET, where = '',
+): { field: SizeKey; message: string }[] {
+  const m = heaviestModel(models);
+  if (!m) return [];
+  const f = m.footprint;
+  if (f.paramBytes > budget) {
+    return [{
+      field: 'dModel',
+      message: `too large: ${m.what} would have ${(f.params / 1e6).toFixed(1)} million parameters, ${gib(f.paramBytes)} with gradients `
+        + `and optimizer state; the limit${where} is ${gib(budget)}: lower ${name('dModel')} or ${name('nLayers')}`,
+    }];
+  }
+  if (f.bytes > budget) {
+    return [{
+      field: 'batchSize',
+      message: `too large for ${m.what}: a step over ${m.batch} sequences needs about ${gib(f.activationBytes)} of activations, `
+        + `${gib(f.bytes)} in all; the limit${where} is ${gib(budget)}: lower ${name('batchSize')} or ${name('dModel')}`,
+    }];
+  }
+  if (f.flopsPerStep > STEP_FLOPS_BUDGET) {
+    return [{
+      field: 'dModel',
+      message: `too slow: one training step of ${m.what} would take ${(f.flopsPerStep / 1e12).toFixed(1)} TFLOP; the limit is `
+        + `${STEP_FLOPS_BUDGET / 1e12} TFLOP per step: lower ${name('dModel')}, ${name('nLayers')} or ${name('batchSize')}`,
+    }];
+  }
+  return [];
+}
+
+/**
+ * memoryProblems as rules of a lab's config: `models(c)` lists what a run
+ * trains, estimated from the settings (each lab knows its vocabulary and
+ * context: its config.ts).
+ */
+export function memoryRules<C extends Record<SizeKey, number>>(models: (c: C) => readonly TrainedModel[]): Rule<C>[] {
+  const problem = (c: C, field: SizeKey, name: NameOf<C> = (k) => k) => memoryProblems(models(c), name).find((p) => p.field === field);
+  return (['dModel', 'batchSize'] as const).map((field) => ({
+    field,
+    ok: (c) => problem(c, field) === undefined,
+    message: (c, name) => problem(c, field, name)!.message,
+  }));
 }
 
 // --- the config spec -------------------------------------------------------------------
@@ -147,8 +245,11 @@ export interface ConfigSpec<F extends FieldTable> {
   readonly schema: v.StrictObjectSchema<SchemaEntries<F>, undefined>;
   /** The form's fieldsets in table order. */
   readonly groups: readonly FieldGroup<keyof F & string>[];
-  /** Check a whole config; throws a ConfigError naming every bad field (`what` begins its message). */
-  parse(input: unknown, what: string): ConfigOf<F>;
+  /**
+   * Check a whole config; throws a ConfigError naming every bad field (`what`
+   * begins its message). `names`: how messages name other fields (keys by default; 'label' for the form).
+   */
+  parse(input: unknown, what: string, names?: Names): ConfigOf<F>;
 }
 
 /** Derive the defaults, schema, groups and parser of a field table and its cross-field rules; `notes` adds a line under a group's legend. */
@@ -175,16 +276,19 @@ export function defineConfig<const F extends FieldTable>(
   }
   return {
     fields, defaults, schema, groups,
-    parse(input, what) {
+    parse(input, what, names = 'key') {
       const result = v.safeParse(schema, input);
       if (!result.success) {
-        throw new ConfigError(what, result.issues.map((issue) => ({
-          field: v.getDotPath(issue) ?? '(config)',
-          message: issue.type === 'strict_object' ? (issue.expected === 'never' ? 'unknown key' : 'is missing') : issue.message,
-        })));
+        // The strict schema names only the first unknown key: every one is listed here, in the input's order.
+        const unknown = typeof input === 'object' && input !== null ? Object.keys(input).filter((k) => !Object.hasOwn(fields, k)) : [];
+        const problems = result.issues
+          .filter((issue) => !(issue.type === 'strict_object' && issue.expected === 'never'))
+          .map((issue) => ({ field: v.getDotPath(issue) ?? '(config)', message: issue.type === 'strict_object' ? 'is missing' : issue.message }));
+        throw new ConfigError(what, [...problems, ...unknown.map((field) => ({ field, message: 'unknown key' }))]);
       }
       const config = result.output as C;
-      const broken = rules.filter((r) => !r.ok(config)).map((r) => ({ field: r.field, message: r.message(config) }));
+      const name: NameOf<C> = (key) => (names === 'label' ? (fields[key]?.label ?? key) : key);
+      const broken = rules.filter((r) => !r.ok(config)).map((r) => ({ field: r.field, message: r.message(config, name) }));
       if (broken.length > 0) throw new ConfigError(what, broken);
       return config;
     },

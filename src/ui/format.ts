@@ -66,3 +66,26 @@ export function formatInterval(x: { mean: number | null; low: number | null; hig
   return x.low === null || x.high === null ? `${f(x.mean)}${unit}` : `${f(x.mean)}${unit} [${f(x.low)}, ${f(x.high)}]`;
 }
 
+
+/** The values a metric can take: [0, 1] for a share, [0, Infinity] for a count or a size. */
+export type Domain = readonly [number, number];
+
+export const SHARE: Domain = [0, 1];
+export const NON_NEGATIVE: Domain = [0, Infinity];
+
+/**
+ * An interval clipped to what its metric can be: a t-interval over a few
+ * replicates of a count near 0 reaches below 0, of a share near 1 above 1;
+ * the part outside is impossible, so it is not shown. Bounds that are
+ * missing stay missing.
+ */
+export function clipInterval<T extends { low: number | null; high: number | null }>(x: T, domain: Domain | null): T {
+  if (!domain) return x;
+  const clip = (v: number | null) => (v === null ? null : Math.min(domain[1], Math.max(domain[0], v)));
+  return { ...x, low: clip(x.low), high: clip(x.high) };
+}
+
+/** The domain of a difference of two values of `domain` (a change of a share lies in [−1, 1]). */
+export function differenceDomain(domain: Domain | null): Domain | null {
+  return domain ? [domain[0] - domain[1], domain[1] - domain[0]] : null;
+}

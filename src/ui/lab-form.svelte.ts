@@ -11,16 +11,20 @@ import { ConfigError } from '../core/schema';
 import {
   type LinkState, coerceOverrides, hashToLink, overridesToStrings, parseSeed, resolveConfig,
 } from '../experiments/config';
-import type { ConfigOf, FieldTable } from '../experiments/fields';
+import { type ConfigOf, type FieldTable, MEMORY_BUDGET, type TrainedModel, memoryProblems } from '../experiments/fields';
 import type { ExperimentSpec } from '../experiments/types';
 import type { BackendChoice } from './lab-client.svelte';
+import { type Lesson, NO_LESSON, takeLesson } from './lesson';
 
-/** A validation message per field name, each naming its field ("nHeads: must divide dModel (64), got 5"). */
+/** A validation message per field key, each naming its field by its label ("Heads: must divide Width (64)"). */
 export type FieldErrors = Record<string, string>;
 
 /** One thing wrong with a share link: the field, the schema's message, and what the link said. */
 export interface LinkIssue {
+  /** The setting's key (a list item's problem is its list's), or 'seed', 'preset', a lesson key, or an unknown key. */
   field: string;
+  /** The field's name in words: its label, or the unknown key itself. */
+  label: string;
   message: string;
   /** The link's text for this field, when it had one. */
   given: string | null;
@@ -46,17 +50,34 @@ function diff(base: Record<string, unknown>, values: Record<string, unknown>): R
   return out;
 }
 
-function errorsOf(e: ConfigError): FieldErrors {
-  const errors: FieldErrors = {};
-  for (const p of e.problems) {
-    const text = `${p.field}: ${p.message}`;
-    errors[p.field] = errors[p.field] ? `${errors[p.field]}; ${text}` : text;
-  }
-  return errors;
+/** The setting a problem's path belongs to: 'families.1' (an item of a list) is the field 'families'. */
+export function fieldOf(path: string): string {
+  return path.split('.')[0]!;
+}
+
+/** A problem's message in the form's words: an item of a list is named by its place ("item 2: …"). */
+function itemMessage(path: string, message: string): string {
+  const item = path.split('.')[1];
+  return item !== undefined && /^\d+$/.test(item) ? `item ${Number(item) + 1}: ${message}` : message;
+}
+
+/**
+ * What this device lets a run hold, bytes: MEMORY_BUDGET, or a quarter of the
+ * memory the browser reports (navigator.deviceMemory, in GiB, coarse and only
+ * in Chromium), whichever is less.
+ */
+export function deviceBudget(): { bytes: number; reported: number | null } {
+  const reported = typeof navigator !== 'undefined' ? (navigator as { deviceMemory?: number }).deviceMemory ?? null : null;
+  return { bytes: reported ? Math.min(MEMORY_BUDGET, (reported * 2 ** 30) / 4) : MEMORY_BUDGET, reported };
 }
 
 /** The parts of an experiment's spec the form reads. */
 export type FormSpec<F extends FieldTable> = Pick<ExperimentSpec<F>, 'name' | 'config' | 'presets'>;
+
+export interface FormOptions<C> {
+  /** The models a run of these settings trains (the lab's config.ts), to bound them by this device's memory. */
+  trainedModels?: (c: C) => readonly TrainedModel[];
+}
 
 export class LabForm<F extends FieldTable> {
   readonly experiment: FormSpec<F>;
@@ -67,10 +88,34 @@ export class LabForm<F extends FieldTable> {
   backend = $state<BackendChoice>('auto');
   /** What was wrong with the share link this form was filled from; empty when it was fine. */
   linkIssues = $state.raw<LinkIssue[]>([]);
+  /** What a lesson link asked for: a question, controls to hide (empty: an ordinary page). */
+  lesson = $state.raw<Lesson>(NO_LESSON);
+  /** This device's bound on a run's memory, where it is below the lab's own (MEMORY_BUDGET). */
+  readonly #deviceCheck: ((c: ConfigOf<F>) => { field: string; message: string }[]) | null;
 
-  constructor(experiment: FormSpec<F>, preset: string | null) {
+  constructor(experiment: FormSpec<F>, preset: string | null, opts: FormOptions<ConfigOf<F>> = {}) {
     this.experiment = experiment;
+    const budget = deviceBudget();
+    const models = opts.trainedModels;
+    this.#deviceCheck = models && budget.bytes < MEMORY_BUDGET
+      ? (c) => memoryProblems(models(c), (k) => this.labelOf(k), budget.bytes, ` on this device (it reports ${budget.reported} GiB of memory)`)
+      : null;
     this.applyPreset(preset);
+  }
+
+  /** A field's label, or the key itself when the experiment has no such field. */
+  labelOf(key: string): string {
+    return key === 'seed' ? 'Seed' : key === 'preset' ? 'Preset' : (this.experiment.config.fields[key]?.label ?? key);
+  }
+
+  #errorsOf(e: ConfigError): FieldErrors {
+    const errors: FieldErrors = {};
+    for (const p of e.problems) {
+      const field = fieldOf(p.field);
+      const text = `${this.labelOf(field)}: ${itemMessage(p.field, p.message)}`;
+      errors[field] = errors[field] ? `${errors[field]}; ${text}` : text;
+    }
+    return errors;
   }
 
   /** The chosen preset's full config: what overrides are measured from. */
@@ -83,10 +128,13 @@ export class LabForm<F extends FieldTable> {
     const values = $state.snapshot(this.values) as Record<string, unknown>;
     const overrides = diff(this.base, values);
     try {
-      return { config: resolveConfig(this.experiment, this.preset, overrides), overrides, errors: {} };
+      const config = resolveConfig(this.experiment, this.preset, overrides, 'label');
+      const device = this.#deviceCheck?.(config) ?? [];
+      if (device.length > 0) throw new ConfigError(`${this.experiment.name} config`, device);
+      return { config, overrides, errors: {} };
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return { config: null, overrides, errors: errorsOf(e) };
+      return { config: null, overrides, errors: this.#errorsOf(e) };
     }
   });
 
@@ -136,6 +184,9 @@ export class LabForm<F extends FieldTable> {
     // A parse of the link at hand, not state.
     // eslint-disable-next-line svelte/prefer-svelte-reactivity
     const query = new URLSearchParams(m[2]);
+    const fields = this.experiment.config.fields;
+    const lesson = takeLesson(query, Object.keys(fields));
+    for (const p of lesson.problems) issues.push({ field: p.field, label: p.field, message: p.message, given: p.given });
     // A bad seed is reported like any other field (hashToLink would reject the whole link).
     let seed: number | null = 1;
     const seedText = query.get('seed');
@@ -143,7 +194,7 @@ export class LabForm<F extends FieldTable> {
       try {
         seed = parseSeed(seedText);
       } catch {
-        issues.push({ field: 'seed', message: 'must be a non-negative integer', given: seedText });
+        issues.push({ field: 'seed', label: 'Seed', message: 'must be a non-negative integer', given: seedText });
         seed = null;
       }
       query.delete('seed');
@@ -152,22 +203,27 @@ export class LabForm<F extends FieldTable> {
     let preset = link.preset;
     if (preset !== null && !this.experiment.presets[preset]) {
       issues.push({
-        field: 'preset', message: `unknown preset (choose from ${Object.keys(this.experiment.presets).join(', ')})`, given: preset,
+        field: 'preset', label: 'Preset', message: `unknown preset (choose from ${Object.keys(this.experiment.presets).join(', ')})`, given: preset,
       });
       preset = null;
     }
-    const fields = this.experiment.config.fields;
     const coerced = coerceOverrides(fields, link.overrides);
     try {
-      resolveConfig(this.experiment, preset, coerced);
+      resolveConfig(this.experiment, preset, coerced, 'label');
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      for (const p of e.problems) issues.push({ field: p.field, message: p.message, given: link.overrides[p.field] ?? null });
+      // Every problem, each on its field: an item of a list ('families.1') on the list, with the item named.
+      for (const p of e.problems) {
+        const field = fieldOf(p.field);
+        issues.push({ field, label: this.labelOf(field), message: itemMessage(p.field, p.message), given: link.overrides[field] ?? null });
+      }
     }
     this.preset = preset;
     const known = Object.fromEntries(Object.entries(coerced).filter(([k]) => k in fields));
     this.values = { ...this.base, ...known };
     this.seed = seed;
+    this.backend = lesson.backend;
+    this.lesson = lesson.lesson;
     this.linkIssues = issues;
     return true;
   }

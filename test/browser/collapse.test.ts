@@ -15,7 +15,7 @@ import { expect, test } from 'vitest';
 import { classroomGrammar } from '../../src/core/grammar/classroom';
 import { Rng } from '../../src/core/rng';
 import { COLLAPSE_MODES } from '../../src/experiments/collapse/config';
-import { openLabPage, useLab, waitForRunStatus } from './harness';
+import { openAdjust, openLabPage, useLab, waitForRunStatus } from './harness';
 
 const lab = useLab();
 
@@ -39,10 +39,11 @@ test('collapse lab: analytic demos, the classroom preset with every mode, an upl
   await page.getByRole('tab', { name: 'Zipf vocabulary' }).click();
   await page.waitForFunction(() => /symbols, a median of [\d.,]+ survive/.test(document.querySelector('[data-testid="analytic-caption"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
   await page.locator('#z-v').fill('1');
-  await page.getByText('vocabSize: must be an integer from 2').waitFor();
+  await page.getByText('Symbols V: must be an integer from 2').waitFor();
   await page.locator('#z-v').fill('100');
 
   // --- the classroom preset, from the page, on the CPU -----------------------------
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitForRunStatus(page, 'running', 60_000);
@@ -82,6 +83,7 @@ test('collapse lab: analytic demos, the classroom preset with every mode, an upl
   writeFileSync('.scratch/story.txt', story.map((s) => `${s[0]!.toUpperCase()}${s.slice(1)}.`).join('\n'));
   await page.locator('#corpus-file').setInputFiles('.scratch/story.txt');
   expect(await page.getByTestId('upload-ok').textContent()).toMatch(/story\.txt: \d+ sentences/);
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   // The finished classroom run (seed 1) is on show until the new one (seed 2) takes its place.

@@ -9,7 +9,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { type Lab, startLab } from './harness';
+import { type Lab, openAdjust, startLab } from './harness';
 
 let lab: Lab;
 
@@ -27,7 +27,8 @@ test('diversity lab: a λ sweep from the page, its shares, results and answers',
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto(`${lab.url}/#/lab/diversity?preset=quick&seed=1&lambdas=0,x`);
   await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 120_000 });
-  expect(await page.getByTestId('link-error').textContent()).toMatch(/lambdas\.1.*must be a number/);
+  expect(await page.getByTestId('link-error').textContent()).toMatch(/λ values: item 2: must be a number/);
+  await openAdjust(page);
   await page.locator('#lambdas').fill('0, 2');
   await page.locator('#lambdas').dispatchEvent('change');
   await page.getByLabel('CPU', { exact: true }).check();

@@ -102,6 +102,13 @@ export async function openLabPage(
   return opened;
 }
 
+/** Unfold a lab page's settings (Adjust: the seed, the backend and the field table's inputs). */
+export async function openAdjust(page: Page): Promise<void> {
+  await page.locator('[data-testid="adjust"]').evaluate((d) => {
+    (d as HTMLDetailsElement).open = true;
+  });
+}
+
 /** Wait until the run panel shows the viewed run with `status` ('running', 'done', 'interrupted', …). */
 export async function waitForRunStatus(page: Page, status: string, timeout: number): Promise<void> {
   await page.waitForFunction(

@@ -17,7 +17,7 @@
  */
 import { expect, test } from 'vitest';
 import { tinyLmFiles } from '../support/tiny-onnx';
-import { openLabPage, useLab, waitForRunStatus } from './harness';
+import { openAdjust, openLabPage, useLab, waitForRunStatus } from './harness';
 
 const lab = useLab();
 
@@ -52,6 +52,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
       }
     }).observe(document.body, { childList: true, subtree: true, characterData: true });
   });
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForFunction(
@@ -105,6 +106,7 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   });
   await page.goto(`${lab().url}/${link!}&${tinyDirect.toString()}`); // same document: a hash change
   await page.getByRole('heading', { name: 'Self-improvement on puzzles' }).waitFor({ timeout: 30_000 });
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitForRunStatus(page, 'done', 120_000);
@@ -124,19 +126,21 @@ test('programs lab: a tiny local coder writes programs, the nested sandbox judge
   // The evaluation-only loop (no worked examples) on the same link, with the first run's validation pass@1 overlaid, dashed.
   await page.goto(`${lab().url}/#/lab/programs?preset=classroom&seed=2&${new URLSearchParams({ ...settings, fewShot: '0' }).toString()}`);
   await page.waitForFunction(() => (document.querySelector('#fewShot') as HTMLInputElement | null)?.value === '0');
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitForRunStatus(page, 'running', 30_000);
   await waitForRunStatus(page, 'done', 120_000);
   await page.locator(`li[data-run-id="${loopRun}"]`).getByLabel('Compare').check();
   const passChart = page.getByTestId('pass-chart');
-  await passChart.locator('.u-legend').getByText(`validation · run ${loopRun.slice(0, 8)}`).waitFor({ timeout: 10_000 });
+  await passChart.locator('[data-testid="chart-legend"]').getByText(`validation · run ${loopRun.slice(0, 8)}`).waitFor({ timeout: 10_000 });
   expect(await passChart.getByRole('img').getAttribute('aria-label')).toContain(`validation · run ${loopRun.slice(0, 8)} 0.000`);
   expect(await passChart.textContent()).toContain(`Dashed purple: validation pass@1 of run ${loopRun.slice(0, 8)}`);
 
   // Cancel while the coder writes: a long run (the same link, 1,000 new tokens a program) stops at once, saying so.
   await page.goto(`${lab().url}/#/lab/programs?preset=classroom&seed=2&${new URLSearchParams({ ...settings, maxNewTokens: '1000', iterations: '3' }).toString()}`);
   await page.waitForFunction(() => (document.querySelector('#maxNewTokens') as HTMLInputElement | null)?.value === '1000');
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.getByTestId('stream').waitFor({ timeout: 60_000 });

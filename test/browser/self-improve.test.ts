@@ -16,7 +16,7 @@ import { expect, test } from 'vitest';
 import { decodeCheckpoint } from '../../src/core/checkpoint';
 import { resolveConfig } from '../../src/experiments/config';
 import { selfImprove } from '../../src/experiments/self-improve';
-import { openLabPage, useLab, waitForRunStatus as waitForStatus } from './harness';
+import { openAdjust, openLabPage, useLab, waitForRunStatus as waitForStatus } from './harness';
 
 const lab = useLab();
 
@@ -77,6 +77,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   expect(await page.locator('#share-link').inputValue()).toContain(shareLink.replace(/&.*/, ''));
 
   // --- start on the CPU; the accuracy chart gets iteration 0 -----------------
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await waitForStatus(page, 'running', 60_000);
@@ -168,7 +169,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
 
   // --- compare: the other run's validation accuracy, dashed -------------------
   await row(page, runId!).getByLabel('Compare').check();
-  const legend = page.locator('[data-testid="accuracy-chart"] .u-legend');
+  const legend = page.locator('section[aria-labelledby="charts-title"] > [data-testid="chart-legend"]'); // one key for the panel
   await legend.getByText(`validation · run ${runId!.slice(0, 8)}`).waitFor({ timeout: 10_000 });
   await page.locator('[data-testid="accuracy-chart"]').screenshot({ path: '.scratch/self-improve-compare.png' });
 
@@ -208,23 +209,23 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   const linkError = page.getByTestId('link-error');
   await linkError.waitFor({ timeout: 10_000 });
   const linkText = (await linkError.textContent()) ?? '';
-  expect(linkText).toContain('iterations: must be an integer from 0 to 10000 (the link says “lots”)');
+  expect(linkText).toContain('Iterations: must be an integer from 0 to 10000 (the link says “lots”)');
   expect(linkText).toContain('colour: unknown key (the link says “blue”)');
-  expect(await page.locator('#iterations-error').textContent()).toContain('iterations: must be an integer from 0 to 10000');
+  expect(await page.locator('#iterations-error').textContent()).toContain('Iterations: must be an integer from 0 to 10000');
   expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
   await page.screenshot({ path: '.scratch/self-improve-bad-link.png' });
   // A rule across fields, on a fresh load of the link.
   await page.goto(`${lab().url}/#/lab/self-improve?preset=classroom&seed=1&nHeads=3`);
   await page.reload();
   await linkError.waitFor({ timeout: 30_000 });
-  expect(await linkError.textContent()).toContain('nHeads: must divide dModel (64) (the link says “3”)');
-  expect(await page.locator('#nHeads-error').textContent()).toBe('nHeads: must divide dModel (64)');
+  expect(await linkError.textContent()).toContain('Heads: must divide Width (64) (the link says “3”)');
+  expect(await page.locator('#nHeads-error').textContent()).toBe('Heads: must divide Width (64)');
   expect(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled()).toBe(true);
 
   // A bad seed in a link is named too, and the rest of the link still fills the form.
   await page.goto(`${lab().url}/#/lab/self-improve?preset=grokking&seed=-4&dModel=64`);
-  await page.waitForFunction(() => (document.querySelector('[data-testid="link-error"]')?.textContent ?? '').includes('seed: must be a non-negative integer'));
-  expect(await page.getByRole('radio', { name: /^grokking/ }).isChecked()).toBe(true);
+  await page.waitForFunction(() => (document.querySelector('[data-testid="link-error"]')?.textContent ?? '').includes('Seed: must be a non-negative integer'));
+  expect(await page.getByRole('radio', { name: /^grokking(?!-)/ }).isChecked()).toBe(true);
   expect(await page.locator('#dModel').inputValue()).toBe('64');
 
   // Editing the form: the URL follows it, and settings that ask for more puzzles than exist are caught before a run.

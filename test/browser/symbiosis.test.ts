@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Rng, keyFromSeed } from '../../src/core/rng';
 import { tinyLmFiles } from '../support/tiny-onnx';
-import { type Lab, startLab } from './harness';
+import { type Lab, openAdjust, startLab } from './harness';
 
 let lab: Lab;
 
@@ -62,6 +62,7 @@ test('symbiosis lab: upload a dataset, run the four methods from the page, read 
   await page.getByTestId('dataset-chosen').waitFor({ timeout: 30_000 });
   expect(await page.getByTestId('dataset-chosen').textContent()).toContain('3 classes');
 
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForFunction(
@@ -120,6 +121,7 @@ test('symbiosis lab: upload a dataset, run the four methods from the page, read 
   expect(await page.locator('#generator').inputValue()).toBe('pretrained');
   expect(await page.locator('#pretrainedModel').inputValue()).toBe('/tiny-models/lm');
   await page.locator('li[data-dataset-id]').first().getByRole('button', { name: 'Use' }).click();
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.locator('.run-panel .which', { hasText: 'seed 2' }).waitFor({ timeout: 60_000 });

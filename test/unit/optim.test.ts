@@ -11,6 +11,21 @@ test('lrAt: linear warmup, cosine to the floor, flat after', () => {
   expect(lrAt(100, c)).toBeCloseTo(0.1, 12);
 });
 
+test('lrAt with a hold: warmup, the peak held, then the cosine over what is left', () => {
+  // warmup 2, hold 6 (steps 2…7 at the peak), cosine over steps 8…12 to 0 at 12.
+  const c = { ...defaultOptimConfig, learningRate: 2, minLrRatio: 0, warmupSteps: 2, holdSteps: 6, totalSteps: 12 };
+  expect([0, 1].map((s) => lrAt(s, c))).toEqual([1, 2]);
+  expect([2, 5, 7, 8].map((s) => lrAt(s, c))).toEqual([2, 2, 2, 2]);
+  expect(lrAt(10, c)).toBeCloseTo(1, 12); // half way through the cosine: 2·(1 + cos(π/2))/2
+  expect(lrAt(11, c)).toBeCloseTo(1 - Math.SQRT1_2, 12); // 2·(1 + cos(3π/4))/2
+  expect(lrAt(12, c)).toBe(0);
+  expect(lrAt(50, c)).toBe(0);
+  // holdSteps 0 is the schedule without a hold, value for value.
+  const plain = { ...defaultOptimConfig, warmupSteps: 3, totalSteps: 40 };
+  for (let s = 0; s < 45; s++) expect(lrAt(s, { ...plain, holdSteps: 0 })).toBe(lrAt(s, plain));
+  expect(() => validateOptimConfig({ ...c, holdSteps: -1 })).toThrow(/holdSteps/);
+});
+
 test('clipping follows clip_grad_norm_', () => {
   expect(globalNorm(Float32Array.from([3, 4]))).toBe(5);
   expect(clipScale(5, 1)).toBeCloseTo(1 / (5 + 1e-6), 12);

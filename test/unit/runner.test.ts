@@ -12,6 +12,26 @@ import { tinyEmbedderFiles, writeModelFiles } from '../support/tiny-onnx';
 const out = mkdtempSync(join(tmpdir(), 'lab-run-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
+test('run self-improve --preset grokking-classroom (shrunk) writes the verdict and both arms\' final accuracies', async () => {
+  const dir = join(out, 'grok');
+  const tiny = { modulus: '7', trainFraction: '0.5', dModel: '8', nHeads: '2', warmStartSteps: '30', cooldownSteps: '10', evalEvery: '10' };
+  await runExperiment({ experiment: 'self-improve', preset: 'grokking-classroom', seed: 2, out: dir, overrides: tiny });
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+  // The verdict is the weight-decay arm's, with both steps named whether or not it grokked.
+  expect(summary.grokking).toEqual(summary.decay.grokking);
+  expect(Object.keys(summary.grokking)).toEqual(expect.arrayContaining(['detected', 'trainSaturatedAt', 'valReachedAt']));
+  for (const arm of [summary.decay, summary.noDecay]) {
+    expect(arm.final.step).toBe(30);
+    // Accuracy on every pair: k / 25 for train (round(0.5 · 49)), k / 24 for validation.
+    expect(Number.isInteger(Math.round(arm.final.train * 25 * 1e9) / 1e9)).toBe(true);
+    expect(Number.isInteger(Math.round(arm.final.val * 24 * 1e9) / 1e9)).toBe(true);
+    expect(arm.seconds).toBeGreaterThan(0);
+  }
+  expect(summary.iterations).toEqual([{ iteration: 0, accuracy: { train: summary.decay.final.train, val: summary.decay.final.val, test: null } }]);
+  const puzzles = readFileSync(join(dir, 'puzzles.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(puzzles).toHaveLength(49);
+});
+
 test('run self-improve writes metrics.jsonl, puzzles.jsonl, summary.json, run.jsonl and the model', async () => {
   const tiny = {
     families: 'reverse', minDifficulty: '1', maxDifficulty: '1', trainSize: '16', valSize: '6', testSize: '6', seedSetSize: '8',

@@ -10,8 +10,11 @@ import { verify } from '../../src/core/puzzles';
 import { coerceOverrides, hashToLink, linkToHash, overridesToStrings, resolveConfig } from '../../src/experiments/config';
 import { selfImprove } from '../../src/experiments/self-improve';
 import type { SelfImproveConfig } from '../../src/experiments/self-improve/config';
-import { evaluations, iterations } from '../../src/experiments/self-improve/report';
-import { runSplits } from '../../src/experiments/self-improve/splits';
+import { residueBatch, residueOptim } from '../../src/experiments/self-improve/grokking';
+import { evaluations, grokPoints, iterations } from '../../src/experiments/self-improve/report';
+import { lrAt } from '../../src/core/optim';
+import { residueTokenizer } from '../../src/core/puzzles/residues';
+import { labSplits, runSplits } from '../../src/experiments/self-improve/splits';
 import { CheckpointError } from '../../src/experiments/session';
 import { RunCancelled } from '../../src/experiments/types';
 import { parseRunArgs } from '../../bin/run-experiment';
@@ -129,10 +132,72 @@ describe('metrics', () => {
 
   test('grokking rule: detected only when validation comes long after training', () => {
     const late = [{ step: 100, train: 0.5, val: 0.1 }, { step: 200, train: 1, val: 0.1 }, { step: 1000, train: 1, val: 0.95 }];
-    expect(detectGrokking(late)).toEqual({ detected: true, step: 1000, trainSaturatedAt: 200, delay: 5 });
+    expect(detectGrokking(late)).toEqual({ detected: true, step: 1000, trainSaturatedAt: 200, valReachedAt: 1000, delay: 5 });
     const together = [{ step: 100, train: 1, val: 0.95 }];
     expect(detectGrokking(together)).toMatchObject({ detected: false, reason: expect.stringMatching(/rose with training/) });
     expect(detectGrokking([{ step: 1, train: 0.2, val: 0 }])).toMatchObject({ detected: false, reason: expect.stringMatching(/train accuracy never/) });
     expect(detectGrokking([{ step: 1, train: 1, val: 0 }])).toMatchObject({ detected: false, reason: expect.stringMatching(/validation accuracy never/) });
+  });
+});
+
+describe('the residue-table task (grokking-classroom)', () => {
+  test('the preset is a valid config of the residue task, with its no-weight-decay arm; bad table settings are named', () => {
+    const c = resolveConfig(selfImprove, 'grokking-classroom', {});
+    expect(c).toMatchObject({
+      task: 'residue table', modulus: 31, operation: '+', trainFraction: 0.4, compareNoDecay: true, weightDecay: 1,
+      dModel: 32, nLayers: 1, nHeads: 4, warmStartSteps: 2500, cooldownSteps: 500, evalEvery: 10, learningRate: 1e-2,
+    });
+    const splits = labSplits(c, 1);
+    expect([splits.train.length, splits.val.length, splits.test.length]).toEqual([384, 577, 0]);
+    // The schedule: warmup to the peak by step 9, held to step 1,999, a cosine to 0 at 2,500.
+    const o = residueOptim(c, c.weightDecay);
+    expect([lrAt(9, o), lrAt(1999, o), lrAt(2250, o), lrAt(2500, o)]).toEqual([1e-2, 1e-2, expect.closeTo(5e-3, 12), 0]);
+    expect(o.beta2).toBe(0.999);
+    const base = { task: 'residue table' } as const;
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { ...base, evalEvery: 0 })).toThrow(/evalEvery: must be > 0 for a residue-table run/);
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { cooldownSteps: 2495 })).toThrow(/cooldownSteps: with the 10 warmup steps, must fit in warmStartSteps \(2500\)/);
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { trainFraction: 1 })).toThrow(/trainFraction: leaves no pair/);
+    expect(() => resolveConfig(selfImprove, 'grokking-classroom', { modulus: 200 })).toThrow(/modulus: must be an integer from 2 to 113/);
+  });
+
+  test('a batch is every pair of a split: a ∘ b = as four ids, the answer the target at "="', () => {
+    const tok = residueTokenizer(5, '+');
+    const pairs = [{ prompt: '3 + 4 =', answer: '2' }, { prompt: '0 + 1 =', answer: '1' }].map((q) => ({
+      ...q, family: 'modular' as const, difficulty: 1, answerKind: 'integer' as const, meta: {},
+    }));
+    const b = residueBatch(pairs, (t) => tok.encode(t));
+    // Words 0…4 are ids 0…4, '+' is 5, '=' is 6.
+    expect(Array.from(b.inputs)).toEqual([3, 5, 4, 6, 0, 5, 1, 6]);
+    expect(Array.from(b.targets)).toEqual([0, 0, 0, 2, 0, 0, 0, 1]);
+    expect(Array.from(b.weights)).toEqual([0, 0, 0, 0.5, 0, 0, 0, 0.5]);
+  });
+
+  test('a tiny table run: both arms from the same parameters, evaluated on every pair, the summary judging each', async () => {
+    const c = resolveConfig(selfImprove, 'grokking-classroom', {
+      modulus: 7, trainFraction: 0.5, dModel: 8, nHeads: 2, warmStartSteps: 25, cooldownSteps: 5, evalEvery: 10,
+    });
+    const run = await runTiny(selfImprove, c);
+    expect(run.error).toBeNull();
+    const decay = grokPoints(run.records, 'decay');
+    const none = grokPoints(run.records, 'none');
+    expect(decay.map((r) => r.step)).toEqual([0, 10, 20, 25]);
+    expect(none.map((r) => r.step)).toEqual([0, 10, 20, 25]);
+    // Same init: identical at step 0; then weight decay shrinks the decayed norm.
+    expect({ ...none[0], arm: 'decay', seconds: 0 }).toEqual({ ...decay[0], seconds: 0 });
+    expect(decay.at(-1)!.decayedNorm).toBeLessThan(none.at(-1)!.decayedNorm);
+    const [nTrain, nVal] = [25, 24]; // round(0.5 · 49) = 25 (24.5 rounds up), the other 24 validate
+    for (const r of [...decay, ...none]) {
+      expect(Number.isInteger(r.train * nTrain) && Number.isInteger(r.val * nVal)).toBe(true);
+      expect(r.fourier.shares).toHaveLength(3); // frequencies 1…⌊7/2⌋
+      expect(r.fourier.shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    }
+    expect(iterations(run.records).map((r) => [r.iteration, r.accuracy.train, r.accuracy.val])).toEqual([[0, decay.at(-1)!.train, decay.at(-1)!.val]]);
+    const s = run.summary!;
+    expect(s.decay?.final).toMatchObject({ step: 25, train: decay.at(-1)!.train, val: decay.at(-1)!.val });
+    expect(s.noDecay?.final).toMatchObject({ step: 25, train: none.at(-1)!.train, val: none.at(-1)!.val });
+    expect(s.grokking).toEqual(s.decay!.grokking);
+    expect(run.checkpoints.map((k) => k.at)).toEqual([{ iteration: 0 }]);
+    const progress = run.events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(progress.at(-1)).toMatchObject({ done: progress.at(-1)!.total });
   });
 });

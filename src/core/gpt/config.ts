@@ -61,6 +61,12 @@ export interface OptimConfig {
   warmupSteps: number;
   /** Total steps; the cosine reaches the floor here and stays there. */
   totalSteps: number;
+  /**
+   * Steps held at the peak after the warmup before the cosine starts (absent
+   * or 0: the cosine starts at once). Warmup, hold, then a cosine over the
+   * remaining totalSteps − warmupSteps − holdSteps steps.
+   */
+  holdSteps?: number;
   /** Decoupled weight decay on matrices and embeddings (not biases/LayerNorm). */
   weightDecay: number;
   beta1: number;
@@ -87,6 +93,7 @@ const optimConfigSchema = v.strictObject({
   minLrRatio: finiteIn(0, 1),
   warmupSteps: v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0)),
   totalSteps: positiveInt(),
+  holdSteps: v.optional(v.pipe(v.number(), v.integer('must be an integer'), v.minValue(0))),
   weightDecay: finiteIn(0, 10),
   beta1: finiteIn(0, 0.999999),
   beta2: finiteIn(0, 0.999999),
@@ -174,4 +181,36 @@ export function countParams(config: GptConfig): number {
 /** The subarray of `buffer` for one view (no copy). */
 export function viewOf(buffer: Float32Array, view: ParamView): Float32Array {
   return buffer.subarray(view.offset, view.offset + view.size);
+}
+
+/** What training a model takes per optimizer step, known before anything is allocated. */
+export interface TrainingFootprint {
+  params: number;
+  /** Weights, gradients and both AdamW moments: 4 float32 per parameter, bytes. */
+  paramBytes: number;
+  /** Forward activations and backward scratch of one (B,T) batch, bytes. */
+  activationBytes: number;
+  /** paramBytes + activationBytes. */
+  bytes: number;
+  /** FLOPs of one forward and backward pass over the batch (nanoGPT's 6·P + 12·L·C·T per token). */
+  flopsPerStep: number;
+}
+
+/**
+ * The memory and work of one training step of `config` on B sequences of T
+ * tokens, as the CPU backend allocates them (backends/cpu.ts allocActs and
+ * allocGradScratch), per token (N = B·T rows):
+ *   each block: 18C + 4 floats (LayerNorms, qkv 3C, attention output, MLP 4C + 4C, residuals) and NH·T attention weights;
+ *   the embedding and final LayerNorm 2C + 3, the logits V;
+ *   the backward scratch V + 15C.
+ * The WebGPU backend holds about the same. Used to refuse a setting before a run allocates it.
+ */
+export function trainingFootprint(config: GptConfig, B: number, T = config.contextLength): TrainingFootprint {
+  const { vocabSize: V, dModel: C, nLayers: L, nHeads: NH } = config;
+  const params = countParams(config);
+  const N = B * T;
+  const perToken = L * (18 * C + 4 + NH * T) + 2 * C + 3 + V + (V + 15 * C);
+  const paramBytes = 16 * params;
+  const activationBytes = 4 * N * perToken;
+  return { params, paramBytes, activationBytes, bytes: paramBytes + activationBytes, flopsPerStep: N * (6 * params + 12 * L * C * T) };
 }

@@ -24,7 +24,7 @@ export interface GrokRule {
 export const defaultGrokRule: GrokRule = { trainThreshold: 0.95, valThreshold: 0.9, minDelay: 2 };
 
 export type GrokResult =
-  | { detected: true; step: number; trainSaturatedAt: number; delay: number }
+  | { detected: true; step: number; trainSaturatedAt: number; valReachedAt: number; delay: number }
   | { detected: false; reason: string; trainSaturatedAt: number | null; valReachedAt: number | null };
 
 export function detectGrokking(points: readonly GrokPoint[], rule: GrokRule = defaultGrokRule): GrokResult {
@@ -46,5 +46,5 @@ export function detectGrokking(points: readonly GrokPoint[], rule: GrokRule = de
       trainSaturatedAt: sTrain, valReachedAt: sVal,
     };
   }
-  return { detected: true, step: sVal, trainSaturatedAt: sTrain, delay };
+  return { detected: true, step: sVal, trainSaturatedAt: sTrain, valReachedAt: sVal, delay };
 }

@@ -6,7 +6,10 @@
  * perplexity still rises under replace, but the diversity measures move
  * slowly: the `pure-sampling` preset).
  */
-import { type ConfigOf, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num } from '../fields';
+import { CLASSROOM_GRAMMAR } from '../../core/grammar/classroom';
+import {
+  type ConfigOf, type TrainedModel, bool, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num,
+} from '../fields';
 import type { Preset } from '../types';
 
 export const COLLAPSE_MODES = ['replace', 'accumulate', 'real-mix', 'accumulate-subsample'] as const;
@@ -85,11 +88,23 @@ export const fields = {
   gaussianSeeds: int(200, 1, 10_000, { label: 'Gaussian seeds', group: MEASURING, doc: 'The analytic Gaussian demo: seeds (for the 10–90% band).' }),
 };
 
-export const config = defineConfig(fields, [headsDivideWidth], {
+export type CollapseConfig = ConfigOf<typeof fields>;
+
+/**
+ * The model a run trains, from the settings alone: word tokens (the grammar's
+ * words, or an upload's kept vocabulary, plus BOS, EOS and <unk>) and a
+ * context of the longest sentence (the grammar's 20 words; an upload's are cut
+ * to about as many) with BOS and EOS.
+ */
+export function trainedModels(c: CollapseConfig): TrainedModel[] {
+  const words = c.corpus === 'grammar' ? CLASSROOM_GRAMMAR.classes.reduce((n, k) => n + k.words.length, 0) : c.uploadMaxVocab;
+  const contextLength = Math.ceil((CLASSROOM_GRAMMAR.maxWords + 2) / 8) * 8;
+  return [{ gpt: { vocabSize: words + 3, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads }, batch: c.batchSize, what: 'the model' }];
+}
+
+export const config = defineConfig(fields, [headsDivideWidth, ...memoryRules(trainedModels)], {
   Model: 'A word-level GPT trained from scratch; its context fits the longest sentence.',
 });
-
-export type CollapseConfig = ConfigOf<typeof fields>;
 
 export const presets: Record<string, Preset<CollapseConfig>> = {
   classroom: {

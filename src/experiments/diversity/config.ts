@@ -7,9 +7,12 @@
  * and summary.json list keys in it); the form's fieldsets gather by group.
  */
 import * as v from 'valibot';
+import { PUZZLE_ALPHABET } from '../../core/puzzles';
 import { SPLIT_NAMES, type SplitName } from '../../core/puzzles/splits';
+import { targetLevel } from '../../core/puzzles/targets';
+import { CharTokenizer } from '../../core/tokenizer/char';
 import {
-  type ConfigOf, type Rule, atMost, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, numbers,
+  type ConfigOf, type Rule, type TrainedModel, atMost, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num, numbers,
 } from '../fields';
 import type { Preset } from '../types';
 
@@ -119,26 +122,42 @@ export function splitSize(c: Pick<DiversityConfig, 'trainTargets' | 'valTargets'
   return s === 'train' ? c.trainTargets : s === 'val' ? c.valTargets : c.testTargets;
 }
 
+/**
+ * The model a run trains, from the settings alone: character tokens, a context
+ * of BOS, the prompt ("=" and a target of up to 5 digits) and the longest answer
+ * of the difficulty, and a step over the quality rows plus the surrogate rows
+ * of one diversity estimate (P prompts × n samples).
+ */
+export function trainedModels(c: DiversityConfig): TrainedModel[] {
+  const level = c.difficulty >= 1 && c.difficulty <= 3 ? targetLevel(c.difficulty) : targetLevel(3);
+  const contextLength = Math.ceil((1 + 7 + level.maxLength + 1) / 8) * 8;
+  return [{
+    gpt: { vocabSize: new CharTokenizer(PUZZLE_ALPHABET).vocabSize, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+    batch: c.batchSize + c.promptsPerEstimate * c.samplesPerPrompt, what: 'the model',
+  }];
+}
+
 const rules: Rule<DiversityConfig>[] = [
   atMost('minTarget', 'maxTarget'),
   headsDivideWidth,
   {
     field: 'setSize',
     ok: (c) => c.objective !== 'polychromic' || c.setSize < c.samplesPerPrompt,
-    message: (c) => `must be < samplesPerPrompt (${c.samplesPerPrompt})`,
+    message: (c, name) => `must be < ${name('samplesPerPrompt')} (${c.samplesPerPrompt})`,
   },
   atMost('promptsPerEstimate', 'trainTargets'),
   atMost('passK', 'evalSamples'),
   {
     field: 'diagnoseEvery',
     ok: (c) => c.diagnoseEvery % c.diversityEvery === 0,
-    message: (c) => `must be a multiple of diversityEvery (${c.diversityEvery})`,
+    message: (c, name) => `must be a multiple of ${name('diversityEvery')} (${c.diversityEvery})`,
   },
   {
     field: 'evalSplits',
     ok: (c) => c.evalSplits.every((s) => splitSize(c, s) > 0),
     message: (c) => `includes an empty split (${c.evalSplits.filter((s) => splitSize(c, s) === 0).join(', ')})`,
   },
+  ...memoryRules(trainedModels),
 ];
 
 export const config = defineConfig(fields, rules, {

@@ -7,7 +7,10 @@
  */
 import { CODER_MODEL_IDS, DEFAULT_CODER_MODEL } from '../../core/models';
 import { FAMILY_NAMES } from '../../core/puzzles';
-import { type ConfigOf, atMost, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField } from '../fields';
+import {
+  type ConfigOf, type TrainedModel, atMost, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num, pretrainedModelField,
+} from '../fields';
+import { MAX_BODY_LENGTH } from './grammar';
 import type { Preset } from '../types';
 
 const PUZZLES = 'Puzzles';
@@ -96,10 +99,24 @@ export const fields = {
 
 export type ProgramsConfig = ConfigOf<typeof fields>;
 
+/**
+ * The model a run trains, estimated from the settings alone: none with the
+ * pretrained coder (it learns in context); with the GPT coder, printable
+ * ASCII and a newline (96 characters, 3 special ids) and a context that holds
+ * the longest puzzle prompt (48 characters at difficulty 10) and the longest
+ * body the grammar writes, as gpt.ts sizes it.
+ */
+export function trainedModels(c: ProgramsConfig): TrainedModel[] {
+  if (c.coder !== 'gpt') return [];
+  const contextLength = Math.ceil((1 + 48 + 1 + MAX_BODY_LENGTH + 8) / 8) * 8;
+  return [{ gpt: { vocabSize: 96 + 3, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads }, batch: c.batchSize, what: "the lab's GPT" }];
+}
+
 export const config = defineConfig(fields, [
   atMost('minDifficulty', 'maxDifficulty'),
   atMost('passK', 'samplesPerProblem'),
   headsDivideWidth,
+  ...memoryRules<ProgramsConfig>(trainedModels),
 ], {
   [CODER]: 'The pretrained coder cannot be fine-tuned in a browser: it learns in context, from the programs it got right.',
   [GPT]: 'Used when the coder is gpt: a character-level GPT trained here from scratch (docs/programs.md says what it can and cannot write).',

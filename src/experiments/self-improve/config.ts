@@ -4,9 +4,11 @@
  * The defaults are the classroom setting: reversing 3–4 digits, where a
  * 30-example warm start gives partial skill for the loop to build on.
  */
-import { FAMILY_NAMES } from '../../core/puzzles';
+import { FAMILY_NAMES, PUZZLE_ALPHABET } from '../../core/puzzles';
+import { MAX_MODULUS, MIN_MODULUS, RESIDUE_OPERATIONS } from '../../core/puzzles/residues';
+import { CharTokenizer } from '../../core/tokenizer/char';
 import {
-  type ConfigOf, atMost, bool, defineConfig, headsDivideWidth, int, list, modelShapeFields, num,
+  type ConfigOf, type Rule, type TrainedModel, atMost, bool, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num,
 } from '../fields';
 import type { Preset } from '../types';
 
@@ -14,8 +16,16 @@ const PUZZLES = 'Puzzles';
 const TRAINING = 'Training';
 const LOOP = 'The loop';
 const EVALUATION = 'Evaluation';
+const TABLE = 'Residue table (grokking)';
+
+/** What a run trains on: the loop over puzzles, or one operation's whole table of residues (docs/grokking.md). */
+export const TASKS = ['puzzles', 'residue table'] as const;
 
 export const fields = {
+  task: menu(TASKS, 'puzzles', {
+    label: 'Task', group: PUZZLES, hint: 'the self-improvement loop, or a residue table to watch grokking',
+    doc: "'puzzles': the self-improvement loop. 'residue table': supervised full-batch training on a ∘ b mod p, one token per residue, with the grokking views (docs/grokking.md); the loop's fields are then unused.",
+  }),
   families: list(FAMILY_NAMES, ['reverse'], 'family', {
     label: 'Families', group: PUZZLES, hint: 'puzzle kinds mixed in every split',
     doc: 'Puzzle families mixed in every split (docs/puzzles.md).',
@@ -38,7 +48,7 @@ export const fields = {
   ...modelShapeFields({ dModel: 64, nLayers: 2, nHeads: 4 }, 'Model', 'the character-level GPT'),
   warmStartSteps: int(120, 0, 1_000_000, {
     label: 'Warm-start steps', group: TRAINING, hint: 'supervised, on the seed set',
-    doc: 'Supervised steps on the seed set before iteration 0, so the model can attempt anything at all.',
+    doc: 'Supervised steps on the seed set before iteration 0, so the model can attempt anything at all (task residue table: all of its full-batch steps).',
   }),
   iterations: int(4, 0, 10_000, {
     label: 'Iterations', group: TRAINING, hint: 'attempt → verify → fine-tune', doc: 'Self-improvement iterations after the warm start.',
@@ -80,22 +90,86 @@ export const fields = {
     doc: 'n samples per problem for pass@k on every split (0 disables pass@k).',
   }),
   passK: int(2, 1, 256, { label: 'k of pass@k', group: EVALUATION, hint: '≤ the samples', doc: 'k of pass@k (≤ passSamples).' }),
+  modulus: int(31, MIN_MODULUS, MAX_MODULUS, {
+    label: 'Modulus p', group: TABLE, hint: 'the table has p² pairs', doc: 'p of the residue table a ∘ b mod p (task: residue table).',
+  }),
+  operation: menu(RESIDUE_OPERATIONS, '+', { label: 'Operation', group: TABLE, hint: 'a ∘ b mod p', doc: 'The operation ∘ of the residue table.' }),
+  trainFraction: num(0.4, 0, 1, {
+    label: 'Train fraction', group: TABLE, hint: 'of the p² pairs; the rest is validation',
+    doc: 'Fraction of the table trained on (rounded to whole pairs); every other pair validates. Near 0.4 is the grokking threshold at p = 31.',
+  }, { above: true }),
+  cooldownSteps: int(500, 0, 1_000_000, {
+    label: 'Cooldown steps', group: TABLE, hint: 'cosine to 0 over the last steps; before it the rate is constant',
+    doc: 'Residue table: 10 warmup steps, the peak rate held, then a cosine to 0 over the last cooldownSteps of warmStartSteps (β2 0.999).',
+  }),
+  compareNoDecay: bool(false, {
+    label: 'Compare without weight decay', group: TABLE, hint: 'also train a copy with weight decay 0, same init and split',
+    doc: 'Residue table: train a second arm with weightDecay 0 from the same initial parameters on the same split, step for step beside the first.',
+  }),
   evalEvery: int(0, 0, 1_000_000, {
     label: 'Evaluate every', group: EVALUATION, hint: 'steps, for the grokking view; 0: per iteration',
     doc: 'Evaluate train/val accuracy every this many optimizer steps for the grokking view (0: per iteration only).',
   }),
 };
 
+type TableFields = { task: (typeof TASKS)[number]; modulus: number; trainFraction: number; warmStartSteps: number; cooldownSteps: number; evalEvery: number };
+
+const isTable = (c: TableFields) => c.task === 'residue table';
+const trainPairs = (c: TableFields) => Math.round(c.trainFraction * c.modulus ** 2);
+
+/** A residue-table run trains at least one pair and validates on at least one, evaluates step-wise, and cools down within its steps. */
+const residueTableRules: Rule<TableFields>[] = [
+  {
+    field: 'trainFraction',
+    ok: (c) => !isTable(c) || (trainPairs(c) >= 1 && trainPairs(c) < c.modulus ** 2),
+    message: (c) => `leaves no pair for training or none for validation out of ${c.modulus}² = ${c.modulus ** 2}`,
+  },
+  { field: 'evalEvery', ok: (c) => !isTable(c) || c.evalEvery > 0, message: () => 'must be > 0 for a residue-table run (its views are step-wise)' },
+  {
+    field: 'cooldownSteps',
+    ok: (c) => !isTable(c) || c.cooldownSteps + 10 <= c.warmStartSteps,
+    message: (c, name) => `with the 10 warmup steps, must fit in ${name('warmStartSteps')} (${c.warmStartSteps})`,
+  },
+];
+
+type Config = ConfigOf<typeof fields>;
+
+/**
+ * The model a run trains, estimated from the settings alone (the run fits its
+ * context to the puzzles drawn): character tokens, and a context that holds
+ * the longest puzzle of any family (48 characters with its answer at
+ * difficulty 10), twice over with rationalisation's hint; a residue table's
+ * V = p + 5 ids over T = 4 positions.
+ */
+export function trainedModels(c: Config): TrainedModel[] {
+  // A residue-table run: one token per residue and a few for the operation and '=' (V = p + 5), four positions, and
+  // full batches (grokking.ts): every training pair in one step, every validation pair in one evaluation.
+  if (c.task === 'residue table') {
+    const train = trainPairs(c);
+    return [{
+      gpt: { vocabSize: c.modulus + 5, contextLength: 4, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+      batch: Math.max(1, train, c.modulus ** 2 - train), what: 'the model',
+    }];
+  }
+  const contextLength = c.rationalization ? 104 : 56;
+  return [{
+    gpt: { vocabSize: new CharTokenizer(PUZZLE_ALPHABET).vocabSize, contextLength, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads },
+    batch: c.batchSize, what: 'the model',
+  }];
+}
+
 export const config = defineConfig(fields, [
   atMost('minDifficulty', 'maxDifficulty'),
   atMost('seedSetSize', 'trainSize'),
   headsDivideWidth,
   atMost('passK', 'passSamples', (c) => c.passSamples > 0),
+  ...residueTableRules,
+  ...memoryRules<Config>(trainedModels),
 ], {
   Model: 'A character-level GPT trained from scratch; its context fits the longest puzzle.',
 });
 
-export type SelfImproveConfig = ConfigOf<typeof fields>;
+export type SelfImproveConfig = Config;
 
 export const presets: Record<string, Preset<SelfImproveConfig>> = {
   classroom: {
@@ -116,6 +190,14 @@ export const presets: Record<string, Preset<SelfImproveConfig>> = {
       trainSize: 3000, valSize: 500, testSize: 500, seedSetSize: 3000,
       dModel: 128, nLayers: 1, nHeads: 4, warmStartSteps: 20_000, iterations: 0,
       batchSize: 512, learningRate: 1e-3, weightDecay: 1.0, evalEvery: 250, passSamples: 0,
+    },
+  },
+  'grokking-classroom': {
+    description: 'a + b mod 31 from 40% of its table, full-batch AdamW with weight decay 1, beside a copy without weight decay: training saturates by step ~100, validation jumps after step 1,000 (docs/grokking.md).',
+    overrides: {
+      task: 'residue table', modulus: 31, operation: '+', trainFraction: 0.4, cooldownSteps: 500, compareNoDecay: true,
+      dModel: 32, nLayers: 1, nHeads: 4, warmStartSteps: 2500, iterations: 0,
+      learningRate: 1e-2, weightDecay: 1.0, evalEvery: 10, passSamples: 0,
     },
   },
 };

@@ -53,7 +53,43 @@ export const evalRecord = v.object({
 });
 export type EvalRecord = v.InferOutput<typeof evalRecord>;
 
-export const record = v.variant('kind', [iterationRecord, evalRecord], 'must be an iteration or eval record');
+/** The arms of a residue-table run: with the config's weight decay, and the comparison copy with none. */
+export const ARMS = ['decay', 'none'] as const;
+export type Arm = (typeof ARMS)[number];
+
+/**
+ * A residue-table run's evaluation of one arm at an optimizer step, on every
+ * pair of both splits: the grokking views' points (docs/grokking.md).
+ */
+export const grokRecord = v.object({
+  kind: v.literal('grok'),
+  arm: v.picklist(ARMS),
+  step: count,
+  /** Seconds since the run started. */
+  seconds: real,
+  /** Greedy accuracy (fraction) and mean cross-entropy (nats) of the answer token, on every train and validation pair. */
+  train: real,
+  val: real,
+  trainLoss: real,
+  valLoss: real,
+  /** ‖θ‖₂ over every parameter, and over the views weight decay acts on (matrices and embeddings; core/metrics/fourier). */
+  weightNorm: real,
+  decayedNorm: real,
+  /** The residue embeddings' Fourier spectrum (core/metrics/fourier embeddingFourier): shares[i] is frequency i + 1's. */
+  fourier: v.object({
+    shares: v.array(real),
+    constantShare: real,
+    topShare: real,
+    topM: count,
+    normalizedEntropy: real,
+    effectiveFrequencies: real,
+    keyFrequencies: v.array(count),
+    keyShare: real,
+  }),
+});
+export type GrokRecord = v.InferOutput<typeof grokRecord>;
+
+export const record = v.variant('kind', [iterationRecord, evalRecord, grokRecord], 'must be an iteration, eval or grok record');
 export type SelfImproveRecord = v.InferOutput<typeof record>;
 
 /** Where sample sets and checkpoints belong: after iteration i (0 is the warm start). */

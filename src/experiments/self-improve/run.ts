@@ -7,7 +7,8 @@
  *   warm start: supervised fine-tuning on the seed set; evaluate → iteration 0
  *   iteration i = 1…N: attempt (k samples per training problem) → verify and
  *     keep → fine-tune on seed set + kept → evaluate → checkpoint
- * Evaluations every `evalEvery` steps feed the grokking monitor.
+ * Evaluations every `evalEvery` steps feed the grokking monitor. The task
+ * 'residue table' trains a modular table instead, for grokking (grokking.ts).
  */
 import type { Backend } from '../../core/backend';
 import type { GptConfig } from '../../core/gpt/config';
@@ -23,12 +24,13 @@ import { type StepPoint, epochCycler, finalLoss, phaseOptim, resetOptimizer, tra
 import { RunSession, streamKey } from '../session';
 import type { RunContext } from '../types';
 import type { SelfImproveConfig } from './config';
+import { residuePlan, runResidueTable } from './grokking';
 import {
   type AttemptRow, type EvalRecord, type IterationRecord, type LoopState, type SelfImprovePosition, type SelfImproveRecord,
   STATE_VERSION, position, record, state as stateSchema,
 } from './records';
 import { type SelfImproveSummary, summarize } from './report';
-import { PART, STREAM, runSplits } from './splits';
+import { PART, STREAM, labSplits, runSplits } from './splits';
 import { selfImproveSpec } from './spec';
 
 /** Samples per progress unit: one unit per optimizer step and per 16 generated answers. */
@@ -242,10 +244,16 @@ class SelfImproveRun {
 /** Run the experiment: setup, the warm start (or the checkpoint), the loop, the summary. */
 export async function run(c: SelfImproveConfig, ctx: RunContext): Promise<SelfImproveSummary> {
   const session = new RunSession(ctx, {
-    experiment: 'self-improve', total: plan(c).total, record, position,
+    experiment: 'self-improve', total: c.task === 'residue table' ? residuePlan(c) : plan(c).total, record, position,
     describe: selfImproveSpec.describe,
     state: { version: STATE_VERSION, schema: stateSchema },
   });
+  if (c.task === 'residue table') {
+    // Its one checkpoint is at the end: a resumed table run has nothing left to train.
+    if (session.resumed) return summarize(session.records, session.elapsed());
+    const { armSeconds } = await runResidueTable(c, session, labSplits(c, ctx.seed));
+    return summarize(session.records, session.elapsed(), armSeconds);
+  }
   const lab = new SelfImproveRun(c, session);
   lab.backend = await ctx.createBackend(lab.gpt);
   const byPrompt = new Map(lab.splits.train.map((p) => [p.prompt, p]));

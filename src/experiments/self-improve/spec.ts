@@ -7,7 +7,7 @@ import type { ExperimentSpec } from '../types';
 import { config, fields, presets } from './config';
 import { type AttemptRow, type SelfImprovePosition, type SelfImproveRecord, attemptRow, position, record } from './records';
 import { tableRow } from './report';
-import { runSplits } from './splits';
+import { labSplits } from './splits';
 
 export const selfImproveSpec = {
   name: 'self-improve',
@@ -20,7 +20,7 @@ export const selfImproveSpec = {
   sampleRow: attemptRow,
   describe: (at) => (at.iteration === 0 ? 'the warm start' : `iteration ${at.iteration}`),
   datasets: (c, seed) => {
-    const s = runSplits(c, seed);
+    const s = labSplits(c, seed);
     return {
       'puzzles.jsonl': SPLIT_NAMES.flatMap((split) => s[split].map((p) => ({
         split, family: p.family, difficulty: p.difficulty, prompt: p.prompt, answer: p.answer,

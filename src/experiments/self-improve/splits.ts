@@ -4,6 +4,7 @@
  * and the export writes them as puzzles.jsonl).
  */
 import { type Splits, makeSplits } from '../../core/puzzles';
+import { residueSplits } from '../../core/puzzles/residues';
 import { keyFromSeed } from '../../core/rng';
 import { streamKey } from '../session';
 import type { SelfImproveConfig } from './config';
@@ -22,6 +23,18 @@ export const STREAM = {
 
 /** The parts of an iteration's stream. */
 export const PART = { attempt: 0, fineTune: 1, evaluate: 2, rationalize: 3 } as const;
+
+/** Pairs a residue-table run trains on: round(trainFraction · p²); every other pair validates, none tests. */
+export function residueTrainCount(c: Pick<SelfImproveConfig, 'modulus' | 'trainFraction'>): number {
+  return Math.round(c.trainFraction * c.modulus ** 2);
+}
+
+/** The run's splits: its puzzles, or (task residue table) the table's pairs shuffled by the same stream. */
+export function labSplits(c: SelfImproveConfig, seed: number): Splits {
+  if (c.task !== 'residue table') return runSplits(c, seed);
+  const train = residueTrainCount(c);
+  return residueSplits(c.modulus, c.operation, { train, val: c.modulus ** 2 - train, test: 0 }, streamKey(keyFromSeed(seed), STREAM.splits));
+}
 
 /** The puzzle fields of a config; the programs lab draws its puzzles here too, so one seed gives both labs the same puzzles. */
 export type PuzzleFields = Pick<SelfImproveConfig, 'families' | 'minDifficulty' | 'maxDifficulty' | 'trainSize' | 'valSize' | 'testSize'>;

@@ -9,7 +9,8 @@
 import * as v from 'valibot';
 import { DEFAULT_GENERATOR_MODEL, GENERATOR_MODEL_IDS } from '../../core/models';
 import {
-  type ConfigOf, type Rule, atMost, bool, defineConfig, headsDivideWidth, int, list, menu, modelShapeFields, num, pretrainedModelField, text,
+  type ConfigOf, type Rule, type TrainedModel, atMost, bool, defineConfig, headsDivideWidth, int, list, memoryRules, menu, modelShapeFields, num,
+  pretrainedModelField, text,
 } from '../fields';
 import type { Preset } from '../types';
 import { HARD_SELECTORS } from './hard';
@@ -180,12 +181,30 @@ const recursiveWrites = (field: 'lmWeight' | 'writeEpochs'): Rule<SymbiosisConfi
   message: () => 'must be > 0 when Recursive runs: its Student writes the next data',
 });
 
+/**
+ * The models a run trains, from the settings alone: the Student (and the tiny
+ * Generator, the same shape) on BPE tokens, a context of the text tokens plus
+ * 4 (setup.ts), a step of classify rows and as many write rows; and the
+ * corpus Generator (writer.ts), rows of its own text tokens plus 4.
+ */
+export function trainedModels(c: SymbiosisConfig): TrainedModel[] {
+  const gpt = { vocabSize: c.vocabSize, contextLength: c.maxTextTokens + 4, dModel: c.dModel, nLayers: c.nLayers, nHeads: c.nHeads };
+  const student = { gpt, batch: 2 * c.batchSize, what: 'the Student' };
+  if (c.generator !== 'corpus') return [student];
+  // The corpus Generator trains beside the Student on a backend of its own (its vocabulary is a bound: the BPE may stop short of it).
+  const generator = {
+    vocabSize: c.generatorVocabSize, contextLength: c.generatorMaxTokens + 4, dModel: c.generatorDModel, nLayers: c.generatorLayers, nHeads: c.generatorHeads,
+  };
+  return [student, { gpt: generator, batch: c.generatorBatchSize, what: 'the corpus Generator' }];
+}
+
 export const config = defineConfig(fields, [
   headsDivideWidth,
+  ...memoryRules(trainedModels),
   {
     field: 'promptPrefixTokens',
     ok: (c) => c.promptPrefixTokens < c.maxTextTokens,
-    message: (c) => `must be less than maxTextTokens (${c.maxTextTokens})`,
+    message: (c, name) => `must be less than ${name('maxTextTokens')} (${c.maxTextTokens})`,
   },
   {
     field: 'promptPrefixTokens',
@@ -206,7 +225,7 @@ export const config = defineConfig(fields, [
   {
     field: 'valSize',
     ok: (c) => c.mineOn !== 'pool' || c.valSize <= c.poolSize,
-    message: (c) => `must be ≤ poolSize (${c.poolSize}) when mining on the pool`,
+    message: (c, name) => `must be ≤ ${name('poolSize')} (${c.poolSize}) when mining on the pool`,
   },
   recursiveWrites('lmWeight'),
   atMost('writeEpochs', 'epochsPerGeneration'),

@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import { fields } from '../../../experiments/diversity/config';
 import type { DiversityRecord, EvalMetric, Interval, PromptRow } from '../../../experiments/diversity/records';
 import type { SweepConfig } from '../../../experiments/diversity/report';
-import { formatNumber, formatPercent } from '../../format';
+import { type Domain, NON_NEGATIVE, SHARE, clipInterval, differenceDomain, formatNumber, formatPercent } from '../../format';
 import type { ActiveRun } from '../../lab-client.svelte';
 
 export type DiversityRun = ActiveRun<DiversityRecord, PromptRow>;
@@ -59,16 +59,28 @@ function shown(x: Interval, f: (v: number) => string, unit = ''): Shown {
   return { mean: `${f(x.mean)}${unit}`, interval: x.low === null || x.high === null ? null : `[${f(x.low)}, ${f(x.high)}]` };
 }
 
-/** A metric over replicates: "42.5%" "[40.1%, 45.0%]", or "0.731" "[0.70, 0.76]". */
+/**
+ * The values each metric can take: shares of samples and the diversity
+ * scores (Distinct-2, Self-BLEU, D) in [0, 1], embedding diversity
+ * (1 − mean cosine) in [0, 2], answer counts from 0 up. Intervals are shown
+ * clipped to these.
+ */
+export const METRIC_DOMAIN: Record<EvalMetric, Domain> = {
+  quality: SHARE, passAtK: SHARE, distinct2: SHARE, selfBleu: SHARE, editDiversity: SHARE,
+  embeddingDiversity: [0, 2], distinctCorrect: NON_NEGATIVE, novelCorrect: NON_NEGATIVE,
+};
+
+/** A metric over replicates: "42.5%" "[40.1%, 45.0%]", or "0.731" "[0.70, 0.76]" (the interval clipped to the metric's domain). */
 export function showMetric(m: EvalMetric, x: Interval): Shown {
-  return shown(x, (v) => formatMetric(m, v));
+  return shown(clipInterval(x, METRIC_DOMAIN[m]), (v) => formatMetric(m, v));
 }
 
 const signed = (x: number, s: string) => (x > 0 ? `+${s}` : x < 0 ? `−${s.replace(/^-/, '')}` : s);
 
 /** A change against λ = 0: "+3.2 pt" "[−1.0, +7.4]" (percentage points for shares of samples), or "−0.021" "[−0.05, +0.01]"; null when not computed. */
-export function showChange(m: EvalMetric, x: Interval): Shown | null {
-  if (x.mean === null) return null;
+export function showChange(m: EvalMetric, change: Interval): Shown | null {
+  if (change.mean === null) return null;
+  const x = clipInterval(change, differenceDomain(METRIC_DOMAIN[m]));
   return PERCENT.has(m) ? shown(x, (d) => signed(d, (100 * d).toFixed(1)), ' pt') : shown(x, (d) => signed(d, formatNumber(d, 2)));
 }
 
@@ -76,4 +88,4 @@ export function showChange(m: EvalMetric, x: Interval): Shown | null {
 export const isClearChange = (x: Interval) => x.low !== null && x.high !== null && (x.low > 0 || x.high < 0);
 
 /** A share of the loss or gradient in percent with its interval; "—" for none (the base model). */
-export const showShare = (x: Interval | null | undefined): Shown => (x ? shown(x, (v) => formatPercent(v)) : { mean: '—', interval: null });
+export const showShare = (x: Interval | null | undefined): Shown => (x ? shown(clipInterval(x, SHARE), (v) => formatPercent(v)) : { mean: '—', interval: null });
