@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Rng, keyFromSeed } from '../../src/core/rng';
-import { type Lab, startLab } from './harness';
+import { type Lab, openAdjust, startLab } from './harness';
 
 let lab: Lab;
 
@@ -74,6 +74,7 @@ test('symbiosis data and Generator: upload train + test + names, rename a class,
   await page.waitForFunction(() => document.querySelector('[data-testid="dataset-chosen"]')?.textContent?.includes('science & tech'));
 
   // A small run that trains its corpus Generator.
+  await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
   await page.waitForFunction(
