@@ -133,7 +133,7 @@ function usage(message: string): never {
     '       npm run bench -- labs [--labs self-improve,...] [--only cpu,cpu-1,cpu-ts,webgpu] [--seed N] [--json] (bin/bench-labs-time.ts)\n' +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
     '       npm run bench -- collapse [--seeds 1,2,3] [--preset classroom]\n' +
-    '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset tiny] [--data ../shared/data/ag_news]\n');
+    '       npm run bench -- symbiosis [--seeds 1,2,3] [--preset classroom] [--data ../shared/data/ag_news]\n');
   process.exit(2);
 }
 
@@ -571,7 +571,7 @@ async function main(): Promise<void> {
     });
     const seeds = (values.seeds ?? '1,2,3').split(',').map((x) => Number(x.trim()));
     if (seeds.some((x) => !Number.isSafeInteger(x) || x < 0)) usage(`--seeds: expected non-negative integers, got '${values.seeds}'`);
-    if (labBench === 'symbiosis') await benchSymbiosis(seeds, values.preset ?? 'tiny', values.data ?? '../shared/data/ag_news');
+    if (labBench === 'symbiosis') await benchSymbiosis(seeds, values.preset ?? 'classroom', values.data ?? '../shared/data/ag_news');
     else await (labBench === 'self-improve' ? benchSelfImprove : benchCollapse)(seeds, values.preset ?? 'classroom');
     return;
   }

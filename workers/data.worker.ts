@@ -6,7 +6,7 @@
  * (nothing is written before a load has fully succeeded).
  */
 import * as Comlink from 'comlink';
-import { DATA_LIMITS, DataError, type TableReport, decodeUtf8, parseLabelledFile } from '../src/core/data/labelled';
+import { DATA_LIMITS, DataError, type TableReport, decodeUtf8, parseLabelledFile, parseUpload } from '../src/core/data/labelled';
 import { HF_DATASETS_SERVER, type HfDatasetSpec, type HfProgress, hfDatasetId, loadHfDataset } from '../src/data/hf-datasets';
 import { StoredFormatError } from '../src/persist/db';
 import { type DatasetListItem, DatasetStore, type StoredDataset } from '../src/persist/datasets';
@@ -113,6 +113,42 @@ const api = {
       splits: { all: parsed.rows },
     }, fileNotes(parsed.report, parsed.labelMapping, parsed.labelNames));
     return { item, cached: false };
+  },
+
+  /**
+   * Validate files chosen together (a training and a test file, optionally a
+   * .txt of class names: core/data/labelled's uploadRoles) and cache them as
+   * one dataset with splits train and test (or "all" for one data file). A
+   * bad file rejects naming the file, line and field, and writes nothing.
+   */
+  async importFiles(files: readonly File[]): Promise<LoadResult> {
+    let total = 0;
+    for (const f of files) {
+      total += f.size;
+      if (f.size > DATA_LIMITS.maxFileBytes) {
+        throw new DataError(f.name, null, null, `${f.size.toLocaleString('en-US')} bytes is larger than the limit of ${DATA_LIMITS.maxFileBytes.toLocaleString('en-US')}`);
+      }
+    }
+    const read = await Promise.all(files.map(async (f) => ({ fileName: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
+    const parsed = parseUpload(read.map((f) => ({ fileName: f.fileName, text: decodeUtf8(f.bytes, f.fileName) })));
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const f of read) {
+      all.set(f.bytes, at);
+      at += f.bytes.length;
+    }
+    const dataFiles = Object.values(parsed.files).flat();
+    const name = dataFiles.join(' + ');
+    const notes = parsed.reports.flatMap((r) => fileNotes(r, parsed.labelMapping, parsed.labelNames).map((n) => `${r.source}: ${n}`));
+    const item = await (await openStore()).put(`file:${name}#${await contentId(all)}`, {
+      name, source: { kind: 'file', fileName: name }, labelNames: parsed.labelNames, splits: parsed.splits,
+    }, notes);
+    return { item, cached: false };
+  },
+
+  /** Rename a cached dataset's classes (one name per class, in label order); rejects saying what is wrong with the names. */
+  async renameClasses(id: string, labelNames: string[]): Promise<DatasetListItem> {
+    return (await openStore()).renameClasses(id, labelNames);
   },
 
   /** The cached datasets, newest first (one in a foreign format carries its `error`). */

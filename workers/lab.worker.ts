@@ -7,7 +7,8 @@
  *     `deleteRun`, `markCancelled`, exports, import), which is what lets
  *     the UI read and write runs without importing src/persist.
  * Running lives in lab/run-host.ts, pretrained models in lab/model-host.ts,
- * and what the page may import (types only) in lab/events.ts.
+ * saved symbiosis Generators in lab/generators.ts, and what the page may
+ * import (types only) in lab/events.ts.
  */
 import * as Comlink from 'comlink';
 import { ConfigError } from '../src/core/schema';
@@ -18,6 +19,7 @@ import { DatasetStore } from '../src/persist/datasets';
 import { LabStore, type RunListItem, type RunStatus, type StorageUsage, waitForRunEnd, withRunLock } from '../src/persist';
 import type { BackendChoice, LabEvent, RunResult, StartOptions } from './lab/events';
 import { execute, planBackend } from './lab/run-host';
+import { generatorApi, savedGeneratorInput } from './lab/generators';
 
 export type * from './lab/events';
 export type { RunListItem, RunStatus, StorageUsage };
@@ -74,6 +76,7 @@ const api = {
     const send = forwarder(onEvent);
     const inputs = { ...opts.inputs };
     for (const [name, id] of Object.entries(opts.cachedDatasets ?? {})) inputs[name] = await cachedDatasetInput(id);
+    for (const [name, id] of Object.entries(opts.savedGenerators ?? {})) inputs[name] = await savedGeneratorInput(await openStore(), id);
     return withRunLock(runId, async () => {
       await store.createRun({
         id: runId, experiment: exp.name, preset: opts.preset, seed: opts.seed, config, overrides: opts.overrides, environment, inputs,
@@ -173,6 +176,8 @@ const api = {
     const name = fileName ?? (file instanceof File ? file.name : 'run.jsonl');
     return (await openStore()).importRun(text, name);
   },
+
+  ...generatorApi(openStore),
 };
 
 export type LabWorkerApi = typeof api;

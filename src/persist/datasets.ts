@@ -9,7 +9,7 @@
  * with the reason (so it can be deleted) and refuses to load, with a hint.
  * A full disk comes back as StorageFullError, with nothing written.
  */
-import { type LabelledDataset, classCounts } from '../core/data/labelled';
+import { DataError, type LabelledDataset, classCounts, classNamesProblem } from '../core/data/labelled';
 import {
   DB_NAME, type DatasetRecord, type DatasetRowsRecord, type LabDb, StoredFormatError, checkFormat, inTransaction, isClosedForUpgrade, openLabDb,
 } from './db';
@@ -163,6 +163,18 @@ export class DatasetStore {
       id, name: record.name, source: record.source, labelNames: record.labelNames, splits: rows.splits,
       createdAt: record.createdAt, bytes: record.bytes, notes: record.notes,
     };
+  }
+
+  /** Give a cached dataset's classes new names (label i is labelNames[i]); throws a DataError on 'labelNames' saying what is wrong. */
+  async renameClasses(id: string, labelNames: readonly string[]): Promise<DatasetListItem> {
+    const record = await this.db.get('datasets', id);
+    if (!record) throw missing(id);
+    checkDatasetFormat(record, `dataset ${id}`);
+    const problem = classNamesProblem(labelNames, record.labelNames.length);
+    if (problem) throw new DataError('labelNames', null, null, problem);
+    const renamed: DatasetRecord = { ...record, labelNames: labelNames.map((n) => n.trim()) };
+    await this.db.put('datasets', renamed);
+    return toListItem(renamed);
   }
 
   /** Delete a cached dataset (both records); deleting one that is not there is not an error. */

@@ -25,6 +25,10 @@
  *                   emission order, each with its position in the run ({generation: 2, …})
  *   runCheckpoints  CheckpointRow {runId, seq, at, label, …}, key [runId, seq]
  *
+ * Added in version 5 (generators.ts builds the API):
+ *   generators   GeneratorRecord: a symbiosis corpus Generator as safetensors bytes with
+ *                its description (dataset, classes, quality), key `id`; index `by-created`
+ *
  * Compound keys starting with the run id keep a run's rows together, so a
  * key range [runId, -∞]…[runId, +∞] reads or deletes them in order.
  */
@@ -179,6 +183,26 @@ export interface RunInputsRow {
   inputs: Record<string, { name: string; bytes: ArrayBuffer }>;
 }
 
+/** A saved symbiosis Generator: its file (safetensors, experiments/symbiosis/generator.ts) and what the list shows. `formatVersion` is GENERATOR_FORMAT_VERSION (generators.ts). */
+export interface GeneratorRecord {
+  id: string;
+  formatVersion: number;
+  /** The name the list shows (a file name, or "<dataset>, run <date>"). */
+  name: string;
+  /** Where it came from: trained by a run here (and which), imported from a file, or the lab's ready one. */
+  origin: { kind: 'run'; runId: string } | { kind: 'file'; fileName: string } | { kind: 'ready'; url: string };
+  dataset: string;
+  labelNames: string[];
+  parameters: number;
+  corpusRows: number;
+  steps: number;
+  /** Its quality where it was measured (a symbiosis generator record without examples), or null. */
+  quality: unknown;
+  /** The safetensors file. */
+  bytes: ArrayBuffer;
+  createdAt: number;
+}
+
 export interface LabDbSchema extends DBSchema {
   runs: { key: string; value: RunRecord; indexes: { 'by-created': number } };
   metrics: { key: [string, number]; value: MetricRow; indexes: { 'by-run': string } };
@@ -191,6 +215,7 @@ export interface LabDbSchema extends DBSchema {
   runInputs: { key: string; value: RunInputsRow };
   runSamples: { key: [string, number]; value: SampleSetRow };
   runCheckpoints: { key: [string, number]; value: CheckpointRow };
+  generators: { key: string; value: GeneratorRecord; indexes: { 'by-created': number } };
 }
 
 export type LabDb = IDBPDatabase<LabDbSchema>;
@@ -223,6 +248,10 @@ const UPGRADES: ((db: LabDb, tx: UpgradeTx) => void)[] = [
   (db) => {
     db.createObjectStore('runSamples', { keyPath: ['runId', 'seq'] });
     db.createObjectStore('runCheckpoints', { keyPath: ['runId', 'seq'] });
+  },
+  // 5: saved symbiosis Generators.
+  (db) => {
+    db.createObjectStore('generators', { keyPath: 'id' }).createIndex('by-created', 'createdAt');
   },
 ];
 

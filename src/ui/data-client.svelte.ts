@@ -63,6 +63,21 @@ export class DataClient {
     return this.#load(fileName, (api) => api.importFile(file, fileName));
   }
 
+  /** Validate and cache files chosen together (train + test, or one file; a .txt names the classes) as one dataset; resolves with its id. */
+  importFiles(files: readonly File[]): Promise<string> {
+    return this.#load(files.map((f) => f.name).join(' + '), (api) => api.importFiles([...files]));
+  }
+
+  /** Rename a cached dataset's classes; a bad list sets `error` (and rethrows) saying what is wrong. */
+  async renameClasses(id: string, labelNames: readonly string[]): Promise<void> {
+    try {
+      await this.#bridge.call((api) => api.renameClasses(id, [...labelNames]));
+    } catch (e) {
+      throw this.#fail(`could not rename the classes: ${messageOf(e)}`);
+    }
+    await this.refresh();
+  }
+
   /** Stop the load in progress at once (its worker is terminated; nothing of it was cached). */
   cancel(): void {
     if (!this.loading) return;

@@ -16,11 +16,12 @@ import type * as Comlink from 'comlink';
 import { messageOf } from '../core/tasks';
 import type { Position, RunInput } from '../experiments/types';
 import type {
-  BackendChoice, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StopCause, StorageUsage,
+  BackendChoice, GeneratorListItem, LabEvent, LabWorkerApi, MetricRecord, RunListItem, RunStatus, StopCause, StorageUsage,
 } from '../../workers/lab.worker';
+import type { GeneratorSource } from '../../workers/lab/generators';
 import { WorkerBridge } from './worker-bridge';
 
-export type { BackendChoice, RunListItem, RunStatus, StopCause };
+export type { BackendChoice, GeneratorListItem, GeneratorSource, RunListItem, RunStatus, StopCause };
 
 export interface RunProgress {
   phase: string;
@@ -94,6 +95,8 @@ export interface StartRunOptions {
   inputs?: Record<string, RunInput>;
   /** Inputs the worker makes from cached datasets (input name → dataset id), so their rows stay off the page. */
   cachedDatasets?: Record<string, string>;
+  /** Inputs the worker makes from saved symbiosis Generators (input name → Generator id). */
+  savedGenerators?: Record<string, string>;
 }
 
 /** The longest the page lags behind the worker's events, in ms (events can come hundreds of times a second). */
@@ -130,6 +133,8 @@ export class LabClient {
   modelActivity = $state.raw<ModelActivity | null>(null);
   storage = $state.raw<StorageUsage | null>(null);
   persistence = $state.raw<Persistence | null>(null);
+  /** The saved symbiosis Generators, newest first (refreshGenerators). */
+  generators = $state.raw<GeneratorListItem[]>([]);
   /** The last user-facing error (import, quota, a failed action); the page may clear it. */
   error = $state<string | null>(null);
 
@@ -312,6 +317,52 @@ export class LabClient {
     }
     await this.refreshRuns();
     return imported;
+  }
+
+  // --- saved symbiosis Generators ---------------------------------------------
+
+  /** Reload the saved Generators. Never throws: a failure sets `error`. */
+  async refreshGenerators(): Promise<void> {
+    try {
+      this.generators = await this.#history.call((api) => api.generators());
+    } catch (e) {
+      this.error = `could not read the saved Generators: ${messageOf(e)}`;
+    }
+  }
+
+  /** Check and save a Generator file (a chosen file, or the lab's ready one); a bad file throws (and sets `error`) naming the field. */
+  async importGenerator(file: Blob | Uint8Array, fileName: string, source: GeneratorSource = { kind: 'file' }): Promise<GeneratorListItem> {
+    return this.#generatorAction(`could not import ${fileName}`, (api) => api.importGenerator(file, fileName, source));
+  }
+
+  /** Save the corpus Generator a symbiosis run trained. */
+  async keepGenerator(runId: string): Promise<GeneratorListItem> {
+    return this.#generatorAction("could not keep the run's Generator", (api) => api.keepGenerator(runId));
+  }
+
+  /** A saved Generator's safetensors file, for download. */
+  async exportGenerator(id: string): Promise<{ blob: Blob; fileName: string }> {
+    try {
+      const { bytes, fileName } = await this.#history.call((api) => api.exportGenerator(id));
+      return { blob: new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }), fileName };
+    } catch (e) {
+      throw this.#fail(`could not export the Generator: ${messageOf(e)}`);
+    }
+  }
+
+  async deleteGenerator(id: string): Promise<void> {
+    await this.#generatorAction('could not delete the Generator', (api) => api.deleteGenerator(id));
+  }
+
+  async #generatorAction<T>(what: string, call: (api: Comlink.Remote<LabWorkerApi>) => Promise<T>): Promise<T> {
+    let out: T;
+    try {
+      out = await this.#history.call(call);
+    } catch (e) {
+      throw this.#fail(`${what}: ${messageOf(e)}`);
+    }
+    await this.refreshGenerators();
+    return out;
   }
 
   // --- the live run ------------------------------------------------------------

@@ -12,7 +12,7 @@ import { tick, untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
 import type { ConfigOf, FieldTable } from '../experiments/fields';
 import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
-import type { ActiveRun, BackendChoice, LabClient } from './lab-client.svelte';
+import type { ActiveRun, BackendChoice, LabClient, StartRunOptions } from './lab-client.svelte';
 import { type FormOptions, type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
 import { type LessonControl, withLesson } from './lesson';
@@ -143,10 +143,11 @@ export class LabPage<F extends FieldTable, R extends MetricRecord = MetricRecord
   });
 
   /**
-   * Start a run of the form's settings (with any input files or cached
-   * datasets); the run panel takes the focus. A failure is in client.error.
+   * Start a run of the form's settings (with any input files, cached
+   * datasets or saved Generators); the run panel takes the focus. A failure
+   * is in client.error.
    */
-  async start(files: { inputs?: Record<string, RunInput>; cachedDatasets?: Record<string, string> } = {}): Promise<void> {
+  async start(files: Pick<StartRunOptions, 'inputs' | 'cachedDatasets' | 'savedGenerators'> = {}): Promise<void> {
     const f = this.form;
     f.linkIssues = [];
     this.runFocus++;

@@ -71,7 +71,7 @@ export function loadPrecomputedRun(experiment: string): Promise<PrecomputedRun |
       if (content.run.experiment !== experiment) throw new Error(`runs/${entry.file} holds a run of ${content.run.experiment}, not ${experiment}`);
       const run: ActiveRun = {
         runId: entry.id, experiment, config: content.run.config, seed: content.run.seed, preset: content.run.preset,
-        status: 'done', progress: null, records: content.metrics, samples: content.samples, log: [], error: null,
+        status: 'done', progress: null, records: content.metrics, samples: content.samples, log: [], error: null, cause: null, problems: [],
       };
       return { entry, run, text };
     });

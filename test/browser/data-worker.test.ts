@@ -236,8 +236,8 @@ describe('the cache in IndexedDB', () => {
       store.close();
       return { version, stores, run, listed, newer, older, afterDelete };
     });
-    expect(r.version).toBe(4);
-    expect(r.stores).toEqual(['checkpoints', 'datasetRows', 'datasets', 'metrics', 'runCheckpoints', 'runInputs', 'runSamples', 'runs', 'samples']);
+    expect(r.version).toBe(5);
+    expect(r.stores).toEqual(['checkpoints', 'datasetRows', 'datasets', 'generators', 'metrics', 'runCheckpoints', 'runInputs', 'runSamples', 'runs', 'samples']);
     expect(r.run).toEqual({ id: 'old-run', formatVersion: 1, createdAt: 1 });
     expect(r.listed).toEqual([
       ['newer', 'dataset newer was cached by a newer version of Symbiosis Lab (format 99, this page reads 1): reload the page to update'],

@@ -12,7 +12,7 @@ import { folderLabelNames, loadDatasetFolder } from '../../bin/data-folder';
 import { parseRunArgs } from '../../bin/run-experiment';
 import {
   AG_NEWS_LABEL_NAMES, DataError, type LabelledDataset, type LabelledRow, type LabelOptions, classCounts, decodeUtf8, makeLabelledSplits,
-  parseCsv, parseJsonl, parseLabelledFile, stratifiedSample,
+  parseCsv, parseJsonl, parseLabelledFile, stratifiedSample, classNamesProblem, parseUpload, readClassNames, uploadRoles,
 } from '../../src/core/data/labelled';
 import { keyFromSeed } from '../../src/core/rng';
 
@@ -305,4 +305,41 @@ describe('loadDatasetFolder', () => {
     expect(classCounts(s.pool, 4)).toEqual([250, 250, 250, 250]);
   });
   if (!existsSync(agNews)) console.log(`skipped the real AG News check: ${agNews} is not there`);
+});
+
+describe('uploads of several files, and class names', () => {
+  const train = { fileName: 'news-train.jsonl', text: '{"text": "cup final tonight", "label": 1}\n{"text": "rates rise", "label": 2}\n{"text": "new chip", "label": 0}\n' };
+  const test_ = { fileName: 'news-test.csv', text: 'text,label\nleague table,1\nbank merger,2\nfaster cpu,0\n' };
+  const labels = { fileName: 'labels.txt', text: '\ufeffTech\r\nSports\n\nMoney\n' };
+
+  test('roles by name: one data file is "all"; several are train and test (by "test" in the name); a .txt names the classes', () => {
+    expect(uploadRoles(['a.csv'])).toEqual({ splits: { all: ['a.csv'] }, labels: null });
+    expect(uploadRoles(['x-test.jsonl', 'labels.txt', 'x-1.jsonl', 'x-2.jsonl'])).toEqual({
+      splits: { train: ['x-1.jsonl', 'x-2.jsonl'], test: ['x-test.jsonl'] }, labels: 'labels.txt',
+    });
+    expect(() => uploadRoles(['a.csv', 'b.csv'])).toThrow(/^a\.csv, b\.csv: .*which is the test split cannot be told: put "test" in the test file's name/);
+    expect(() => uploadRoles(['a-test.csv', 'b-test.csv'])).toThrow(/which is the test split cannot be told/);
+    expect(() => uploadRoles(['a.txt', 'b.txt', 'c.csv'])).toThrow(/^a\.txt, b\.txt: more than one \.txt file/);
+    expect(() => uploadRoles(['labels.txt'])).toThrow(/no CSV or JSONL file among them/);
+  });
+
+  test('a train and a test file in different formats read with one label scheme, named by the .txt file', () => {
+    const parsed = parseUpload([labels, test_, train]);
+    expect(parsed.labelNames).toEqual(['Tech', 'Sports', 'Money']);
+    expect(parsed.files).toEqual({ train: ['news-train.jsonl'], test: ['news-test.csv'] });
+    expect(parsed.splits.train).toEqual([{ text: 'cup final tonight', label: 1 }, { text: 'rates rise', label: 2 }, { text: 'new chip', label: 0 }]);
+    expect(parsed.splits.test).toEqual([{ text: 'league table', label: 1 }, { text: 'bank merger', label: 2 }, { text: 'faster cpu', label: 0 }]);
+    // Without names the ids stay; a label the names do not cover is named by file, line and field.
+    expect(parseUpload([train, test_]).labelNames).toEqual(['0', '1', '2']);
+    expect(() => parseUpload([train, { fileName: 'labels.txt', text: 'A\nB\n' }])).toThrow(/news-train\.jsonl, line 2: label: 2 is out of range: this dataset has 2 classes/);
+    expect(() => readClassNames('Only\n', 'names.txt')).toThrow(/^names\.txt: names 1 class: list at least 2/);
+  });
+
+  test('class names: one per class, non-empty, distinct ignoring case', () => {
+    expect(classNamesProblem(['World', 'Sports'], 2)).toBeNull();
+    expect(classNamesProblem(['World'], 2)).toBe('1 names for 2 classes: give one name per class');
+    expect(classNamesProblem(['World', '  '], 2)).toBe('class 1 has no name');
+    expect(classNamesProblem(['Sports', ' sports '], 2)).toBe('classes 0 and 1 are both called "sports"');
+    expect(classNamesProblem(['a', 'x'.repeat(81)], 2)).toBe("class 1's name is longer than 80 characters");
+  });
 });

@@ -8,7 +8,6 @@
  */
 import * as v from 'valibot';
 import { describe, expect, test } from 'vitest';
-import type { LabelledDataset } from '../../src/core/data/labelled';
 import { meanCI95 } from '../../src/core/metrics/stats';
 import { DEFAULT_GENERATOR_MODEL } from '../../src/core/models';
 import { Rng, keyFromSeed } from '../../src/core/rng';
@@ -17,7 +16,7 @@ import { CheckpointError } from '../../src/experiments/session';
 import { symbiosis } from '../../src/experiments/symbiosis';
 import type { SymbiosisConfig } from '../../src/experiments/symbiosis/config';
 import { DATASET_INPUT, parseDatasetInput } from '../../src/experiments/symbiosis/dataset';
-import { hardnessScores, selectHard } from '../../src/experiments/symbiosis/hard';
+import { hardestPerClass, hardnessScores, selectHard } from '../../src/experiments/symbiosis/hard';
 import { METHODS, SYMBIOSIS_METHODS } from '../../src/experiments/symbiosis/methods';
 import {
   type GenerationRecord, type SymbiosisRecord, type Table1, type Table1Row, type TableRecord, type TopClass, record as recordSchema,
@@ -27,29 +26,11 @@ import { STREAM } from '../../src/experiments/symbiosis/streams';
 import { accuracyInterval, isCollapsedOntoOneClass, summarize } from '../../src/experiments/symbiosis/table';
 import { cleanGeneratedText } from '../../src/experiments/symbiosis/text';
 import { RunCancelled, type RunCheckpoint, type RunContext, type RunInput } from '../../src/experiments/types';
+import { LABEL_NAMES, asInput, makeDataset, sentence } from '../support/letters';
 import { runTiny as runExperiment } from '../support/run-tiny';
 
-// --- a generated dataset ---------------------------------------------------------
+// --- the generated dataset (test/support/letters.ts) -------------------------------
 
-const LABEL_NAMES = ['sport', 'money', 'science'];
-/** Each class writes its words with its own letters; 'pqrstu' is filler every class uses. */
-const CLASS_LETTERS = ['abcde', 'fghij', 'klmno'];
-
-function sentence(rng: Rng, label: number): string {
-  const words = Array.from({ length: 6 + rng.int(4) }, () => {
-    const letters = rng.uniform() < 0.85 ? CLASS_LETTERS[label]! : 'pqrstu';
-    return Array.from({ length: 3 + rng.int(3) }, () => letters[rng.int(letters.length)]).join('');
-  });
-  return words.join(' ');
-}
-
-function makeDataset(train = 300, testRows = 100): LabelledDataset {
-  const rng = new Rng(keyFromSeed(11));
-  const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ text: sentence(rng, i % 3), label: i % 3 }));
-  return { name: 'letters', source: { kind: 'file', fileName: 'letters.json' }, labelNames: LABEL_NAMES, splits: { train: rows(train), test: rows(testRows) } };
-}
-
-const asInput = (json: unknown, name = 'letters.json'): RunInput => ({ name, bytes: new TextEncoder().encode(JSON.stringify(json)) });
 const datasetInput = asInput(makeDataset());
 
 const tiny: Partial<SymbiosisConfig> = {
@@ -62,7 +43,8 @@ async function runTiny(opts: {
   overrides?: Partial<SymbiosisConfig>; resume?: RunCheckpoint; stopAfterGeneration?: number; inputs?: Record<string, RunInput>;
   generateText?: RunContext['generateText'];
 } = {}) {
-  const config = resolveConfig(symbiosis, 'tiny', { ...tiny, ...opts.overrides });
+  // The tiny Generator (the lab's first, on a seed set of the pool) and all five methods; the corpus Generator: symbiosis-generator.test.ts.
+  const config = resolveConfig(symbiosis, 'tiny', { methods: [...SYMBIOSIS_METHODS], ...tiny, ...opts.overrides });
   const run = await runExperiment(symbiosis, config, {
     seed: 5, resume: opts.resume, stopAfter: (c) => c.at.generation === opts.stopAfterGeneration,
     host: { inputs: opts.inputs ?? { [DATASET_INPUT]: datasetInput }, generateText: opts.generateText },
@@ -73,12 +55,12 @@ async function runTiny(opts: {
   return { ...run, result, of, config };
 }
 
-// One uninterrupted run of all four methods, shared by the shape test and the resume test.
+// One uninterrupted run of all five methods, shared by the shape test and the resume test.
 let fullRun: ReturnType<typeof runTiny> | null = null;
 const full = () => (fullRun ??= runTiny());
 
 describe('symbiosis run', () => {
-  test('all four methods run end to end and emit the documented records, samples and summary', async () => {
+  test('all five methods run end to end and emit the documented records, samples and summary', async () => {
     const { result: summary, events, of, config, samples, checkpoints } = await full();
     if (summary instanceof Error) throw summary;
     expect(Object.keys(summary.methods)).toEqual([...SYMBIOSIS_METHODS]);
@@ -132,9 +114,35 @@ describe('symbiosis run', () => {
     expect(at('static', 1).sharedBy).toEqual(['static', 'recursive']);
     expect(at('recursive', 2).generated).toBe(config.syntheticPerGeneration);
     expect(at('symbiosis', 1).generated).toBe(config.syntheticPerGeneration);
+    expect(at('symbiosis-balanced', 1).generated).toBe(config.syntheticPerGeneration);
     const hard = of('hard-examples');
-    expect(hard.map((h) => h.generation)).toEqual([1, 2]);
-    expect(hard[0]).toMatchObject({ count: config.hardExamples, selector: 'loss', minedOn: 'validation' });
+    expect(hard.map((h) => [h.generation, h.method])).toEqual([[1, 'symbiosis'], [1, 'symbiosis-balanced'], [2, 'symbiosis'], [2, 'symbiosis-balanced']]);
+    expect(hard[0]).toMatchObject({ count: config.hardExamples, selector: 'loss', minedOn: 'validation', quota: 'ranked' });
+    // The per-class quota: 6 hard examples over 3 classes, 2 of each.
+    for (const h of hard.filter((x) => x.method === 'symbiosis-balanced')) {
+      expect(h.quota).toBe('per-class');
+      expect(h.labelShares.map((x) => x * h.count)).toEqual([2, 2, 2]);
+    }
+    // Each Symbiosis method writes around its own hard examples with its own copy of the Generator.
+    expect(at('symbiosis-balanced', 1).source).toMatch(/^the tiny Generator fine-tuned on 6 hard examples .*; 18 of its 36 examples opened by its own rows of every class$/);
+    expect(at('symbiosis', 1).source).not.toMatch(/opened by its own rows/);
+    // The Generator's quality, measured on the static set it wrote.
+    const [quality] = of('generator');
+    expect(quality).toMatchObject({ generator: 'tiny', origin: 'trained', corpusRows: config.seedSetSize, samples: staticSet.size, steps: config.generatorSteps });
+    expect(quality!.perplexity).toHaveLength(3);
+    for (const p of quality!.perplexity) expect(p).toBeGreaterThan(1);
+    expect(quality!.classifierAccuracy).toBeGreaterThanOrEqual(0);
+    expect(quality!.examples.map((e) => e.label)).toEqual(['sport', 'sport', 'money', 'money', 'science', 'science']);
+    // The naive-Bayes line: on the real rows Real trains on (T·n of the pool), tested on the test set.
+    expect(of('setup')[0]!.naiveBayes).toMatchObject({ trainRows: config.generations * config.syntheticPerGeneration });
+    expect(summary.naiveBayes!.accuracy).toBe(of('setup')[0]!.naiveBayes!.accuracy);
+    // The paired differences, whatever their sign; one replicate: no interval.
+    expect(summary.differences.map((d) => `${d.a}-${d.b}`)).toEqual(['symbiosis-static', 'symbiosis-balanced-static']);
+    const last = (m: string) => summary.methods[m as 'real']!.accuracy.at(-1)!;
+    expect(summary.differences[1]!.mean).toBeCloseTo(last('symbiosis-balanced') - last('static'), 12);
+    expect(summary.differences[0]!.low).toBeNaN();
+    expect(summary.summary.some((l) => l.startsWith('Symbiosis-balanced − Static (final, paired by replicate): ') && l.includes('one replicate: no interval'))).toBe(true);
+    expect(summary.generatorQuality).toHaveLength(1);
     expect(of('static-set')).toHaveLength(1);
     expect(of('setup')).toHaveLength(1);
     const table = of('table');
@@ -162,12 +170,18 @@ describe('symbiosis run', () => {
       expect(LABEL_NAMES).toContain(r.label);
       expect(r.correct).toBe(r.predicted === r.label);
       expect(Number.isFinite(r.helped)).toBe(true);
-      expect(r.prompt === null).toBe(r.method !== 'symbiosis');
+      // Symbiosis writes every example around a hard one; Symbiosis-balanced opens its anchor share with its own rows instead.
+      if (r.method === 'symbiosis') expect(r.prompt).not.toBeNull();
+      else if (r.method !== 'symbiosis-balanced') expect(r.prompt).toBeNull();
     }
     // Checkpoints after every generation; progress ends at its total; step events carry losses.
     expect(checkpoints.map((c) => c.at)).toEqual([0, 1, 2].map((generation) => ({ replicate: 0, generation, method: null })));
     expect(checkpoints.map((c) => c.label)).toEqual(['replicate 1, generation 0', 'replicate 1, generation 1', 'replicate 1, generation 2']);
     expect(Object.keys(checkpoints[0]!.extraParams).sort()).toEqual(['generator', 'pretrained', ...SYMBIOSIS_METHODS.map((m) => `student:${m}`)].sort());
+    // Once adapted, each Symbiosis method's copy of the Generator travels too (the base stays as it wrote the static set).
+    expect(Object.keys(checkpoints[1]!.extraParams).filter((k) => k.startsWith('generator')).sort()).toEqual(['generator', 'generator:symbiosis', 'generator:symbiosis-balanced']);
+    expect(checkpoints[1]!.extraParams.generator).toEqual(checkpoints[0]!.extraParams.generator);
+    expect(checkpoints[1]!.extraParams['generator:symbiosis']).not.toEqual(checkpoints[1]!.extraParams['generator:symbiosis-balanced']);
     const progress = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
     expect(progress.at(-1)!.done).toBe(progress.at(-1)!.total);
     // The plan counts every unit the run does: progress reaches its total only at the end, never clamped before.
@@ -231,7 +245,7 @@ describe('symbiosis run', () => {
     expect(stale.result).toBeInstanceOf(CheckpointError);
     expect((stale.result as Error).message).toMatch(/state\.steps\.real: /);
     const older = await runTiny({ resume: { ...ckpt, stateVersion: 0 } });
-    expect((older.result as Error).message).toMatch(/an earlier version of the symbiosis lab \(state version 0; this version reads 1\)/);
+    expect((older.result as Error).message).toMatch(/an earlier version of the symbiosis lab \(state version 0; this version reads 2\)/);
     const { 'student:symbiosis': _dropped, ...rest } = ckpt.extraParams;
     const missing = await runTiny({ resume: { ...ckpt, extraParams: rest } });
     expect((missing.result as Error).message).toMatch(/lacks the parameters 'student:symbiosis'/);
@@ -286,6 +300,15 @@ describe('symbiosis run', () => {
     const { result, of, config } = await runTiny({ overrides: { generator: 'pretrained', fewShotExamples: 2 }, generateText: testHost });
     if (result instanceof Error) throw result;
     expect(result.generator).toBe('test-host (pretrained, prompt curriculum)');
+    // Its quality panel: measured on its static set like any Generator; the perplexity is not computed, and says why.
+    const [quality] = of('generator');
+    expect(quality).toMatchObject({ generator: 'pretrained', origin: 'pretrained', corpusRows: null, parameters: null, samples: config.staticSetSize * 4 / 5 });
+    expect(quality!.perplexity).toEqual([null, null, null]);
+    expect(quality!.perplexityNote).toMatch(/only writes here/);
+    expect(quality!.classifierAccuracy).toBeGreaterThan(0.5);
+    // Classes called by bare ids are refused before anything runs: the pretrained Generator would be prompted "about 2".
+    const ids = await runTiny({ overrides: { generator: 'pretrained' }, generateText: testHost, inputs: { [DATASET_INPUT]: asInput({ ...makeDataset(), labelNames: ['0', '1', '2'] }) } });
+    expect((ids.result as Error).message).toMatch(/labelNames: the classes are called 0, 1, 2: name them first/);
     const staticSet = of('static-set')[0]!;
     expect(staticSet).toMatchObject({ generated: config.staticSetSize, dropped: config.staticSetSize / 5, size: config.staticSetSize * 4 / 5 });
     const sym = of('generation').filter((r) => r.method === 'symbiosis' && r.generation > 0);
@@ -293,10 +316,14 @@ describe('symbiosis run', () => {
       const empty = Math.ceil(config.syntheticPerGeneration / 5);
       expect(r).toMatchObject({ generated: config.syntheticPerGeneration, dropped: empty, droppedReasons: { empty }, dataSize: config.syntheticPerGeneration - empty });
     }
-    // Calls: the static set, then one per Symbiosis generation (Recursive writes with its own Student).
-    expect(calls).toHaveLength(1 + config.generations);
+    // Calls: the static set, then one per Symbiosis method and generation (Recursive writes with its own Student).
+    expect(calls).toHaveLength(1 + 2 * config.generations);
     expect(new Set(models)).toEqual(new Set([DEFAULT_GENERATOR_MODEL]));
-    const [gen1, gen2] = [calls[1]!, calls[2]!];
+    const [gen1, gen2] = [calls[1]!, calls[3]!];
+    // Symbiosis-balanced prompts with its own per-class hard examples: every class is named in its prompts, never a bare id.
+    const balanced = calls[2]!.map((r) => r.messages.at(-1)!.content);
+    for (const name of LABEL_NAMES) expect(balanced.some((p) => p.includes(`category ${name}`))).toBe(true);
+    expect(balanced.some((p) => /category \d/.test(p))).toBe(false);
     const hard = of('hard-examples');
     expect(gen1[0]!.messages.at(-1)!.content).toContain(`"${hard[0]!.examples[0]!.text}"`);
     expect(gen1[0]!.messages.filter((m) => m.role === 'assistant')).toHaveLength(0);
@@ -324,6 +351,18 @@ describe('hard examples', () => {
     expect(selectHard(posteriors, labels, 'margin', 4)).toEqual([3, 1, 2, 0]);
     expect(hardnessScores(posteriors, labels, 'loss')[3]).toBeCloseTo(-Math.log(0.05), 12);
     expect(hardnessScores(posteriors, labels, 'margin')[1]).toBeCloseTo(-(0.2 - 0.7), 12);
+  });
+
+  test('the per-class quota (Symbiosis-balanced): each class its share of its hardest, the remainder to the classes hardest at the top', () => {
+    // Scores of 9 examples over 3 classes; class 0 holds the 5 hardest, so a plain top-6 would be 5 of class 0.
+    const scores = [9, 8, 7, 6, 5, 1, 0.5, 2, 0.1];
+    const classes = [0, 0, 0, 0, 0, 1, 1, 2, 2];
+    expect(hardestPerClass(scores, classes, 3, 6)).toEqual([0, 1, 7, 5, 6, 8]);
+    // k = 4: ⌊4/3⌋ = 1 each, the extra one to class 0 (its hardest is the hardest).
+    expect(hardestPerClass(scores, classes, 3, 4)).toEqual([0, 1, 7, 5]);
+    // A class with too few examples gives the rest of its quota to the hardest left anywhere (class 2 has none).
+    expect(hardestPerClass([3, 2, 1, 0.5], [0, 0, 0, 1], 3, 3)).toEqual([0, 1, 3]);
+    expect(hardestPerClass(scores, classes, 3, 20)).toHaveLength(9);
   });
 
   test("unlabelled text is ranked against the Student's own labels", () => {
@@ -456,8 +495,12 @@ describe('what the page shows', () => {
 
   test('every method has its own stream, title and label; the streams the numbers depend on are fixed', () => {
     expect(new Set(SYMBIOSIS_METHODS.map((m) => METHODS[m].stream)).size).toBe(SYMBIOSIS_METHODS.length);
-    expect(SYMBIOSIS_METHODS.map((m) => METHODS[m].stream)).toEqual([0, 1, 2, 3]);
+    expect(SYMBIOSIS_METHODS.map((m) => METHODS[m].stream)).toEqual([0, 1, 2, 3, 4]);
     expect(STREAM).toMatchObject({ replicate: 1, splits: 2, train: 100, subset: 200, write: 300, adapt: 400 });
+    // Every tag distinct (a new stream must not reuse one).
+    expect(new Set(Object.values(STREAM)).size).toBe(Object.keys(STREAM).length);
     expect(METHODS.real).toMatchObject({ title: 'Real', label: 'Real Data (upper bound)' });
+    expect(SYMBIOSIS_METHODS.filter((m) => METHODS[m].extension)).toEqual(['symbiosis-balanced']);
+    expect(METHODS['symbiosis-balanced'].label).toMatch(/the lab.s extension/);
   });
 });

@@ -7,6 +7,7 @@ import type { ExperimentEvent, MetricRecord, RunInput } from '../../src/experime
 import type { RunEnvironment, SampleSet, StopCause } from '../../src/persist';
 
 export type { MetricRecord, RunEnvironment, SampleSet, StopCause };
+export type { GeneratorListItem } from '../../src/persist/generators';
 
 /** 'auto': WebGPU on a hardware adapter, else the CPU (a software adapter is slower than the CPU for these models). */
 export type BackendChoice = 'auto' | BackendKind;
@@ -27,6 +28,8 @@ export interface StartOptions {
    * worker, so a dataset's rows never pass through the page on their way to the run.
    */
   cachedDatasets?: Record<string, string>;
+  /** Inputs to make from saved symbiosis Generators (input name → Generator id): their files, read in the worker. */
+  savedGenerators?: Record<string, string>;
 }
 
 /** The run exists in the database and is about to (re)start. */

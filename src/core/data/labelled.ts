@@ -606,6 +606,74 @@ export function parseLabelledFile(text: string, fileName: string, opts: LabelOpt
   return single(readTable(text, fileName, { ...DATA_LIMITS, ...opts.limits }), opts);
 }
 
+// --- several files as one upload ------------------------------------------------
+
+/** A file of an upload, decoded. */
+export interface UploadFile {
+  fileName: string;
+  text: string;
+}
+
+/**
+ * The roles of files chosen together: a `.txt` file holds the class names
+ * (one a line, label i on line i + 1); of the data files (CSV/JSONL), one
+ * alone is split "all" (the lab draws its test set from it), several are
+ * "test" when the name contains "test" and "train" otherwise. Throws a
+ * DataError naming the files when the roles cannot be told.
+ */
+export function uploadRoles(fileNames: readonly string[]): { splits: Record<string, string[]>; labels: string | null } {
+  if (fileNames.length === 0) throw new DataError('upload', null, null, 'no file chosen');
+  const labels = fileNames.filter((n) => /\.txt$/i.test(n));
+  if (labels.length > 1) throw new DataError(labels.join(', '), null, null, 'more than one .txt file: the class names are one file, one name a line');
+  const data = fileNames.filter((n) => !/\.txt$/i.test(n));
+  if (data.length === 0) throw new DataError(fileNames.join(', '), null, null, 'no CSV or JSONL file among them (a .txt file only names the classes)');
+  if (data.length === 1) return { splits: { all: data }, labels: labels[0] ?? null };
+  const test = data.filter((n) => /test/i.test(n));
+  const train = data.filter((n) => !/test/i.test(n));
+  if (test.length === 0 || train.length === 0) {
+    throw new DataError(data.join(', '), null, null,
+      'several data files, but which is the test split cannot be told: put "test" in the test file\'s name (and not in the others\'), or upload one file and let the lab draw its test set');
+  }
+  return { splits: { train, test }, labels: labels[0] ?? null };
+}
+
+/** Class names from a text file, one a line (blank lines skipped). */
+export function readClassNames(text: string, fileName: string): string[] {
+  const names = text.replace(/^\ufeff/, '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  if (names.length < 2) throw new DataError(fileName, null, null, `names ${names.length} class${names.length === 1 ? '' : 'es'}: list at least 2, one a line`);
+  return names;
+}
+
+/**
+ * Why `names` cannot rename a dataset's K classes (null: they can): one
+ * non-empty name per class, no two the same (ignoring case and spaces at
+ * the ends), none longer than 80 characters.
+ */
+export function classNamesProblem(names: readonly string[], K: number): string | null {
+  if (names.length !== K) return `${names.length} names for ${K} classes: give one name per class`;
+  const bad = names.findIndex((n) => n.trim() === '');
+  if (bad >= 0) return `class ${bad} has no name`;
+  const long = names.findIndex((n) => n.trim().length > 80);
+  if (long >= 0) return `class ${long}'s name is longer than 80 characters`;
+  const seen = new Map<string, number>();
+  for (const [i, n] of names.entries()) {
+    const key = n.trim().toLowerCase();
+    if (seen.has(key)) return `classes ${seen.get(key)} and ${i} are both called ${JSON.stringify(n.trim())}`;
+    seen.set(key, i);
+  }
+  return null;
+}
+
+/** Files chosen together as one dataset (see uploadRoles): one label scheme across them, the names from the .txt file if there is one. */
+export function parseUpload(files: readonly UploadFile[], opts: LabelOptions = {}): LabelledTables & { files: Record<string, string[]> } {
+  const roles = uploadRoles(files.map((f) => f.fileName));
+  const byName = new Map(files.map((f) => [f.fileName, f]));
+  const limits = { ...DATA_LIMITS, ...opts.limits };
+  const labelNames = opts.labelNames ?? (roles.labels ? readClassNames(byName.get(roles.labels)!.text, roles.labels) : undefined);
+  const splits = Object.fromEntries(Object.entries(roles.splits).map(([split, names]) => [split, names.map((n) => readTable(byName.get(n)!.text, n, limits))]));
+  return { ...labelTables(splits, { ...opts, ...(labelNames ? { labelNames } : {}) }), files: roles.splits };
+}
+
 // --- sizes and splits ------------------------------------------------------------
 
 /** Rows per class: counts[k] = rows with label k (k < K). */

@@ -65,3 +65,34 @@ export function selectHard(
 ): number[] {
   return hardest(hardnessScores(posteriors, labels, selector), k);
 }
+
+/**
+ * Indices of k hard examples as a per-class quota (Symbiosis-balanced): class
+ * c of the K classes gets ⌊k/K⌋ or one more (the extra ones to the classes
+ * whose hardest example is hardest), filled with that class's hardest
+ * examples; a class with fewer examples than its quota gives the rest to the
+ * hardest examples left in any class. `labels[i]` is example i's class (the
+ * true label, or the Student's own on unlabelled text). Hardest first (ties:
+ * lower index first).
+ */
+export function hardestPerClass(scores: ArrayLike<number>, labels: readonly number[], K: number, k: number): number[] {
+  const order = hardest(scores, scores.length);
+  const byClass: number[][] = Array.from({ length: K }, () => []);
+  for (const i of order) byClass[labels[i]!]!.push(i);
+  // Classes by their hardest example (classes with none last, in class order).
+  const classes = [...byClass.keys()].sort((a, b) => {
+    const [x, y] = [byClass[a]![0], byClass[b]![0]];
+    if (x === undefined || y === undefined) return (x === undefined ? 1 : 0) - (y === undefined ? 1 : 0) || a - b;
+    return scores[y]! - scores[x]! || x - y;
+  });
+  const want = Math.min(k, scores.length);
+  const quota = new Array<number>(K).fill(Math.floor(want / K));
+  classes.slice(0, want % K).forEach((c) => quota[c]!++);
+  const picked = new Set<number>();
+  for (let c = 0; c < K; c++) for (const i of byClass[c]!.slice(0, quota[c])) picked.add(i);
+  for (const i of order) {
+    if (picked.size >= want) break;
+    picked.add(i);
+  }
+  return order.filter((i) => picked.has(i));
+}

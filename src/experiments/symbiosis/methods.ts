@@ -11,7 +11,7 @@ import type { SymbiosisConfig } from './config';
 import type { Example } from './model';
 import type { GenerationData, Replicate } from './replicate';
 
-export const SYMBIOSIS_METHODS = ['real', 'static', 'recursive', 'symbiosis'] as const;
+export const SYMBIOSIS_METHODS = ['real', 'static', 'recursive', 'symbiosis', 'symbiosis-balanced'] as const;
 export type SymbiosisMethod = (typeof SYMBIOSIS_METHODS)[number];
 
 export interface MethodSpec {
@@ -23,8 +23,10 @@ export interface MethodSpec {
   stream: number;
   /** It draws from the static set, so a replicate writes one up front. */
   usesStaticSet: boolean;
-  /** It adapts the Generator each generation, so a replicate trains a tiny Generator (with generator 'tiny'). */
+  /** It adapts its own copy of the Generator each generation, so a replicate needs an in-lab Generator (generator 'tiny' or 'corpus'). */
   adaptsGenerator: boolean;
+  /** The lab's extension of the original (docs/symbiosis.md), not a method the write-up ran. */
+  extension: boolean;
   /** It measures "helped" on all of its data and keeps the top few as the pretrained Generator's few-shot examples. */
   keepsHelped: boolean;
   /** Units of work at generation g besides training (examples written, Generator steps): the run's progress plan. */
@@ -47,7 +49,7 @@ const taken = (data: Example[], source: string): GenerationData => ({
 
 export const METHODS: Record<SymbiosisMethod, MethodSpec> = {
   real: {
-    title: 'Real', label: 'Real Data (upper bound)', stream: 0, usesStaticSet: false, adaptsGenerator: false, keepsHelped: false,
+    title: 'Real', label: 'Real Data (upper bound)', stream: 0, usesStaticSet: false, adaptsGenerator: false, keepsHelped: false, extension: false,
     extraWork: () => 0,
     // A fresh batch of n real rows: consecutive slices of the shuffled pool, wrapping around only when it runs out.
     async data(lab, g) {
@@ -58,12 +60,12 @@ export const METHODS: Record<SymbiosisMethod, MethodSpec> = {
     },
   },
   static: {
-    title: 'Static', label: 'Static Synthetic', stream: 1, usesStaticSet: true, adaptsGenerator: false, keepsHelped: false,
+    title: 'Static', label: 'Static Synthetic', stream: 1, usesStaticSet: true, adaptsGenerator: false, keepsHelped: false, extension: false,
     extraWork: () => 0,
     data: async (lab, g) => taken(lab.staticSubset(g), 'a random subset of the static set'),
   },
   recursive: {
-    title: 'Recursive', label: 'Recursive Collapse', stream: 2, usesStaticSet: true, adaptsGenerator: false, keepsHelped: false,
+    title: 'Recursive', label: 'Recursive Collapse', stream: 2, usesStaticSet: true, adaptsGenerator: false, keepsHelped: false, extension: false,
     extraWork: (c, g) => (g >= 2 ? c.syntheticPerGeneration : 0),
     // The generation-0 Student never saw a label, so it cannot write labelled text: generation 1 is Static's.
     sameAs: (g) => (g === 1 ? { method: 'static', source: "Static's generation 1 (the gen-0 Student cannot write labelled text)" } : null),
@@ -73,12 +75,25 @@ export const METHODS: Record<SymbiosisMethod, MethodSpec> = {
     },
   },
   symbiosis: {
-    title: 'Symbiosis', label: 'Generative Symbiosis', stream: 3, usesStaticSet: false, adaptsGenerator: true, keepsHelped: true,
-    extraWork: (c) => c.syntheticPerGeneration + (c.generator === 'tiny' ? c.generatorAdaptSteps : 0),
+    title: 'Symbiosis', label: 'Generative Symbiosis', stream: 3, usesStaticSet: false, adaptsGenerator: true, keepsHelped: true, extension: false,
+    extraWork: (c) => c.syntheticPerGeneration + (c.generator === 'pretrained' ? 0 : c.generatorAdaptSteps),
     // Mine K hard examples with this method's Student, adapt the Generator to them, write n examples around them.
     async data(lab, g) {
-      const hard = await lab.mineHard('symbiosis', g);
-      return lab.c.generator === 'tiny' ? lab.adaptAndWrite('symbiosis', g, hard) : lab.promptWithHard('symbiosis', g, hard);
+      const hard = await lab.mineHard('symbiosis', g, 'ranked');
+      return lab.c.generator === 'pretrained' ? lab.promptWithHard('symbiosis', g, hard) : lab.adaptAndWrite('symbiosis', g, hard);
+    },
+  },
+  'symbiosis-balanced': {
+    title: 'Symbiosis-balanced', label: 'Symbiosis, class-balanced (the lab\u2019s extension)', stream: 4,
+    usesStaticSet: false, adaptsGenerator: true, keepsHelped: true, extension: true,
+    extraWork: (c) => c.syntheticPerGeneration + (c.generator === 'pretrained' ? 0 : c.generatorAdaptSteps),
+    // As Symbiosis, but the K hard examples are a per-class quota (K/classes of each, the hardest of each class), and with an in-lab
+    // Generator an anchorShare of the data is opened by the Generator's own rows of every class (docs/symbiosis.md, "Symbiosis-balanced").
+    async data(lab, g) {
+      const hard = await lab.mineHard('symbiosis-balanced', g, 'per-class');
+      return lab.c.generator === 'pretrained'
+        ? lab.promptWithHard('symbiosis-balanced', g, hard)
+        : lab.adaptAndWrite('symbiosis-balanced', g, hard, lab.c.anchorShare);
     },
   },
 };

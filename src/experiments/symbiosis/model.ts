@@ -1,9 +1,11 @@
 /**
- * The GPT the lab trains, on one backend: the Student, the tiny Generator
- * and the Recursive Student as a writer are the same architecture with
- * different parameters. Here are the rows each trains on, training from
- * given parameters, the Student's posteriors over the labels, and writing
- * labelled examples. The row formats (docs/symbiosis.md, "The Student"):
+ * A GPT the lab trains, on one backend: the Student, the tiny Generator and
+ * the Recursive Student as a writer are one architecture with different
+ * parameters; the corpus Generator is another TextModel with its own shape,
+ * tokenizer and backend. Here are the rows each trains on, training from
+ * given parameters, the Student's posteriors over the labels, writing
+ * labelled examples, and a writer's loss on given texts. The row formats
+ * (docs/symbiosis.md, "The Student"):
  *   classify  BOS · text[:maxTextTokens] · SEP → label token
  *   write     BOS · label token · SEP → text · EOS
  *   pretrain  BOS · text · EOS (plain LM)
@@ -57,22 +59,32 @@ export class TextModel {
   /** Label k's token (text.ts). */
   readonly labelTokens: readonly number[];
 
+  /**
+   * `maxTokens`: the text tokens it reads and writes at most (the Student and
+   * the tiny Generator: maxTextTokens; the corpus Generator: its own).
+   */
   constructor(
     readonly c: SymbiosisConfig, readonly session: SymbiosisSession, readonly tok: Tokenizer,
-    readonly gpt: GptConfig, readonly backend: Backend, numClasses: number,
+    readonly gpt: GptConfig, readonly backend: Backend, numClasses: number, readonly maxTokens: number = c.maxTextTokens,
   ) {
     this.labelTokens = LABEL_BYTES.slice(0, numClasses);
   }
 
-  /** A text's tokens as the Student sees them (cut to maxTextTokens). */
+  /** A text's tokens as this model sees them (cut to maxTokens). */
   encode(text: string): number[] {
-    return this.tok.encode(text).slice(0, this.c.maxTextTokens);
+    return this.tok.encode(text).slice(0, this.maxTokens);
   }
 
-  /** The write direction, BOS · label · SEP → text · EOS, each target token weighted `weight`. */
+  /** The prompt of the write direction: BOS · label · SEP. */
+  writePrompt(label: number): number[] {
+    return [this.tok.bos, this.labelTokens[label]!, SEP];
+  }
+
+  /** The write direction, prompt → text · EOS, each target token weighted `weight`. */
   writeRow(tokens: readonly number[], label: number, weight: number): WeightedRow {
-    const row = [this.tok.bos, this.labelTokens[label]!, SEP, ...tokens, this.tok.eos];
-    return { tokens: row, weights: row.slice(1).map((_, t) => (t >= 2 ? weight : 0)) };
+    const prompt = this.writePrompt(label);
+    const row = [...prompt, ...tokens, this.tok.eos];
+    return { tokens: row, weights: row.slice(1).map((_, t) => (t >= prompt.length - 1 ? weight : 0)) };
   }
 
   /** Target tokens of a write row: the text and EOS. */
@@ -146,6 +158,22 @@ export class TextModel {
     return out;
   }
 
+  /**
+   * The write direction's loss on labelled texts, for the parameters on the
+   * backend: per example the summed NLL (nats) of its text and EOS given
+   * BOS · label · SEP, and the number of those tokens.
+   */
+  async writeLoss(examples: readonly { tokens: readonly number[]; label: number }[]): Promise<{ nll: number; tokens: number }[]> {
+    const out: { nll: number; tokens: number }[] = [];
+    for (let s = 0; s < examples.length; s += 64) {
+      const chunk = examples.slice(s, s + 64);
+      const rows = chunk.map((e) => this.writeRow(e.tokens, e.label, 1));
+      const { perSeqLoss } = await this.backend.evaluate(weightedBatch(rows));
+      chunk.forEach((e, i) => out.push({ nll: perSeqLoss[i]!, tokens: this.writeTargets(e.tokens) }));
+    }
+    return out;
+  }
+
   /** Write examples with `params`: prompt BOS · label · SEP · prefix; text = prefix + the new tokens. Unusable outputs are counted and dropped. */
   async write(params: Float32Array, jobs: readonly WriteJob[], key: Key, phase: string): Promise<WriteOutput> {
     const { c, tok, session } = this;
@@ -155,8 +183,8 @@ export class TextModel {
     for (let s = 0; s < jobs.length; s += 64) {
       session.checkCancel();
       const chunk = jobs.slice(s, s + 64);
-      const gens = await generate(this.backend, chunk.map((j) => [tok.bos, this.labelTokens[j.label]!, SEP, ...j.prefix]), {
-        maxNewTokens: c.maxTextTokens - Math.max(...chunk.map((j) => j.prefix.length)) + 1,
+      const gens = await generate(this.backend, chunk.map((j) => [...this.writePrompt(j.label), ...j.prefix]), {
+        maxNewTokens: this.maxTokens - Math.max(...chunk.map((j) => j.prefix.length)) + 1,
         temperature: c.temperature, topK: 0, topP: c.topP, stopTokens: [tok.eos], key: foldIn(key, s),
       });
       gens.forEach((g, i) => {

@@ -63,6 +63,10 @@ const hardExample = v.object({ text: str, label: str, predicted: str, score: rea
 export const hardExamplesRecord = v.object({
   kind: v.literal('hard-examples'),
   replicate: count,
+  /** The method that mined them (runs before the lab had Symbiosis-balanced stored none: Symbiosis). */
+  method: v.optional(method, 'symbiosis'),
+  /** 'ranked': the K hardest (the original); 'per-class': a quota of K/classes per class (Symbiosis-balanced). */
+  quota: v.optional(v.picklist(['ranked', 'per-class']), 'ranked'),
   generation: count,
   selector: v.picklist(HARD_SELECTORS),
   minedOn: v.picklist(['validation', 'pool']),
@@ -107,8 +111,48 @@ export const setupRecord = v.object({
   generatorLoss: realOrNull,
   /** The Generator, in words. */
   generator: str,
+  /** Naive Bayes (core/metrics/naive-bayes) on the Student's tokens of the real rows Real trains on, tested on the test set: the simple baseline line. */
+  naiveBayes: v.optional(v.nullable(v.object({ accuracy: real, low: real, high: real, trainRows: count }))),
 });
 export type SetupRecord = v.InferOutput<typeof setupRecord>;
+
+/**
+ * The Generator's quality, measured once per replicate on the static set it
+ * wrote (balanced over the classes, before any adaptation): what a classifier
+ * learns from its samples alone, how varied they are, and how well it
+ * predicts real held-out text of each class.
+ */
+export const generatorRecord = v.object({
+  kind: v.literal('generator'),
+  replicate: count,
+  /** The config's generator ('corpus', 'tiny', 'pretrained'), its name in words, and where it came from. */
+  generator: v.picklist(['corpus', 'tiny', 'pretrained']),
+  name: str,
+  origin: v.picklist(['trained', 'loaded', 'pretrained']),
+  /** Labelled rows it learnt from (corpus: its own corpus; tiny: the seed set); null: not known (pretrained). */
+  corpusRows: v.nullable(count),
+  /** Its parameters, optimizer steps and final training loss (nats per token); null: not known or not trained here. */
+  parameters: v.nullable(count),
+  steps: v.nullable(count),
+  trainLoss: realOrNull,
+  /** The samples the quality is measured on (the static set) and their label shares. */
+  samples: count,
+  /** Naive Bayes trained on the samples alone, on the Student's tokens, tested on the test set (fraction, Wilson 95%); null: no samples. */
+  classifierAccuracy: realOrNull,
+  classifierLow: realOrNull,
+  classifierHigh: realOrNull,
+  /** The same classifier trained on as many real pool rows: what the samples would give were they real. */
+  realAccuracy: realOrNull,
+  /** Distinct-2 of the samples' words, and of as many real pool rows. */
+  distinct2: realOrNull,
+  realDistinct2: realOrNull,
+  /** Per class: exp(mean NLL per token) of real test texts of that class under the Generator prompted with the class (its own tokens); null: not computable (perplexityNote says why). */
+  perplexity: v.array(realOrNull),
+  perplexityNote: v.nullable(str),
+  /** A few samples per class, in class order. */
+  examples: v.array(v.object({ label: str, text: str })),
+});
+export type GeneratorRecord = v.InferOutput<typeof generatorRecord>;
 
 /** An accuracy (fraction) with its 95% interval; NaN bounds: not computable. */
 export const accuracyInterval = v.object({ mean: real, low: real, high: real });
@@ -153,8 +197,8 @@ export const tableRecord = v.object({ kind: v.literal('table'), table: table1, s
 export type TableRecord = v.InferOutput<typeof tableRecord>;
 
 export const record = v.variant(
-  'kind', [generationRecord, hardExamplesRecord, staticSetRecord, setupRecord, tableRecord],
-  'must be a generation, hard-examples, static-set, setup or table record',
+  'kind', [generationRecord, hardExamplesRecord, staticSetRecord, setupRecord, generatorRecord, tableRecord],
+  'must be a generation, hard-examples, static-set, setup, generator or table record',
 );
 export type SymbiosisRecord = v.InferOutput<typeof record>;
 
@@ -182,16 +226,31 @@ export type SampleRow = v.InferOutput<typeof sampleRow>;
 /** A labelled example (label: the class id). */
 const example = v.object({ text: str, label: count });
 
-/** What a checkpoint carries besides the models; bump STATE_VERSION when it changes. */
-export const STATE_VERSION = 1;
+/** A corpus Generator trained in this replicate: what its parameters (extra 'generator') need to be written again or saved (generator.ts). */
+const trainedGenerator = v.object({
+  config: v.object({ vocabSize: count, contextLength: count, dModel: count, nLayers: count, nHeads: count }),
+  tokenizer: v.unknown(),
+  maxTokens: count,
+  corpusRows: count,
+  /** Its corpus's fingerprints, base64 (generator.ts, hashesToBase64). */
+  corpusHashes: str,
+  steps: count,
+  trainLoss: realOrNull,
+});
+export type TrainedGenerator = v.InferOutput<typeof trainedGenerator>;
+
+/** What a checkpoint carries besides the models; bump STATE_VERSION when it changes. 2: the corpus Generator. */
+export const STATE_VERSION = 2;
 export const state = v.object({
   /** The static set (written once per replicate). */
   staticSet: v.array(example),
-  /** The examples that helped the Symbiosis Student most last generation (the pretrained Generator's few-shot). */
-  helped: v.array(example),
+  /** Per Symbiosis method, the examples that helped its Student most last generation (the pretrained Generator's few-shot). */
+  helped: v.record(method, v.array(example)),
   /** Each method's optimizer steps so far (the x axis of its loss curve). */
   steps: v.record(method, count),
   /** The pretrained Generator's model, in words, once it has written. */
   generatorModel: v.nullable(str),
+  /** The corpus Generator this replicate trained (null: none, or it was loaded from a file, which the run reads again). */
+  trainedGenerator: v.nullable(trainedGenerator),
 });
 export type ReplicateState = v.InferOutput<typeof state>;

@@ -13,7 +13,7 @@ import { type Key, Rng } from '../../core/rng';
 import type { StepPoint } from '../phases';
 import { CheckpointError, type Resumed, streamKey } from '../session';
 import type { SymbiosisConfig } from './config';
-import { argmax, hardest, hardnessScores, labelShares } from './hard';
+import { argmax, hardest, hardestPerClass, hardnessScores, labelShares } from './hard';
 import { METHODS, type SymbiosisMethod, streamAt } from './methods';
 import type { Example, SymbiosisSession, TextModel, Written } from './model';
 import { cycler } from './model';
@@ -21,6 +21,7 @@ import { hardMessages, writePretrained } from './instruct';
 import type { GenerationRecord, HardExamplesRecord, ReplicateState, SampleRow, SymbiosisPosition } from './records';
 import { STREAM } from './streams';
 import { words } from './text';
+import { InLabGenerator, restoreCorpusGenerator } from './writer';
 
 export type { Example } from './model';
 
@@ -36,11 +37,14 @@ export interface GenerationData {
   source: string;
 }
 
-/** The hard examples a generation mined, and their tokens. */
+/** The hard examples a generation mined, and their tokens (the Student's). */
 export interface Mined {
   examples: Example[];
   tokens: number[][];
 }
+
+/** How a method picks its K hard examples: the K hardest (the original), or a per-class quota (hard.ts, hardestPerClass). */
+export type HardQuota = 'ranked' | 'per-class';
 
 /** A method's generation, kept so that a method whose generation it also is (sameAs) can report it without recomputing. */
 interface Trained {
@@ -55,11 +59,11 @@ interface Trained {
 export interface Plan {
   /** Nominal optimizer steps of one method's generation: E·n/b. */
   train: number;
-  /** A replicate's setup: pretraining, the tiny Generator, the static set. */
+  /** A replicate's setup: pretraining, the in-lab Generator, the static set. */
   setup: number;
   total: number;
-  /** Whether a replicate trains a tiny Generator and writes a static set. */
-  tinyGenerator: boolean;
+  /** Whether a replicate needs an in-lab Generator ('tiny' or 'corpus') and writes a static set. */
+  inLabGenerator: boolean;
   staticSet: boolean;
 }
 
@@ -110,9 +114,9 @@ export class Replicate {
   /** Where hard examples are mined: the validation set, or (mineOn 'pool') the end of the pool, unlabelled (the Real batches start at its beginning). */
   readonly mineSlice: Example[];
   readonly mineTokens: number[][];
-  /** The pretrained Student (every method's generation 0), the tiny Generator (null: none), each method's Student. */
+  /** The pretrained Student (every method's generation 0), the in-lab Generator (null: none), each method's Student. */
   pretrained: Float32Array = new Float32Array(0);
-  generator: Float32Array | null = null;
+  generator: InLabGenerator | null = null;
   readonly #students = new Map<SymbiosisMethod, Float32Array>();
   state: ReplicateState;
   /** The last generation completed. */
@@ -134,7 +138,7 @@ export class Replicate {
     this.valTokens = this.val.map((r) => this.model.encode(r.text));
     this.mineSlice = this.c.mineOn === 'pool' ? this.pool.slice(this.pool.length - this.c.valSize) : this.val;
     this.mineTokens = this.c.mineOn === 'pool' ? this.mineSlice.map((r) => this.model.encode(r.text)) : this.valTokens;
-    this.state = { staticSet: [], helped: [], steps: {}, generatorModel };
+    this.state = { staticSet: [], helped: {}, steps: {}, generatorModel, trainedGenerator: null };
   }
 
   get K(): number {
@@ -152,9 +156,9 @@ export class Replicate {
     this.#students.set(m, params);
   }
 
-  /** The tiny Generator's parameters (a replicate trains it when a method needs it: setup.ts, plan). */
-  tinyGenerator(): Float32Array {
-    if (!this.generator) throw new Error('symbiosis: the tiny Generator was not trained in this replicate');
+  /** The in-lab Generator (a replicate makes one when a method needs it: setup.ts, plan). */
+  inLabGenerator(): InLabGenerator {
+    if (!this.generator) throw new Error('symbiosis: this replicate has no in-lab Generator');
     return this.generator;
   }
 
@@ -170,12 +174,27 @@ export class Replicate {
 
   /** The Generator in words: the pretrained model once it has written, else what the config asks for. */
   get generatorName(): string {
-    return this.state.generatorModel
-      ?? (this.c.generator === 'tiny' ? 'tiny in-lab GPT (fine-tuned on the hard examples)' : 'pretrained instruct model (prompt curriculum)');
+    if (this.state.generatorModel) return this.state.generatorModel;
+    switch (this.c.generator) {
+      case 'tiny':
+        return 'tiny in-lab GPT (fine-tuned on the hard examples)';
+      case 'corpus': {
+        const g = this.generator;
+        const how = g?.origin === 'loaded' ? 'loaded from a file' : 'trained here';
+        return `corpus GPT ${g ? `(${g.model.backend.layout.total.toLocaleString('en-US')} parameters, ${how} on ${g.corpusRows.toLocaleString('en-US')} rows the Student never sees; fine-tuned on the hard examples)` : '(its own corpus)'}`;
+      }
+      case 'pretrained':
+        return 'pretrained instruct model (prompt curriculum)';
+      default:
+        return this.c.generator satisfies never;
+    }
   }
 
-  /** Continue from a checkpoint taken after generation `at.generation` of this replicate. */
-  restore(r: Resumed<SymbiosisPosition, ReplicateState>): void {
+  /**
+   * Continue from a checkpoint taken after generation `at.generation` of this
+   * replicate. `loaded`: the Generator the run was given (a file), else null.
+   */
+  async restore(r: Resumed<SymbiosisPosition, ReplicateState>, loaded: InLabGenerator | null): Promise<void> {
     const saved = (name: string) => {
       const params = r.extraParams[name];
       if (!params) throw new CheckpointError(`this checkpoint lacks the parameters '${name}': it cannot continue`);
@@ -184,7 +203,19 @@ export class Replicate {
     this.state = r.state;
     this.generation = r.at.generation;
     this.pretrained = saved('pretrained');
-    this.generator = r.extraParams.generator ?? null;
+    const base = r.extraParams.generator;
+    if (this.c.generator === 'tiny' && base) {
+      this.generator = new InLabGenerator(this.model, base, 'tiny', this.c.seedSetSize, this.c.generatorSteps, null);
+    } else if (this.c.generator === 'corpus' && this.plan.inLabGenerator) {
+      this.generator = loaded ?? (r.state.trainedGenerator
+        ? await restoreCorpusGenerator(this.c, this.session, r.state.trainedGenerator, saved('generator'), this.K)
+        : null);
+      if (!this.generator) throw new CheckpointError("this checkpoint holds no Generator and the run was given none: it cannot continue");
+    }
+    for (const m of this.methods) {
+      const adapted = r.extraParams[`generator:${m}`];
+      if (adapted) this.generator?.setAdapted(m, adapted);
+    }
     for (const m of this.methods) this.setStudent(m, saved(`student:${m}`));
   }
 
@@ -192,7 +223,12 @@ export class Replicate {
   checkpoint(g: number): void {
     this.generation = g;
     const extra: Record<string, Float32Array> = { pretrained: this.pretrained };
-    if (this.generator) extra.generator = this.generator;
+    if (this.generator) {
+      // A loaded Generator is read from the run's input again; the others travel with the checkpoint.
+      if (this.generator.origin !== 'loaded') extra.generator = this.generator.base;
+      for (const [m, params] of this.generator.adaptedCopies()) extra[`generator:${m}`] = params;
+    }
+    this.state.trainedGenerator = this.generator?.toState() ?? null;
     for (const m of this.methods) extra[`student:${m}`] = this.student(m);
     const { gpt, tok } = this.model;
     this.session.checkpoint(
@@ -278,7 +314,7 @@ export class Replicate {
     const helped = after.map((p, i) => Math.log(Math.max(p[labels[i]!]!, 1e-300)) - Math.log(Math.max(before[i]![labels[i]!]!, 1e-300)));
     if (METHODS[m].keepsHelped) {
       const ranked = [...helped.keys()].sort((a, b) => helped[b]! - helped[a]! || a - b);
-      this.state.helped = ranked.slice(0, c.fewShotExamples).map((i) => ({ text: data[i]!.text, label: data[i]!.label }));
+      this.state.helped[m] = ranked.slice(0, c.fewShotExamples).map((i) => ({ text: data[i]!.text, label: data[i]!.label }));
     }
 
     const dropped = Object.values(got.droppedReasons).reduce((a, b) => a + b, 0);
@@ -319,18 +355,24 @@ export class Replicate {
     return { data: out.written, generated: out.generated, droppedReasons: out.dropped };
   }
 
-  /** The K hardest examples for method m's Student where the config mines (recorded as a hard-examples record), with the labels the Generator is given. */
-  async mineHard(m: SymbiosisMethod, g: number): Promise<Mined> {
+  /**
+   * K hard examples for method m's Student where the config mines (recorded
+   * as a hard-examples record), with the labels the Generator is given:
+   * the K hardest ('ranked', the original) or a per-class quota ('per-class').
+   */
+  async mineHard(m: SymbiosisMethod, g: number, quota: HardQuota): Promise<Mined> {
     const { c, mineSlice, names } = this;
     await this.model.backend.setParams(this.student(m));
     const post = await this.model.posteriors(this.mineTokens);
     const labels = c.mineOn === 'validation' ? mineSlice.map((r) => r.label) : null;
     const scores = hardnessScores(post, labels, c.hardSelector);
-    const picked = hardest(scores, Math.min(c.hardExamples, mineSlice.length));
+    const k = Math.min(c.hardExamples, mineSlice.length);
     // The Generator is told the label: the true one on validation, the Student's own on the unlabelled pool.
-    const examples = picked.map((i) => ({ text: mineSlice[i]!.text, label: labels ? labels[i]! : argmax(post[i]!) }));
+    const given = labels ?? post.map(argmax);
+    const picked = quota === 'ranked' ? hardest(scores, k) : hardestPerClass(scores, given, this.K, k);
+    const examples = picked.map((i) => ({ text: mineSlice[i]!.text, label: given[i]! }));
     this.session.emit({
-      kind: 'hard-examples', replicate: this.rep, generation: g, selector: c.hardSelector, minedOn: c.mineOn, count: picked.length,
+      kind: 'hard-examples', replicate: this.rep, method: m, quota, generation: g, selector: c.hardSelector, minedOn: c.mineOn, count: picked.length,
       labelShares: labelShares(examples.map((h) => h.label), this.K)!,
       misclassified: labels ? picked.filter((i) => argmax(post[i]!) !== labels[i]).length / picked.length : null,
       meanScore: picked.reduce((s, i) => s + scores[i]!, 0) / picked.length,
@@ -341,26 +383,43 @@ export class Replicate {
     return { examples, tokens: picked.map((i) => this.mineTokens[i]!) };
   }
 
-  /** Which hard example each of the n requests is written around: each gets ⌊n/K⌋ or one more, in turn. */
-  #jobs(mined: Mined): number[] {
-    return Array.from({ length: this.c.syntheticPerGeneration }, (_, i) => i % mined.examples.length);
+  /** Which hard example each of `n` requests is written around: each gets ⌊n/K⌋ or one more, in turn. */
+  #jobs(mined: Mined, n = this.c.syntheticPerGeneration): number[] {
+    return Array.from({ length: n }, (_, i) => i % mined.examples.length);
   }
 
-  /** Step D with the tiny Generator: fine-tune it on the hard examples with their labels (cumulative over generations), then write n examples, each starting with a hard example's first tokens. */
-  async adaptAndWrite(m: SymbiosisMethod, g: number, mined: Mined): Promise<GenerationData> {
-    const { c, model } = this;
+  /**
+   * Step D with the in-lab Generator: fine-tune method m's copy on the hard
+   * examples with their labels (cumulative over generations), then write n
+   * examples, each starting with a hard example's first tokens (the
+   * Generator's own); an `anchorShare` of them instead opened by its own
+   * rows, balanced over the labels (as the static set).
+   */
+  async adaptAndWrite(m: SymbiosisMethod, g: number, mined: Mined, anchorShare = 0): Promise<GenerationData> {
+    const { c } = this;
+    const gen = this.inLabGenerator();
+    const { model } = gen;
     const hard = mined.examples;
-    const nextHard = cycler(hard.length, Math.min(2 * c.batchSize, hard.length), this.key(STREAM.adapt, g));
-    const adaptRows = () => model.writeBatch(nextHard().map((i) => ({ tokens: mined.tokens[i]!, label: hard[i]!.label })));
+    // The Generator reads with its own tokenizer (the tiny one shares the Student's: the same tokens).
+    const tokens = gen.ownBackend ? hard.map((h) => model.encode(h.text)) : mined.tokens;
+    // Symbiosis keeps the original's stream; a later adapting method adds its stream number.
+    const adaptKey = m === 'symbiosis' ? this.key(STREAM.adapt, g) : this.key(STREAM.adapt, g, METHODS[m].stream);
+    const nextHard = cycler(hard.length, Math.min(2 * c.batchSize, hard.length), adaptKey);
+    const adaptRows = () => model.writeBatch(nextHard().map((i) => ({ tokens: tokens[i]!, label: hard[i]!.label })));
     const phase = this.phase('generator (adapting)');
-    const adapted = await model.train(this.tinyGenerator(), c.generatorAdaptSteps, adaptRows, c.generatorLearningRate, phase, (g - 1) * c.generatorAdaptSteps);
+    const adapted = await model.train(gen.params(m), c.generatorAdaptSteps, adaptRows, c.generatorLearningRate, phase, (g - 1) * c.generatorAdaptSteps);
     this.session.progress(phase, c.generatorAdaptSteps);
-    this.generator = adapted.params;
-    const jobs = this.#jobs(mined).map((h) => ({ label: hard[h]!.label, prefix: mined.tokens[h]!.slice(0, c.promptPrefixTokens), hard: h }));
-    const out = await model.write(this.generator, jobs, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
+    gen.setAdapted(m, adapted.params);
+    const anchors = Math.round(anchorShare * c.syntheticPerGeneration);
+    const jobs = [
+      ...this.#jobs(mined, c.syntheticPerGeneration - anchors).map((h) => ({ label: hard[h]!.label, prefix: tokens[h]!.slice(0, c.promptPrefixTokens), hard: h })),
+      ...gen.openings(balancedLabels(anchors, this.K, this.key(STREAM.anchor, g, 0)), c.staticPrefixTokens, this.key(STREAM.anchor, g, 1)),
+    ];
+    const out = await model.write(adapted.params, jobs, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
+    const anchored = anchors === 0 ? '' : `; ${anchors} of its ${jobs.length} examples opened by its own rows of every class`;
     return {
       data: out.written, generated: out.generated, droppedReasons: out.dropped, hard,
-      source: `the tiny Generator fine-tuned on ${hard.length} hard examples (${c.hardSelector}, ${c.mineOn})`,
+      source: `the ${c.generator} Generator fine-tuned on ${hard.length} hard examples (${c.hardSelector}, ${c.mineOn})${anchored}`,
     };
   }
 
@@ -368,7 +427,7 @@ export class Replicate {
   async promptWithHard(m: SymbiosisMethod, g: number, mined: Mined): Promise<GenerationData> {
     const { c, names } = this;
     const hard = mined.examples;
-    const shots = this.state.helped.slice(0, c.fewShotExamples);
+    const shots = (this.state.helped[m] ?? []).slice(0, c.fewShotExamples);
     const requests = this.#jobs(mined).map((h) => ({ messages: hardMessages(c, names, hard[h]!, shots), label: hard[h]!.label, hard: h }));
     const out = await writePretrained(this.session, c, requests, this.key(STREAM.write, g, METHODS[m].stream, 1), this.phase(m));
     this.state.generatorModel = out.model;
@@ -380,5 +439,6 @@ export class Replicate {
 
   dispose(): void {
     this.model.backend.dispose();
+    if (this.generator?.ownBackend) this.generator.model.backend.dispose();
   }
 }

@@ -7,11 +7,14 @@
  * these and never re-parses or re-aggregates a record.
  */
 import * as v from 'valibot';
+import { meanCI95 } from '../../core/metrics/stats';
 import { real } from '../schemas';
 import type { Position } from '../types';
 import { METHODS, SYMBIOSIS_METHODS, type SymbiosisMethod } from './methods';
-import type { GenerationRecord, HardExamplesRecord, SampleRow, SetupRecord, SymbiosisRecord, Table1, TableRecord } from './records';
-import { type TableShape, accuracyInterval } from './table';
+import type {
+  GenerationRecord, GeneratorRecord, HardExamplesRecord, SampleRow, SetupRecord, SymbiosisRecord, Table1, TableRecord,
+} from './records';
+import { type Difference, type TableShape, accuracyInterval, differences } from './table';
 
 // The page's words for the methods, from their entries (methods.ts holds only types of the run: nothing of it reaches the page).
 export { SYMBIOSIS_METHODS, type SymbiosisMethod } from './methods';
@@ -19,6 +22,8 @@ export { SYMBIOSIS_METHODS, type SymbiosisMethod } from './methods';
 /** A method's name in tables and sentences ("Real") and in the page's legends and menus ("Real Data (upper bound)"). */
 export const methodTitle = (m: SymbiosisMethod) => METHODS[m].title;
 export const methodLabel = (m: SymbiosisMethod) => METHODS[m].label;
+/** Whether a method is the lab's extension of the original (the page marks it). */
+export const isExtension = (m: SymbiosisMethod) => METHODS[m].extension;
 
 export const HELPED_DEFINITION =
   "helped = the drop in the Student's loss −log p(label | text) on a synthetic example across the generation's training " +
@@ -42,6 +47,12 @@ export interface SymbiosisSummary {
   table: Table1;
   summary: string[];
   helped: string;
+  /** Naive Bayes on the Student's tokens of Real's rows (setup records): test accuracy, mean over replicates and each; null: not computed. */
+  naiveBayes: { accuracy: number; byReplicate: number[] } | null;
+  /** Symbiosis − Static and Symbiosis-balanced − Static, final test accuracy, paired by replicate (table.ts, differences). */
+  differences: Difference[];
+  /** The Generator's quality per replicate (generator records, without their example texts). */
+  generatorQuality: Omit<GeneratorRecord, 'examples'>[];
 }
 
 const generations = (records: readonly SymbiosisRecord[]) => records.filter((r): r is GenerationRecord => r.kind === 'generation');
@@ -66,6 +77,7 @@ export function buildSummary(
     }
     methods[m] = summary;
   }
+  const nb = records.flatMap((r) => (r.kind === 'setup' && r.naiveBayes ? [r.naiveBayes.accuracy] : []));
   return {
     seconds: s.seconds,
     dataset: { name: s.dataset, labelNames: [...s.labelNames], ...s.sizes },
@@ -75,6 +87,9 @@ export function buildSummary(
     table: table.table,
     summary: table.summary,
     helped: HELPED_DEFINITION,
+    naiveBayes: nb.length > 0 ? { accuracy: nb.reduce((a, b) => a + b, 0) / nb.length, byReplicate: nb } : null,
+    differences: differences(table.table),
+    generatorQuality: generatorRecords(records).map(({ examples: _examples, ...q }) => q),
   };
 }
 
@@ -223,6 +238,62 @@ export function setupOf(records: readonly SymbiosisRecord[]): SetupRecord | null
 export function chanceOf(records: readonly SymbiosisRecord[]): number | null {
   const setup = setupOf(records);
   return setup && setup.labelNames.length > 0 ? 1 / setup.labelNames.length : null;
+}
+
+/** The Generator records, one per replicate, in order. */
+export function generatorRecords(records: readonly SymbiosisRecord[]): GeneratorRecord[] {
+  return records.filter((r): r is GeneratorRecord => r.kind === 'generator');
+}
+
+/** The Generator's quality as the page shows it: over the replicates measured, means of what was computed (null: not computed). */
+export interface GeneratorQualityView {
+  name: string;
+  generator: GeneratorRecord['generator'];
+  origin: GeneratorRecord['origin'];
+  replicates: number;
+  corpusRows: number | null;
+  parameters: number | null;
+  steps: number | null;
+  trainLoss: number | null;
+  samples: number;
+  classifierAccuracy: number | null;
+  /** The first replicate's Wilson interval when there is one replicate; else the t-interval over replicates (null: not computable). */
+  classifierLow: number | null;
+  classifierHigh: number | null;
+  realAccuracy: number | null;
+  distinct2: number | null;
+  realDistinct2: number | null;
+  /** Per class: its name and mean perplexity. */
+  perplexity: { label: string; value: number | null }[];
+  perplexityNote: string | null;
+  examples: GeneratorRecord['examples'];
+}
+
+/** The quality panel's numbers from the run's generator records; null before the first is written. */
+export function generatorQuality(records: readonly SymbiosisRecord[]): GeneratorQualityView | null {
+  const rs = generatorRecords(records);
+  const first = rs[0];
+  if (!first) return null;
+  const setup = setupOf(records);
+  const avg = (pick: (r: GeneratorRecord) => number | null) => meanOf(rs.map(pick));
+  const accuracies = rs.map((r) => r.classifierAccuracy).filter((x): x is number => x !== null);
+  const ci = accuracies.length > 1 ? meanCI95(accuracies) : null;
+  return {
+    name: first.name, generator: first.generator, origin: first.origin, replicates: rs.length, corpusRows: avg((r) => r.corpusRows),
+    parameters: first.parameters, steps: first.steps, trainLoss: avg((r) => r.trainLoss), samples: first.samples,
+    classifierAccuracy: avg((r) => r.classifierAccuracy),
+    classifierLow: ci ? known(ci.low) : first.classifierLow, classifierHigh: ci ? known(ci.high) : first.classifierHigh,
+    realAccuracy: avg((r) => r.realAccuracy), distinct2: avg((r) => r.distinct2), realDistinct2: avg((r) => r.realDistinct2),
+    perplexity: first.perplexity.map((_, k) => ({ label: setup?.labelNames[k] ?? String(k), value: avg((r) => r.perplexity[k] ?? null) })),
+    perplexityNote: first.perplexityNote, examples: first.examples,
+  };
+}
+
+/** The naive-Bayes line: its test accuracy, mean over the replicates that computed it; null: none did. */
+export function naiveBayesLine(records: readonly SymbiosisRecord[]): { accuracy: number; trainRows: number } | null {
+  const nb = records.flatMap((r) => (r.kind === 'setup' && r.naiveBayes ? [r.naiveBayes] : []));
+  const acc = meanOf(nb.map((x) => x.accuracy));
+  return acc === null ? null : { accuracy: acc, trainRows: nb[0]!.trainRows };
 }
 
 /** The hard examples each Symbiosis generation mined, in order. */

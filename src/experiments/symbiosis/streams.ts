@@ -29,8 +29,18 @@ export const STREAM = {
   subset: 200,
   /** Writing at generation g: (g, method, 0) the labels, (g, method, 1) the sampling. */
   write: 300,
-  /** The tiny Generator's adaptation batches at generation g. */
+  /** An in-lab Generator's adaptation batches at generation g (the method's stream as a part when it is not Symbiosis's: NEW with symbiosis-balanced). */
   adapt: 400,
+  /** NEW (corpus Generator): its corpus cap's draw. */
+  corpus: 9,
+  /** NEW (corpus Generator): its initial parameters. */
+  generatorInit: 10,
+  /** NEW (corpus Generator): the order it learns its corpus in. */
+  generatorTrain: 11,
+  /** NEW (static set): which of the Generator's own rows opens each static example. */
+  staticPrefix: 12,
+  /** NEW (Symbiosis-balanced): generation g's anchor share, (g, 0) its labels, (g, 1) which of the Generator's own rows open them. */
+  anchor: 500,
 } as const;
 
 /** The root of replicate `rep`'s streams. */

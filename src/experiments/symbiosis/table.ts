@@ -134,8 +134,49 @@ export function summarize(table: Table1, claims: readonly Claim[] = WRITE_UP_CLA
       }
     }
   }
+  for (const d of differences(table)) lines.push(differenceSentence(d, table.replicates));
   for (const claim of claims) lines.push(`Write-up claim "${claim.text}": ${checkClaim(claim, byMethod, table.chance)}.`);
   return lines;
+}
+
+/** The pairs whose final difference the summary always reports, whatever its sign: each Symbiosis method against Static. */
+export const REPORTED_DIFFERENCES: readonly (readonly [SymbiosisMethod, SymbiosisMethod])[] = [['symbiosis', 'static'], ['symbiosis-balanced', 'static']];
+
+/** A − B in final test accuracy, paired by replicate (same splits, seed and Student initialisation). */
+export interface Difference {
+  a: SymbiosisMethod;
+  b: SymbiosisMethod;
+  /** Mean of the per-replicate differences (fraction) and its 95% t-interval (NaN with one replicate). */
+  mean: number;
+  low: number;
+  high: number;
+  byReplicate: number[];
+}
+
+/** The paired difference a − b of two equally long lists of per-replicate values: mean and 95% t-interval. */
+export function pairedDifference(a: readonly number[], b: readonly number[]): { mean: number; low: number; high: number; byReplicate: number[] } {
+  if (a.length !== b.length) throw new Error(`pairedDifference: ${a.length} values against ${b.length}`);
+  const byReplicate = a.map((x, i) => x - b[i]!);
+  const ci = meanCI95(byReplicate);
+  return { mean: ci.mean, low: ci.low, high: ci.high, byReplicate };
+}
+
+/** REPORTED_DIFFERENCES for the methods Table 1 has. */
+export function differences(table: Table1): Difference[] {
+  const byMethod = new Map(table.rows.map((r) => [r.method, r]));
+  return REPORTED_DIFFERENCES.flatMap(([a, b]) => {
+    const [ra, rb] = [byMethod.get(a), byMethod.get(b)];
+    return ra && rb ? [{ a, b, ...pairedDifference(ra.finals, rb.finals) }] : [];
+  });
+}
+
+/** A difference in words, with its interval (or why there is none). */
+function differenceSentence(d: Difference, replicates: number): string {
+  const head = `${title(d.a)} − ${title(d.b)} (final, paired by replicate): ${points(d.mean)}`;
+  if (!Number.isFinite(d.low) || !Number.isFinite(d.high)) return `${head} (one replicate: no interval; run several replicates or seeds).`;
+  const iv = `[${points(d.low)}, ${points(d.high)}] over ${replicates} replicates`;
+  const verdict = d.low > 0 ? `${title(d.a)} is higher` : d.high < 0 ? `${title(d.a)} is lower` : 'the interval includes 0: no difference shown';
+  return `${head} ${iv}; ${verdict}.`;
 }
 
 /** A claim's verdict on Table 1's rows, in words. */

@@ -7,5 +7,5 @@ export type SymbiosisRun = ActiveRun<SymbiosisRecord, SampleRow>;
 
 /** One colour per method, on every chart and table of the page. */
 export const METHOD_COLORS: Record<SymbiosisMethod, string> = {
-  real: '#059669', static: '#d97706', recursive: '#dc2626', symbiosis: '#2563eb',
+  real: '#059669', static: '#d97706', recursive: '#dc2626', symbiosis: '#2563eb', 'symbiosis-balanced': '#7c3aed',
 };
