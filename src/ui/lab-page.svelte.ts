@@ -11,7 +11,7 @@
 import { tick, untrack } from 'svelte';
 import { type LinkState, linkToHash, overridesToStrings, resolveConfig } from '../experiments/config';
 import type { ConfigOf, FieldTable } from '../experiments/fields';
-import type { ExperimentSpec, MetricRecord, Position, RunInput } from '../experiments/types';
+import type { ExperimentSpec, MetricRecord, Position } from '../experiments/types';
 import type { ActiveRun, BackendChoice, LabClient, StartRunOptions } from './lab-client.svelte';
 import { type FormOptions, type LinkIssue, LabForm } from './lab-form.svelte';
 import { LabRuns } from './lab-runs.svelte';
