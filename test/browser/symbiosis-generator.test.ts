@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Rng, keyFromSeed } from '../../src/core/rng';
-import { type Lab, openAdjust, startLab } from './harness';
+import { type Lab, openAdjust, startLab, waitForRunStatus } from './harness';
 
 let lab: Lab;
 
@@ -77,6 +77,7 @@ test('symbiosis data and Generator: upload train + test + names, rename a class,
   await openAdjust(page);
   await page.getByLabel('CPU', { exact: true }).check();
   await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitForRunStatus(page, 'running', 60_000); // the page opened on the precomputed run, which is 'done' already
   await page.waitForFunction(
     () => ['done', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.getAttribute('data-status') ?? ''),
     undefined,
