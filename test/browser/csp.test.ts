@@ -75,8 +75,8 @@ test('the built app runs under its Content-Security-Policy: Wasm engine and its 
   });
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.setViewportSize({ width: 1280, height: 900 });
-  await page.goto(`${url}/`);
-  await page.getByRole('heading', { name: 'Symbiosis Lab' }).waitFor();
+  await page.goto(`${url}/#/engine`); // the device panel and the demo are on the Engine page (#/ is the start page)
+  await page.getByRole('heading', { name: 'Engine demo' }).waitFor();
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
 
   // The policy the page got is the one documented.
@@ -106,8 +106,8 @@ test('the built app runs under its Content-Security-Policy: Wasm engine and its 
     console.log(`WebGPU under the CSP: ${gpu.backend.trim()}`);
   }
 
-  for (const name of ['Self-improvement', 'Collapse', 'Diversity', 'Symbiosis']) {
-    await page.getByRole('link', { name }).click();
+  for (const name of ['Self-improvement', 'Collapse', 'Diversity', 'Symbiosis', 'Programs']) {
+    await page.getByRole('link', { name, exact: true }).click();
     await page.getByRole('heading', { name: 'Setup' }).waitFor({ timeout: 60_000 });
   }
   expect(violations).toEqual([]);

@@ -77,6 +77,7 @@ function expectedNumbers(experiment: string): Record<string, string> {
       const out: Record<string, string> = {};
       for (const method of SYMBIOSIS_METHODS) {
         const rows = of('generation').filter((r) => r.method === method);
+        if (rows.length === 0) continue; // a method the preset does not run (tiny has no Symbiosis-balanced)
         const last = Math.max(...rows.map((r) => num(r.generation)));
         const finals = rows.filter((r) => r.generation === last).map((r) => num(r.testAccuracy));
         out[`${methodLabel(method)}, generation ${last}`] = formatPercent(finals.reduce((s, x) => s + x, 0) / finals.length);
