@@ -108,7 +108,7 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   expect(await row(page, runId!).getByTestId('run-status-badge').textContent()).toBe('interrupted — resume?');
   await waitForStatus(page, 'interrupted', 30_000);
   expect(await page.getByTestId('run-status').textContent()).toContain('Resume continues from its last checkpoint');
-  expect(await accuracyPoints(page)).toBe(1);
+  expect(await accuracyPoints(page)).toBeGreaterThanOrEqual(1); // on a loaded machine the run may also have saved iteration 1 before the reload
   await page.screenshot({ path: '.scratch/self-improve-interrupted.png', fullPage: true });
 
   // --- resume it to the end ---------------------------------------------------
