@@ -28,13 +28,13 @@
 import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import type { Page } from 'playwright-core';
 import { createCpuBackend } from '../src/core/backends/index';
 import {
   GENERATE_SHAPES, type GenerateRun, type GenerateShape, generateParams, paramCountOf, timeGenerate,
 } from '../bench/generate';
 import type { GeneratePageEngine, GeneratePageRequest } from '../bench/pages/generate';
 import { NotMeasured } from '../bench/protocol';
+import { closeQuietly, openBenchPage } from './bench-page';
 import { type Lab, startLab } from '../test/browser/harness';
 
 export type GenerateEngine = 'cpu' | 'cpu-ts' | GeneratePageEngine;
@@ -152,7 +152,7 @@ async function runInBrowser(engine: GeneratePageEngine, s: GenerateShape, o: Opt
   const hardTimeoutMs = 3 * o.budgetMs + 240_000;
   let timer: NodeJS.Timeout | undefined;
   try {
-    await openPage(page, `${lab.url}/bench/pages/generate.html`);
+    await openBenchPage(page, `${lab.url}/bench/pages/generate.html`);
     const req: GeneratePageRequest = { engine, shape: s.name, calls: o.calls, budgetMs: o.budgetMs };
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new NotMeasured(`no result within ${hardTimeoutMs / 1000} s`)), hardTimeoutMs);
@@ -165,22 +165,10 @@ async function runInBrowser(engine: GeneratePageEngine, s: GenerateShape, o: Opt
     return reply.run;
   } finally {
     clearTimeout(timer);
-    await page.close({ runBeforeUnload: false }).catch(() => undefined);
+    await closeQuietly(page);
   }
 }
 
-/** Load a bench page; one retry, for a page left with stale module URLs while Vite re-optimizes dependencies. */
-async function openPage(page: Page, url: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.goto(url);
-      await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 });
-      return;
-    } catch (e) {
-      if (attempt >= 2) throw new Error(`the bench page did not become ready: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-    }
-  }
-}
 
 async function measure(engine: GenerateEngine, s: GenerateShape, o: Options): Promise<GenerateMeasurement> {
   const cpus = os.cpus();

@@ -33,6 +33,7 @@ import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
 import type { RunInput } from '../src/experiments/types';
 import type { LabPageRequest } from '../bench/pages/labs';
 import { type Lab, startLab } from '../test/browser/harness';
+import { closeQuietly, openBenchPage } from './bench-page';
 import { datasetInputFromFolder } from './data-folder';
 
 const LAB_ENGINES = ['cpu', 'cpu-1', 'cpu-ts', 'webgpu'] as const;
@@ -90,8 +91,7 @@ async function runInBrowser(req: LabPageRequest) {
   browser ??= await startLab();
   const { page, errors } = await browser.newPage();
   try {
-    await page.goto(`${browser.url}/bench/pages/labs.html`);
-    await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 120_000 });
+    await openBenchPage(page, `${browser.url}/bench/pages/labs.html`);
     const reply = await page.evaluate((r) => window.benchLab!(r), req);
     if (!reply.ok) {
       const detail = errors.length ? ` [page errors: ${errors.slice(0, 3).join(' | ')}]` : '';
@@ -99,7 +99,7 @@ async function runInBrowser(req: LabPageRequest) {
     }
     return reply;
   } finally {
-    await page.close({ runBeforeUnload: false }).catch(() => undefined);
+    await closeQuietly(page);
   }
 }
 

@@ -47,6 +47,7 @@ import {
 } from '../bench/configs';
 import { benchGenerate } from './bench-generate';
 import { benchLabs } from './bench-labs-time';
+import { closeQuietly, openBenchPage } from './bench-page';
 import { benchCollapse, benchSelfImprove, benchSymbiosis } from './bench-labs';
 import type { PageRequest, PageResponse } from '../bench/pages/train';
 import { ENGINE_IDS, type EngineId, type EngineRun, NotMeasured, timeTrainingSteps } from '../bench/protocol';
@@ -304,7 +305,7 @@ async function runInBrowser(engine: PageRequest['engine'], m: BenchModel, o: Opt
   const hardTimeoutMs = 3 * o.budgetMs + 240_000;
   let timer: NodeJS.Timeout | undefined;
   try {
-    await openBenchPage(page);
+    await openBenchPage(page, `${lab.url}/bench/pages/train.html`);
     const req: PageRequest = { engine, model: m.name, budgetMs: o.budgetMs, ...stepCounts(m, o) };
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new NotMeasured(`no result within ${hardTimeoutMs / 1000} s`)), hardTimeoutMs);
@@ -337,34 +338,6 @@ async function withoutIsolation(page: Page): Promise<void> {
   });
 }
 
-/**
- * Load the bench page and wait until its script is ready. One retry: when
- * Vite (re-)optimizes dependencies — on the first run, or because another
- * dev server shares node_modules/.vite — a page can be left with stale
- * module URLs (the harness runs Vite without HMR, so no reload reaches it).
- */
-async function openBenchPage(page: Page): Promise<void> {
-  const url = `${lab!.url}/bench/pages/train.html`;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.goto(url);
-      await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 });
-      return;
-    } catch (e) {
-      if (attempt >= 2) {
-        throw new Error(`the bench page did not become ready: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
-    }
-  }
-}
-
-async function closeQuietly(page: Page): Promise<void> {
-  try {
-    await page.close({ runBeforeUnload: false });
-  } catch {
-    // already gone (crashed or killed): nothing to release
-  }
-}
 
 async function runEngine(engine: EngineId, m: BenchModel, o: Options): Promise<EngineRun> {
   switch (engine) {
