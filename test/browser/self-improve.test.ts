@@ -114,7 +114,8 @@ test('self-improve lab: run, reload, resume, export, import, compare, bad file, 
   // --- resume it to the end ---------------------------------------------------
   await row(page, runId!).getByRole('button', { name: 'Resume', exact: true }).click();
   await waitForStatus(page, 'running', 60_000);
-  expect(await page.getByTestId('run-log').textContent()).toContain('resumed after the warm start');
+  // A fast machine may have saved iteration 1 as well before the reload; either is its last checkpoint.
+  expect(await page.getByTestId('run-log').textContent()).toMatch(/resumed after (the warm start|iteration 1)/);
   await waitForStatus(page, 'done', RUN_TIMEOUT);
   await waitForAccuracyPoints(page, 3, 10_000);
   expect(await accuracyPoints(page)).toBe(3);
