@@ -71,7 +71,7 @@ export const fields = {
   generatorMaxTokens: int(48, 4, 1024, {
     label: 'Generator text tokens', group: GENERATOR, hint: 'its own tokens', doc: 'Corpus Generator: the longest text it learns and writes, in its own tokens.',
   }),
-  generatorDModel: int(48, 4, 1024, { label: 'Generator width', group: GENERATOR, doc: "C: the corpus Generator's embedding width." }),
+  generatorDModel: int(64, 4, 1024, { label: 'Generator width', group: GENERATOR, doc: "C: the corpus Generator's embedding width." }),
   generatorLayers: int(2, 1, 64, { label: 'Generator layers', group: GENERATOR, doc: "L: the corpus Generator's transformer blocks." }),
   generatorHeads: int(4, 1, 64, { label: 'Generator heads', group: GENERATOR, doc: "NH: the corpus Generator's attention heads; must divide its width." }),
   generatorBatchSize: int(16, 1, 1024, { label: 'Generator batch', group: GENERATOR, doc: 'Corpus Generator: rows per optimizer step of its training.' }),
@@ -79,7 +79,7 @@ export const fields = {
     label: 'Seed set', group: GENERATOR, hint: 'tiny Generator: labelled pool rows it learns from',
     doc: 'Tiny Generator: labelled pool rows it learns class-conditional text from.',
   }),
-  generatorSteps: int(600, 0, 1_000_000, {
+  generatorSteps: int(2000, 0, 1_000_000, {
     label: 'Generator steps', group: GENERATOR, doc: 'In-lab Generator: optimizer steps of its training (corpus: on its corpus; tiny: on the seed set).',
   }),
   generatorLearningRate: num(3e-3, 0, 1, { label: 'Generator LR', group: GENERATOR, doc: 'In-lab Generator: peak learning rate of its training and adaptation.' }),
@@ -146,7 +146,7 @@ export const fields = {
     label: 'Write epochs', group: STUDENT, hint: 'of the epochs per generation',
     doc: 'Of the E passes of a generation, how many also train the write direction (on every example); spread evenly.',
   }),
-  pretrainSteps: int(300, 0, 1_000_000, {
+  pretrainSteps: int(1000, 0, 1_000_000, {
     label: 'Pretraining steps', group: STUDENT, hint: 'plain LM on the pool texts', doc: 'Plain-LM steps on the pool texts before generation 0.',
   }),
   pretrainLearningRate: num(3e-3, 0, 1, { label: 'Pretraining LR', group: STUDENT, doc: 'Peak learning rate of the pretraining.' }),
@@ -247,7 +247,7 @@ const ORIGINAL_METHODS: SymbiosisConfig['methods'] = ['real', 'static', 'recursi
  * reference its earlier numbers were measured with.
  */
 const FIRST_SETTING: Partial<SymbiosisConfig> = {
-  methods: ORIGINAL_METHODS, generator: 'tiny', generatorSteps: 150, dModel: 24, vocabSize: 1536, maxTextTokens: 24, staticPrefixTokens: 0,
+  methods: ORIGINAL_METHODS, generator: 'tiny', generatorSteps: 150, pretrainSteps: 300, dModel: 24, vocabSize: 1536, maxTextTokens: 24, staticPrefixTokens: 0,
 };
 
 export const presets: Record<string, Preset<SymbiosisConfig>> = {
