@@ -9,6 +9,7 @@
  *   samples.jsonl   the examples the run browsed (attempts, verdicts), each with its place in the run (`at`)
  *   <datasets>      the fixed data the run used (e.g. puzzles.jsonl)
  *   model.safetensors  the final model, with config and tokenizer in its metadata
+ *   generator.safetensors  a symbiosis run's corpus Generator, when it trained one (the file the page's Keep exports)
  *   summary.json    {experiment, preset, seed, config, environment, seconds, …summary}
  *   run.jsonl       all of the above but the model in one file, the format the web page
  *                   exports and imports (src/experiments/run-file.ts describes it)
@@ -33,6 +34,7 @@ import { coerceOverrides, parseSeed, resolveConfig } from '../src/experiments/co
 import { experimentByName } from '../src/experiments';
 import { formatRunFile } from '../src/experiments/run-file';
 import { DATASET_INPUT } from '../src/experiments/symbiosis/dataset';
+import { encodeGeneratorFile, generatorFromRun } from '../src/experiments/symbiosis/generator';
 import type { MetricRecord, Position, RunCheckpoint, RunContext, RunInput } from '../src/experiments/types';
 import type { EmbedFunction } from '../src/pretrained/embeddings';
 import type { Generator } from '../src/pretrained/generator';
@@ -286,6 +288,9 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
         meta: { experiment: exp.name, seed: String(args.seed), checkpoint: ckpt.label },
       }));
     }
+    // A symbiosis run that trained a corpus Generator also writes it, as the page's Keep exports it (docs/symbiosis.md).
+    const generatorFile = ckpt?.extraParams.generator ? encodeGeneratorFile(generatorFromRun(ckpt, records)) : null;
+    if (generatorFile) writeFileSync(join(args.out, 'generator.safetensors'), generatorFile);
     const environment = {
       backend: 'cpu' as const, runtime: `node ${process.version}`, platform: `${process.platform}-${process.arch}`,
       ...(cpu ? { description: `CPU (${(cpu as CpuReport).engine === 'wasm' ? 'WebAssembly' : 'TypeScript'})`, reason: (cpu as CpuReport).reason } : {}),
@@ -297,7 +302,7 @@ export async function runExperiment(args: RunArgs): Promise<unknown> {
       run: { experiment: exp.name, preset: args.preset, seed: args.seed, config, environment, status: 'done', summary },
       metrics: records, samples: sampleEvents, datasets,
     }));
-    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,run.jsonl${trained ? ',model.safetensors' : ''}${Object.keys(datasets).map((f) => ',' + f).join('')}}`);
+    console.log(`wrote ${args.out}/{metrics.jsonl,samples.jsonl,summary.json,run.jsonl${trained ? ',model.safetensors' : ''}${generatorFile ? ',generator.safetensors' : ''}${Object.keys(datasets).map((f) => ',' + f).join('')}}`);
   }
   return summary;
 }
