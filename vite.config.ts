@@ -101,7 +101,8 @@ function filesUnder(dir: string): string[] {
  * build` only): its types stripped, and BUILD filled in with the files to
  * cache on install — every file of the bundle and of public/, relative to
  * the app's folder, except those under `skip` (onnxruntime-web's 27 MB Wasm,
- * which transformers.js caches itself when a model is first loaded) and the
+ * which transformers.js caches itself when a model is first loaded; the ready
+ * Generator, cached when first fetched) and the
  * host's settings files (HOST_FILES) — and a
  * version: a hash of all their bytes, so any change makes a new sw.js, which
  * the browser installs in place of the old one.
@@ -145,7 +146,9 @@ function ortAssetName(asset: { names: string[] }): string {
 }
 
 export default defineConfig({
-  plugins: [svelte(), ortWasm(), serviceWorker({ skip: [ORT_WASM.dir] })],
+  // Not precached: the 27 MB ort Wasm (transformers.js caches it) and the 1.7 MB ready Generator (few visitors add it; the
+  // service worker caches it when it is first fetched).
+  plugins: [svelte(), ortWasm(), serviceWorker({ skip: [ORT_WASM.dir, 'generators/'] })],
   worker: { format: 'es', rolldownOptions: { output: { assetFileNames: ortAssetName } } },
   server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
   preview: { headers: { ...ISOLATION_HEADERS, 'Content-Security-Policy': CONTENT_SECURITY_POLICY } },

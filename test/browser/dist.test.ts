@@ -149,6 +149,7 @@ test('the built app under a sub-path: every page loads with no failed request, t
   });
   expect(cached).toContain(`${PREFIX}runs/collapse.jsonl`);
   expect(cached.some((p) => p.includes('/ort/')), 'the 27 MB ort Wasm is not precached').toBe(false);
+  expect(cached.some((p) => p.includes('/generators/')), 'the ready Generator is not precached').toBe(false);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
   served.length = 0;

@@ -6,7 +6,8 @@
  * quality (classifier on its samples, Distinct-2, perplexity per class); its
  * Generator is kept, listed in the picker with its quality, exported as a
  * .safetensors file and imported back; a file that is not a Generator is
- * refused naming what is wrong.
+ * refused naming what is wrong; the lab's ready AG News Generator is added
+ * from the app's files and refused for a dataset of other classes.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -114,5 +115,15 @@ test('symbiosis data and Generator: upload train + test + names, rename a class,
   await page.getByTestId('import-generator').setInputFiles({ name: 'junk.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from([1, 2, 3]) });
   await page.getByTestId('generator-error').waitFor();
   expect(await page.getByTestId('generator-error').textContent()).toContain('junk.safetensors');
+
+  // The lab's ready AG News Generator (public/generators/): added from the app's own files, listed with its
+  // classes, and not choosable for this dataset, whose classes differ.
+  await page.getByTestId('add-ready-generator').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="generator-picker"] [data-generator-id]').length === 3);
+  const ready = saved.filter({ hasText: 'ag-news.safetensors' });
+  expect(await ready.textContent()).toMatch(/World, Sports, Business, Sci\/Tech · [\d,]+ parameters · 2,400 rows/);
+  expect(await ready.textContent()).toContain('Not for this dataset');
+  expect(await ready.getByRole('radio').isDisabled()).toBe(true);
+  expect(await page.getByTestId('add-ready-generator').count(), 'added once: the button goes').toBe(0);
   expect(errors).toEqual([]);
 }, 900_000);
