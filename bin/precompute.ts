@@ -29,7 +29,7 @@ const RUNS: { experiment: string; preset: string; seed: number; overrides?: Reco
   { experiment: 'self-improve', preset: 'classroom', seed: 1 },
   { experiment: 'collapse', preset: 'classroom', seed: 1 },
   { experiment: 'diversity', preset: 'classroom', seed: 1 },
-  { experiment: 'symbiosis', preset: 'tiny', seed: 1, needsData: true },
+  { experiment: 'symbiosis', preset: 'classroom', seed: 1, needsData: true },
   // The classroom preset's coder is a pretrained model downloaded by the page; lab-gpt runs offline on the lab's GPT.
   { experiment: 'programs', preset: 'lab-gpt', seed: 1 },
 ];
