@@ -8,8 +8,9 @@
  *   cpu-ts   the TypeScript reference backend (the CPU path the labs took before the Wasm engine);
  *   webgpu   our WebGPU backend, the experiment run in a headless Chromium page (bench/pages/labs.ts).
  *
- * Labs and presets: self-improve, collapse and diversity 'classroom';
- * symbiosis 'tiny' on --data (AG News by default). Each run's summary (less
+ * Labs and presets: each lab's 'classroom' (symbiosis on --data, AG News by
+ * default; --preset lab=P,… picks others, e.g. symbiosis=tiny, the lab's
+ * first classroom setting). Each run's summary (less
  * its seconds) is hashed, so the table also says whether one thread and the
  * pool gave the same run (they must: the engine's sums do not depend on the
  * thread count).
@@ -18,6 +19,7 @@
  *   --labs self-improve,...   labs (default: all four)
  *   --only cpu,cpu-ts,...     engines (default: all)
  *   --seed N                  the run's seed (default 1)
+ *   --preset lab=P,...        another preset for a lab (default: classroom for each)
  *   --data DIR                the symbiosis dataset folder (default ../shared/data/ag_news)
  *   --budget S                wall-clock cap per run, seconds (default 900): a run over it is "not measured"
  *   --json / --out FILE       JSON lines on stdout / appended to FILE
@@ -38,7 +40,7 @@ import { datasetInputFromFolder } from './data-folder';
 
 const LAB_ENGINES = ['cpu', 'cpu-1', 'cpu-ts', 'webgpu'] as const;
 type LabEngine = (typeof LAB_ENGINES)[number];
-const LAB_PRESETS: Record<string, string> = { 'self-improve': 'classroom', collapse: 'classroom', diversity: 'classroom', symbiosis: 'tiny' };
+const LAB_PRESETS: Record<string, string> = { 'self-improve': 'classroom', collapse: 'classroom', diversity: 'classroom', symbiosis: 'classroom' };
 const CPU_OPTIONS: Record<Exclude<LabEngine, 'webgpu'>, CpuOptions> = { 'cpu': {}, 'cpu-1': { threads: 1 }, 'cpu-ts': { engine: 'ts' } };
 
 interface LabMeasurement {
@@ -108,9 +110,16 @@ export async function benchLabs(argv: string[]): Promise<void> {
     args: argv,
     options: {
       labs: { type: 'string' }, only: { type: 'string' }, seed: { type: 'string' }, data: { type: 'string' },
-      budget: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' },
+      budget: { type: 'string' }, json: { type: 'boolean' }, out: { type: 'string' }, preset: { type: 'string' },
     },
   });
+  const presets = { ...LAB_PRESETS };
+  for (const pair of values.preset ? values.preset.split(',') : []) {
+    const [lab, preset] = pair.split('=').map((s) => s.trim());
+    if (!lab || !preset || !LAB_PRESETS[lab]) throw new Error(`--preset: expected lab=preset with a lab of ${Object.keys(LAB_PRESETS).join(', ')}, got '${pair}'`);
+    if (!experimentByName(lab).presets[preset]) throw new Error(`--preset: ${lab} has no preset '${preset}' (presets: ${Object.keys(experimentByName(lab).presets).join(', ')})`);
+    presets[lab] = preset;
+  }
   const labs = values.labs ? values.labs.split(',').map((s) => s.trim()) : Object.keys(LAB_PRESETS);
   for (const l of labs) if (!LAB_PRESETS[l]) throw new Error(`--labs: unknown lab '${l}' (choose from ${Object.keys(LAB_PRESETS).join(', ')})`);
   const engines = (values.only ? values.only.split(',').map((s) => s.trim()) : [...LAB_ENGINES]) as LabEngine[];
@@ -124,7 +133,7 @@ export async function benchLabs(argv: string[]): Promise<void> {
   const results: LabMeasurement[] = [];
   try {
     for (const lab of labs) {
-      const preset = LAB_PRESETS[lab]!;
+      const preset = presets[lab]!;
       const inputs: Record<string, RunInput> = lab === 'symbiosis' ? { [DATASET_INPUT]: datasetInputFromFolder(dataDir).input } : {};
       for (const engine of engines) {
         process.stderr.write(`[bench] ${lab} ${preset} seed ${seed} on ${engine} ... `);
@@ -156,10 +165,10 @@ export async function benchLabs(argv: string[]): Promise<void> {
     await browser?.close();
     browser = null;
   }
-  if (!values.json) printLabTable(results, labs, engines);
+  if (!values.json) printLabTable(results, labs, engines, presets);
 }
 
-function printLabTable(results: LabMeasurement[], labs: string[], engines: LabEngine[]): void {
+function printLabTable(results: LabMeasurement[], labs: string[], engines: LabEngine[], presets: Record<string, string>): void {
   const at = (lab: string, e: LabEngine) => results.find((r) => r.lab === lab && r.engine === e);
   const cell = (r: LabMeasurement | undefined) => (r?.status === 'measured' ? `${r.seconds!.toFixed(1)} s` : r ? r.status : '—');
   const ratio = (lab: string, slow: LabEngine, fast: LabEngine) => {
@@ -175,7 +184,7 @@ function printLabTable(results: LabMeasurement[], labs: string[], engines: LabEn
   for (const lab of labs) {
     const same = at(lab, 'cpu')?.summaryHash && at(lab, 'cpu-1')?.summaryHash
       ? (at(lab, 'cpu')!.summaryHash === at(lab, 'cpu-1')!.summaryHash ? 'same' : 'DIFFERENT') : 'n/a';
-    lines.push(`${`${lab} (${LAB_PRESETS[lab]})`.padEnd(22)}${engines.map((e) => cell(at(lab, e)).padStart(12)).join('')}`
+    lines.push(`${`${lab} (${presets[lab]})`.padEnd(22)}${engines.map((e) => cell(at(lab, e)).padStart(12)).join('')}`
       + `   ${ratio(lab, 'cpu-ts', 'cpu').padStart(13)}   ${ratio(lab, 'cpu-1', 'cpu').padStart(12)}   ${ratio(lab, 'cpu', 'webgpu').padStart(13)}   ${same}`);
   }
   lines.push('ratios: how many times faster the second engine finished (> 1 = faster).');
