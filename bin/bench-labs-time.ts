@@ -179,12 +179,12 @@ function printLabTable(results: LabMeasurement[], labs: string[], engines: LabEn
   const lines = [
     '',
     `each lab's run, start to summary, seed ${results[0]?.seed ?? '?'}, load avg ${os.loadavg()[0]!.toFixed(1)} (${os.cpus().length} cores)`,
-    `${'lab'.padEnd(22)}${engines.map((e) => e.padStart(12)).join('')}   cpu vs cpu-ts   cpu vs cpu-1   webgpu vs cpu   cpu = cpu-1 run`,
+    `${'lab'.padEnd(22)}${engines.map((e) => e.padStart(13)).join('')}   cpu vs cpu-ts   cpu vs cpu-1   webgpu vs cpu   cpu = cpu-1 run`,
   ];
   for (const lab of labs) {
     const same = at(lab, 'cpu')?.summaryHash && at(lab, 'cpu-1')?.summaryHash
       ? (at(lab, 'cpu')!.summaryHash === at(lab, 'cpu-1')!.summaryHash ? 'same' : 'DIFFERENT') : 'n/a';
-    lines.push(`${`${lab} (${presets[lab]})`.padEnd(22)}${engines.map((e) => cell(at(lab, e)).padStart(12)).join('')}`
+    lines.push(`${`${lab} (${presets[lab]})`.padEnd(22)}${engines.map((e) => cell(at(lab, e)).padStart(13)).join('')}`
       + `   ${ratio(lab, 'cpu-ts', 'cpu').padStart(13)}   ${ratio(lab, 'cpu-1', 'cpu').padStart(12)}   ${ratio(lab, 'cpu', 'webgpu').padStart(13)}   ${same}`);
   }
   lines.push('ratios: how many times faster the second engine finished (> 1 = faster).');
