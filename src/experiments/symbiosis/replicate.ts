@@ -175,13 +175,15 @@ export class Replicate {
   /** The Generator in words: the pretrained model once it has written, else what the config asks for. */
   get generatorName(): string {
     if (this.state.generatorModel) return this.state.generatorModel;
+    // Only the Symbiosis methods fine-tune it; a run of Static alone uses it as trained.
+    const adapted = this.methods.some((m) => METHODS[m].adaptsGenerator) ? '; fine-tuned on the hard examples' : '';
     switch (this.c.generator) {
       case 'tiny':
-        return 'tiny in-lab GPT (fine-tuned on the hard examples)';
+        return `tiny in-lab GPT${adapted ? ' (fine-tuned on the hard examples)' : ''}`;
       case 'corpus': {
         const g = this.generator;
         const how = g?.origin === 'loaded' ? 'loaded from a file' : 'trained here';
-        return `corpus GPT ${g ? `(${g.model.backend.layout.total.toLocaleString('en-US')} parameters, ${how} on ${g.corpusRows.toLocaleString('en-US')} rows the Student never sees; fine-tuned on the hard examples)` : '(its own corpus)'}`;
+        return `corpus GPT ${g ? `(${g.model.backend.layout.total.toLocaleString('en-US')} parameters, ${how} on ${g.corpusRows.toLocaleString('en-US')} rows the Student never sees${adapted})` : '(its own corpus)'}`;
       }
       case 'pretrained':
         return 'pretrained instruct model (prompt curriculum)';
