@@ -120,7 +120,7 @@ test('symbiosis data and Generator: upload train + test + names, rename a class,
   // classes, and not choosable for this dataset, whose classes differ.
   await page.getByTestId('add-ready-generator').click();
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="generator-picker"] [data-generator-id]').length === 3);
-  const ready = saved.filter({ hasText: 'ag-news.safetensors' });
+  const ready = saved.filter({ hasText: 'The ready AG News Generator' });
   expect(await ready.textContent()).toMatch(/World, Sports, Business, Sci\/Tech · [\d,]+ parameters · 2,400 rows/);
   expect(await ready.textContent()).toContain('Not for this dataset');
   expect(await ready.getByRole('radio').isDisabled()).toBe(true);
