@@ -117,14 +117,17 @@ export async function benchSymbiosis(seeds: number[], preset: string, dataDir: s
     // Which final Students answer (almost) one class for everything, as the summary words it.
     for (const line of s.summary.filter((l) => l.includes('collapsed onto one class'))) console.log(`      ${line}`);
   }
+  // A t-interval needs two seeds or more; with one it is not computed, and says so.
+  const interval = (ci: { low: number; high: number; n: number }) =>
+    ci.n >= 2 && Number.isFinite(ci.low) ? `[${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}]` : '(no interval: one seed)';
   for (const m of methods) {
     const ci = meanCI95(finals[m]!);
-    console.log(`${m.padEnd(10)} final ${(100 * ci.mean).toFixed(1)}% [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] over ${ci.n} seeds (chance ${(100 * chance).toFixed(1)}%)`);
+    console.log(`${m.padEnd(10)} final ${(100 * ci.mean).toFixed(1)}% ${interval(ci)} over ${ci.n} seed${ci.n === 1 ? '' : 's'} (chance ${(100 * chance).toFixed(1)}%)`);
   }
   // The paired differences the summary reports, over seeds (whatever their sign).
   for (const m of ['symbiosis', 'symbiosis-balanced'].filter((x) => finals[x] && finals.static)) {
     const ci = meanCI95(finals[m]!.map((x, i) => x - finals.static![i]!));
-    console.log(`${m} − static: ${(100 * ci.mean).toFixed(1)} points [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] over ${ci.n} seeds`);
+    console.log(`${m} − static: ${(100 * ci.mean).toFixed(1)} points ${interval(ci)} over ${ci.n} seed${ci.n === 1 ? '' : 's'}`);
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const goal = (name: string, xs: number[] | undefined, floor: number) =>
