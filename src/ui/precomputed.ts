@@ -11,6 +11,7 @@ import { type PrecomputedEntry, type PrecomputedIndex, precomputedIndex } from '
 import { parseRunFile } from '../experiments/run-file';
 import { describeIssue } from '../experiments/schemas';
 import * as v from 'valibot';
+import { fetchAppFile } from './app-files';
 import type { ActiveRun } from './lab-client.svelte';
 
 /** A precomputed run: what the index says of it, the run as a page shows it, and the file's text (for an import). */
@@ -20,21 +21,9 @@ export interface PrecomputedRun {
   text: string;
 }
 
-/** `runs/<file>` beside the app's index.html, wherever the app is hosted. */
-export function runsUrl(file: string): string {
-  return new URL(`${import.meta.env.BASE_URL}runs/${file}`, document.baseURI).href;
-}
-
+/** `runs/<file>` as text. */
 async function fetchText(file: string): Promise<string> {
-  const url = runsUrl(file);
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new Error(`runs/${file} could not be fetched (${e instanceof Error ? e.message : String(e)})`, { cause: e });
-  }
-  if (!response.ok) throw new Error(`runs/${file}: the server answered ${response.status} ${response.statusText}`.trim());
-  return response.text();
+  return (await fetchAppFile(`runs/${file}`)).text();
 }
 
 let index: Promise<PrecomputedIndex> | null = null;
