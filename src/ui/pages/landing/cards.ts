@@ -96,6 +96,12 @@ const selfImprove: LabCard = {
   },
 };
 
+/** Generations 0…the last any line reaches: the x axis of a per-generation chart. */
+function generationAxis(lines: Iterable<readonly { generation: number }[]>): number[] {
+  const last = Math.max(0, ...[...lines].flat().map((p) => p.generation));
+  return Array.from({ length: last + 1 }, (_, g) => g);
+}
+
 const collapse: LabCard = {
   experiment: 'collapse',
   title: 'Model collapse',
@@ -105,8 +111,7 @@ const collapse: LabCard = {
     const records = recordsOf<CollapseRecord>(run);
     const byMode = generationsByMode(records);
     const modes = COLLAPSE_MODES.filter((m) => byMode.has(m));
-    const last = Math.max(0, ...[...byMode.values()].flat().map((p) => p.generation));
-    const x = Array.from({ length: last + 1 }, (_, g) => g);
+    const x = generationAxis(byMode.values());
     const truth = reference(records)?.truePerplexity ?? null;
     return {
       title: 'Perplexity on real held-out sentences, per generation (log scale)', x, xLabel: 'generation', yLabel: 'perplexity', logY: true, integerX: true,
@@ -181,8 +186,7 @@ const symbiosis: LabCard = {
     const records = recordsOf<SymbiosisRecord>(run);
     const series = methodSeries(records);
     const methods = SYMBIOSIS_METHODS.filter((m) => series.has(m));
-    const last = Math.max(0, ...[...series.values()].flat().map((p) => p.generation));
-    const x = Array.from({ length: last + 1 }, (_, g) => g);
+    const x = generationAxis(series.values());
     const chance = chanceOf(records);
     return {
       title: 'Test accuracy of the Student, per generation', x, xLabel: 'generation', yLabel: 'test accuracy', yRange: [0, 1], integerX: true,
