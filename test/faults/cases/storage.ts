@@ -78,40 +78,43 @@ interface Damage {
   body: string;
 }
 
+/** Every store's records carry formatVersion: one from another version is the first damage of each. */
+const OTHER_FORMAT: Damage = { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' };
+
 /** Three damages a store's record can take; the case draws one. */
 const DAMAGES: Record<StoreName, Damage[]> = {
   runs: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'storedBytes.checkpoints cut to a list', body: 'r.storedBytes.checkpoints = [1]' },
     { what: 'seed of the wrong type (text)', body: 'r.seed = "seven"' },
   ],
   metrics: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'its record cut short (only its kind left)', body: 'r.record = { kind: r.record.kind }' },
     { what: 'seq of the wrong type (text)', body: 'r.seq = "2"' },
   ],
   runSamples: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'a row cut short (its prompt and answer gone)', body: 'r.rows[0] = { split: r.rows[0].split }' },
     { what: 'rows of the wrong type (text)', body: 'r.rows = "[{"' },
   ],
   runCheckpoints: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'its parameters cut to half their bytes', body: 'r.params = r.params.slice(0, r.params.byteLength / 2)' },
     { what: 'label of the wrong type (a number)', body: 'r.label = 5' },
   ],
   runInputs: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: "a file's bytes cut to a list of numbers", body: 'r.inputs.notes.bytes = [1, 2]' },
     { what: 'inputs of the wrong type (text)', body: 'r.inputs = "notes"' },
   ],
   datasets: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'labelNames cut to one name, not a list', body: 'r.labelNames = r.labelNames[0]' },
     { what: 'splitSizes of the wrong type (text)', body: 'r.splitSizes = { train: "many" }' },
   ],
   datasetRows: [
-    { what: 'a record format from another version (formatVersion 99)', body: 'r.formatVersion = 99' },
+    OTHER_FORMAT,
     { what: 'its first split cut to half its rows', body: 'const k = Object.keys(r.splits)[0]; r.splits[k] = r.splits[k].slice(0, r.splits[k].length >> 1)' },
     { what: 'a label of the wrong type (text)', body: 'r.splits[Object.keys(r.splits)[0]][0].label = "x"' },
   ],
