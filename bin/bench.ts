@@ -29,6 +29,7 @@
  *   --budget S               wall-clock cap per measurement, seconds (default 30)
  *   --json                   JSON lines on stdout instead of tables (progress stays on stderr)
  *   --out FILE               also append the JSON lines to FILE (tables and JSON from one run)
+ *   --profile                our WebGPU: also one step with each dispatch timed alone, per kernel
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,7 @@ import type { DeviceCounters } from '../src/core/backend';
 import { CpuBackend } from '../src/core/backends/cpu';
 import { cpuReport } from '../src/core/backends/index';
 import { WasmBackend } from '../src/core/backends/wasm';
+import type { StepProfile } from '../src/core/backends/webgpu';
 import { paramLayout } from '../src/core/gpt/config';
 import {
   BENCH_HYPER, BENCH_MODELS, type BenchModel, benchBatch, benchParams, flopsPerStep, MEASURE_BUDGET_MS, paramCount,
@@ -125,11 +127,12 @@ interface Options {
   budgetMs: number;
   json: boolean;
   outFile: string | null;
+  profile: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(`${message}\nusage: npm run bench -- train [--configs nano,micro,mini] ` +
-    `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE]\n` +
+    `[--only ${ENGINE_IDS.join(',')}] [--steps N] [--warmup N] [--budget SECONDS] [--json] [--out FILE] [--profile]\n` +
     '       npm run bench -- generate [--shapes collapse,...] [--only cpu,webgpu,...] [--calls N] [--json] (bin/bench-generate.ts)\n' +
     '       npm run bench -- labs [--labs self-improve,...] [--only cpu,cpu-1,cpu-ts,webgpu] [--seed N] [--json] (bin/bench-labs-time.ts)\n' +
     '       npm run bench -- self-improve [--seeds 1,2,3] [--preset classroom]\n' +
@@ -150,6 +153,7 @@ function parseOptions(argv: string[]): Options {
       budget: { type: 'string' },
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
+      profile: { type: 'boolean', default: false },
     },
   });
   if (positionals[0] !== 'train' || positionals.length > 1) usage(`expected the benchmark name 'train', got '${positionals.join(' ')}'`);
@@ -168,7 +172,7 @@ function parseOptions(argv: string[]): Options {
   const budgetS = values.budget === undefined ? MEASURE_BUDGET_MS / 1000 : Number(values.budget);
   if (!(budgetS > 0)) usage(`--budget: expected seconds > 0, got '${values.budget}'`);
   return {
-    models, engines, json: values.json ?? false, outFile: values.out ?? null, budgetMs: budgetS * 1000,
+    models, engines, json: values.json ?? false, outFile: values.out ?? null, budgetMs: budgetS * 1000, profile: values.profile ?? false,
     steps: count(values.steps, '--steps', 1), warmup: count(values.warmup, '--warmup', 1),
   };
 }
@@ -306,7 +310,7 @@ async function runInBrowser(engine: PageRequest['engine'], m: BenchModel, o: Opt
   let timer: NodeJS.Timeout | undefined;
   try {
     await openBenchPage(page, `${lab.url}/bench/pages/train.html`);
-    const req: PageRequest = { engine, model: m.name, budgetMs: o.budgetMs, ...stepCounts(m, o) };
+    const req: PageRequest = { engine, model: m.name, budgetMs: o.budgetMs, profile: o.profile, ...stepCounts(m, o) };
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new NotMeasured(`no result within ${hardTimeoutMs / 1000} s`)), hardTimeoutMs);
     });
@@ -505,6 +509,17 @@ function printTable(m: BenchModel, ms: Measurement[]): void {
     const c = (d: DeviceCounters) => `${d.dispatches} dispatches, ${d.bindGroups} bind groups, ${d.readbacks} readbacks, ${d.submits} submits`;
     lines.push(`device work per step (${ENGINE_LABELS[x.engine]}): loss read ${c(x.perStep)}; nothing read ${x.perQuietStep ? c(x.perQuietStep) : '—'}; `
       + `deviceBytes ${x.deviceBytes === undefined ? '—' : `${(x.deviceBytes / 2 ** 20).toFixed(2)} MiB`}`);
+  }
+  for (const x of ms) {
+    const profile = x.extra?.profile as StepProfile | undefined;
+    if (!profile) continue;
+    const total = profile.kernels.reduce((a, k) => a + k.ms, 0);
+    lines.push(`where one step's time goes (${ENGINE_LABELS[x.engine]}; each dispatch submitted and waited for alone, ` +
+      `minus ${fmtMs(profile.overheadMs)} ms for an empty submit; sum ${fmtMs(total)} ms):`);
+    for (const k of profile.kernels) {
+      lines.push(`  ${k.kernel.padEnd(26)} ${fmtMs(k.ms).padStart(8)} ms  ${(100 * k.ms / total).toFixed(1).padStart(5)}%  ` +
+        `${k.dispatches} dispatch${k.dispatches === 1 ? '' : 'es'}`);
+    }
   }
   const parity = parityNote(ms);
   if (parity.length) lines.push('loss parity (same init, same batch, one AdamW step):', ...parity);

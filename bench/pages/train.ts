@@ -26,6 +26,8 @@ export interface PageRequest {
   warmupSteps: number;
   timedSteps: number;
   budgetMs: number;
+  /** Our WebGPU only: after the timed steps, one step with each dispatch timed alone (`profileTrainStep`). */
+  profile?: boolean;
 }
 
 export type PageResponse =
@@ -87,6 +89,9 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
     const perStep = await counted(true);
     const perQuietStep = await counted(false);
     await step(true); // drain the quiet step before the page closes
+    const profile = req.profile && 'profileTrainStep' in backend
+      ? await (backend as import('../../src/core/backends/webgpu').WebGpuBackend).profileTrainStep(batch, BENCH_HYPER)
+      : undefined;
     if (deviceLost) throw new Error(`the GPU device was lost during the measurement: ${deviceLost}`);
     return {
       description: `ours WebGPU: ${backend.description} [${created.reason}]`,
@@ -97,6 +102,7 @@ async function runOurWebGpu(req: PageRequest): Promise<EngineRun> {
         deviceBytes, hostBytes: backend.hostBytes(),
         gpuPeakBytesInclPipelined: gpuBufferBytes.peak, gpuBuffersCreated: gpuBufferBytes.buffersCreated,
         ...(perStep ? { perStep } : {}), ...(perQuietStep ? { perQuietStep } : {}),
+        ...(profile ? { profile } : {}),
       },
     };
   } finally {

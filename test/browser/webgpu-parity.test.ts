@@ -92,6 +92,10 @@ describe('WebGPU backend vs CPU reference', () => {
       expectRelative([r.m, r.v], 1e-3);
       expect(r.steps).toEqual({ gpu: 10, cpu: 10, quiet: 10 });
       expect(r.quietSameBits, 'reading nothing until the end gives the same parameters').toBe(true);
+      // Its step 2 was the profiler's (each dispatch alone): the same step, every dispatch of a step timed once.
+      expect(r.profile!.step).toBe(2);
+      expect(r.profile!.dispatches).toBe(r.profile!.stepDispatches);
+      expect(r.profile!.kernels).toBeGreaterThan(5);
     });
   }
 

@@ -292,7 +292,18 @@ interface MatmulLayout {
 }
 
 /** One recorded dispatch. */
+/** Where one training step's time went (`profileTrainStep`). */
+export interface StepProfile {
+  /** The optimizer step it took (as `StepResult.step`). */
+  step: number;
+  /** Round trip of an empty submit, taken off every dispatch's time (ms). */
+  overheadMs: number;
+  /** Per kernel, slowest first: wall ms summed over its dispatches. */
+  kernels: { kernel: string; ms: number; dispatches: number }[];
+}
+
 interface Op {
+  kernel: KernelName;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   groups: readonly [number, number, number];
@@ -756,6 +767,50 @@ export class WebGpuBackend implements Backend {
 
   deviceBytes(): number {
     return this.allocated;
+  }
+
+  /**
+   * One training step with every dispatch in its own submit, waited for, to
+   * see where a step's time goes (`npm run bench -- train --profile`).
+   * Milliseconds of wall time per kernel, summed over its dispatches, each
+   * minus the round trip of an empty submit (`overheadMs`, the median of 5).
+   * Slower than `trainStep` and only for measuring; the step itself is real
+   * (the parameters move).
+   */
+  profileTrainStep(batch: TokenBatch, h: StepHyper): Promise<StepProfile> {
+    return this.exclusive(async () => {
+      checkBatch(batch, this.config);
+      checkHyper(h);
+      const s = await this.shapeFor(batch.B, batch.T);
+      const train = await this.trainPartOf(s);
+      this.uploadBatch(s, batch, true);
+      const t = this.step + 1;
+      this.device.queue.writeBuffer(this.hyper, 0, packHyper(h, t));
+      await this.device.queue.onSubmittedWorkDone();
+      const roundTrip = async (ops: Op[]): Promise<number> => {
+        const start = performance.now();
+        this.submit(this.encode([ops]));
+        await this.device.queue.onSubmittedWorkDone();
+        return performance.now() - start;
+      };
+      const empty: number[] = [];
+      for (let i = 0; i < 5; i++) empty.push(await roundTrip([]));
+      const overheadMs = empty.sort((a, b) => a - b)[2]!;
+      const kernels = new Map<string, { ms: number; dispatches: number }>();
+      for (const op of [...s.forward, ...s.headFull, ...train.ceTrain, ...train.backward, ...train.optimizer]) {
+        const ms = Math.max(0, (await roundTrip([op])) - overheadMs);
+        const k = kernels.get(op.kernel) ?? { ms: 0, dispatches: 0 };
+        k.ms += ms;
+        k.dispatches++;
+        kernels.set(op.kernel, k);
+      }
+      this.step = t;
+      return {
+        step: t,
+        overheadMs,
+        kernels: [...kernels].map(([kernel, k]) => ({ kernel, ...k })).sort((a, b) => b.ms - a.ms),
+      };
+    });
   }
 
   hostBytes(): number {
@@ -1279,7 +1334,7 @@ export class WebGpuBackend implements Backend {
           ...spec.buffers.map((buffer, j) => ({ binding: j + 1, resource: { buffer } })),
         ],
       });
-      return { pipeline, bindGroup, groups: spec.groups };
+      return { kernel: spec.kernel, pipeline, bindGroup, groups: spec.groups };
     });
   }
 
