@@ -291,7 +291,6 @@ interface MatmulLayout {
   aOff?: number; bOff?: number; outOff?: number; biasOff?: number;
 }
 
-/** One recorded dispatch. */
 /** Where one training step's time went (`profileTrainStep`). */
 export interface StepProfile {
   /** The optimizer step it took (as `StepResult.step`). */
@@ -302,6 +301,7 @@ export interface StepProfile {
   kernels: { kernel: string; ms: number; dispatches: number }[];
 }
 
+/** One recorded dispatch. */
 interface Op {
   kernel: KernelName;
   pipeline: GPUComputePipeline;
