@@ -615,16 +615,25 @@ export class WebGpuBackend implements Backend {
     });
   }
 
+  /**
+   * Check and upload what a training step needs (batch, token buckets, hyper
+   * with step t); returns its shape and its op lists in order.
+   */
+  private async prepareTrainStep(batch: TokenBatch, h: StepHyper): Promise<{ s: Shape; t: number; ops: Op[][] }> {
+    checkBatch(batch, this.config);
+    checkHyper(h);
+    const s = await this.shapeFor(batch.B, batch.T);
+    const train = await this.trainPartOf(s);
+    this.uploadBatch(s, batch, true);
+    const t = this.step + 1;
+    this.device.queue.writeBuffer(this.hyper, 0, packHyper(h, t));
+    return { s, t, ops: [s.forward, s.headFull, train.ceTrain, train.backward, train.optimizer] };
+  }
+
   trainStep(batch: TokenBatch, h: StepHyper, read: { loss?: boolean; gradNorm?: boolean } = {}): Promise<StepResult> {
     return this.exclusive(async () => {
-      checkBatch(batch, this.config);
-      checkHyper(h);
-      const s = await this.shapeFor(batch.B, batch.T);
-      const train = await this.trainPartOf(s);
-      this.uploadBatch(s, batch, true);
-      const t = this.step + 1;
-      this.device.queue.writeBuffer(this.hyper, 0, packHyper(h, t));
-      const enc = this.encode([s.forward, s.headFull, train.ceTrain, train.backward, train.optimizer]);
+      const { s, t, ops } = await this.prepareTrainStep(batch, h);
+      const enc = this.encode(ops);
       this.step = t;
       if (!read.loss && !read.gradNorm) {
         this.submit(enc);
@@ -779,13 +788,7 @@ export class WebGpuBackend implements Backend {
    */
   profileTrainStep(batch: TokenBatch, h: StepHyper): Promise<StepProfile> {
     return this.exclusive(async () => {
-      checkBatch(batch, this.config);
-      checkHyper(h);
-      const s = await this.shapeFor(batch.B, batch.T);
-      const train = await this.trainPartOf(s);
-      this.uploadBatch(s, batch, true);
-      const t = this.step + 1;
-      this.device.queue.writeBuffer(this.hyper, 0, packHyper(h, t));
+      const { t, ops } = await this.prepareTrainStep(batch, h);
       await this.device.queue.onSubmittedWorkDone();
       const roundTrip = async (ops: Op[]): Promise<number> => {
         const start = performance.now();
@@ -797,7 +800,7 @@ export class WebGpuBackend implements Backend {
       for (let i = 0; i < 5; i++) empty.push(await roundTrip([]));
       const overheadMs = empty.sort((a, b) => a - b)[2]!;
       const kernels = new Map<string, { ms: number; dispatches: number }>();
-      for (const op of [...s.forward, ...s.headFull, ...train.ceTrain, ...train.backward, ...train.optimizer]) {
+      for (const op of ops.flat()) {
         const ms = Math.max(0, (await roundTrip([op])) - overheadMs);
         const k = kernels.get(op.kernel) ?? { ms: 0, dispatches: 0 };
         k.ms += ms;
