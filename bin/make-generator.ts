@@ -18,6 +18,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { decodeGeneratorFile } from '../src/experiments/symbiosis/generator';
 import { runExperiment } from './run-experiment';
 
@@ -43,23 +44,20 @@ export const GENERATOR: Record<string, string> = {
   generatorSteps: '2000',
 };
 
-function parseArgs(argv: string[]): { data: string; out: string; threads: number | null } {
-  const args = { data: join(ROOT, '../shared/data/ag_news'), out: join(ROOT, READY_GENERATOR_PATH), threads: null as number | null };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i]!, argv[i + 1]];
-    if (value === undefined) throw new Error(`${flag}: needs a value`);
-    if (flag === '--data') args.data = resolve(value);
-    else if (flag === '--out') args.out = resolve(value);
-    else if (flag === '--threads') {
-      args.threads = Number(value);
-      if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error(`--threads: expected an integer ≥ 1, got '${value}'`);
-    } else throw new Error(`unknown flag '${flag}' (flags: --data DIR, --out FILE, --threads N)`);
-  }
-  return args;
+/** The flags, checked: unknown ones and a bad thread count are errors naming the flag (node:util's parser, as the benches). */
+function parseFlags(argv: string[]): { data: string; out: string; threads: number | null } {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, out: { type: 'string' }, threads: { type: 'string' } } });
+  const threads = values.threads === undefined ? null : Number(values.threads);
+  if (threads !== null && (!Number.isInteger(threads) || threads < 1)) throw new Error(`--threads: expected an integer ≥ 1, got '${values.threads}'`);
+  return {
+    data: resolve(values.data ?? join(ROOT, '../shared/data/ag_news')),
+    out: resolve(values.out ?? join(ROOT, READY_GENERATOR_PATH)),
+    threads,
+  };
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseFlags(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'make-generator-'));
   try {
     await runExperiment({
